@@ -1,0 +1,50 @@
+"""dicomframe: DICOM pixel data as lean, flat, typed frames, with codecs as plugins.
+
+The names below are the public API. Importing this package loads the core
+data model only: no codec backend and no plugin is imported until a codec is
+first needed.
+"""
+
+from dicomframe._version import __version__
+from dicomframe.core.dataset import Dataset, Sequence
+from dicomframe.core.element import DataElement
+from dicomframe.core.reader import iter_elements, read
+from dicomframe.core.tag import Tag
+from dicomframe.core.transfer_syntax import TransferSyntax
+from dicomframe.core.vr import VR
+from dicomframe.core.writer import write
+from dicomframe.errors import (
+    CodecError,
+    DecodeError,
+    DicomError,
+    DicomWarning,
+    EncodeError,
+    EncodingError,
+    InvalidDicomError,
+    NoCodecError,
+    UnknownTransferSyntaxError,
+    WriteError,
+)
+
+__all__ = [
+    "VR",
+    "CodecError",
+    "DataElement",
+    "Dataset",
+    "DecodeError",
+    "DicomError",
+    "DicomWarning",
+    "EncodeError",
+    "EncodingError",
+    "InvalidDicomError",
+    "NoCodecError",
+    "Sequence",
+    "Tag",
+    "TransferSyntax",
+    "UnknownTransferSyntaxError",
+    "WriteError",
+    "__version__",
+    "iter_elements",
+    "read",
+    "write",
+]

@@ -1,0 +1,72 @@
+"""The ``dicomframe`` command: ``dicomframe dump FILE``.
+
+Errors are one line on stderr and a non-zero exit status; ``--debug`` shows
+the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from dicomframe._version import __version__
+from dicomframe.errors import DicomError
+
+__all__ = ["main"]
+
+
+def _dump(args: argparse.Namespace) -> int:
+    from dicomframe.core.dump import dump_lines
+    from dicomframe.core.reader import read
+
+    with read(args.file, force=args.force, stop_before_pixels=args.no_pixels) as ds:
+        out = sys.stdout
+        if ds.meta is not None and len(ds.meta):
+            out.write("# File meta information\n")
+            for line in dump_lines(ds.meta, width=args.width):
+                out.write(line + "\n")
+            out.write(f"# Dataset: {ds.transfer_syntax}\n")
+        for line in dump_lines(ds, width=args.width):
+            out.write(line + "\n")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dicomframe",
+        description="Read, dump and convert DICOM files; pixel data as flat typed frames.",
+    )
+    parser.add_argument("--version", action="version", version=f"dicomframe {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    dump = commands.add_parser("dump", help="print every element of a file, like dcmdump")
+    dump.add_argument("file", help="a DICOM file")
+    dump.add_argument("--force", action="store_true", help="read files without preamble or meta")
+    dump.add_argument("--no-pixels", action="store_true", help="stop before the pixel data")
+    dump.add_argument("--width", type=int, default=64, help="cut values longer than this")
+    dump.set_defaults(run=_dump)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        status: int = args.run(args)
+    except BrokenPipeError:  # pragma: no cover - `dicomframe dump | head`
+        return 0
+    except (DicomError, OSError) as exc:
+        if args.debug:
+            raise
+        print(f"dicomframe {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The DICOM data model, reader and writer. Imports no codec."""

@@ -1,0 +1,264 @@
+"""Datasets: data elements ordered by tag, with keyword access.
+
+``ds.PatientName`` reads and writes a value by its PS3.6 keyword;
+``ds[tag]`` (an int, a :class:`Tag`, ``"(0010,0010)"`` or a keyword) gives
+the :class:`DataElement` itself, as in pydicom. Iterating a dataset yields its
+elements in tag order, which is the order the writer needs (PS3.5 7.1).
+A dataset read from a file also carries its file meta information, transfer
+syntax and source; ``close()`` releases the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from dicomframe.core.element import DataElement
+from dicomframe.core.tag import Tag
+from dicomframe.core.vr import VR
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from dicomframe.core.source import Source
+    from dicomframe.core.transfer_syntax import TransferSyntax
+
+__all__ = ["Dataset", "Sequence", "to_tag"]
+
+# Attributes of Dataset itself; every other public name is a DICOM keyword.
+_OWN = frozenset(
+    {"meta", "preamble", "transfer_syntax", "source", "undefined_length", "_elements", "_order"}
+)
+
+
+def to_tag(key: int | str) -> Tag:
+    """Turn an int, a ``"(gggg,eeee)"`` text or a keyword into a :class:`Tag`."""
+    if isinstance(key, int):
+        return Tag(key)
+    from dicomframe.core.dictionary import tag_for_keyword
+
+    number = tag_for_keyword(key)
+    if number is not None:
+        return Tag(number)
+    try:
+        return Tag(key)
+    except ValueError:
+        raise KeyError(f"{key!r} is neither a tag nor a DICOM keyword") from None
+
+
+class Dataset:
+    """An ordered collection of data elements.
+
+    Attributes
+    ----------
+    meta
+        The file meta information (group 0002) of a dataset read from or
+        written to a file, else None.
+    preamble
+        The 128-byte preamble of a Part 10 file, or None.
+    transfer_syntax
+        The syntax the dataset was read in, else None.
+    undefined_length
+        For sequence items: the item was read with undefined length.
+    """
+
+    def __init__(self, elements: Iterable[DataElement] = ()) -> None:
+        object.__setattr__(self, "_elements", {})
+        object.__setattr__(self, "_order", True)
+        object.__setattr__(self, "meta", None)
+        object.__setattr__(self, "preamble", None)
+        object.__setattr__(self, "transfer_syntax", None)
+        object.__setattr__(self, "source", None)
+        object.__setattr__(self, "undefined_length", False)
+        self._elements: dict[Tag, DataElement]
+        self._order: bool
+        self.meta: Dataset | None
+        self.preamble: bytes | None
+        self.transfer_syntax: TransferSyntax | None
+        self.source: Source | None
+        self.undefined_length: bool
+        for element in elements:
+            self.add(element)
+
+    # -- mapping by tag ---------------------------------------------------
+    def add(self, element: DataElement) -> None:
+        """Insert or replace an element."""
+        elements = self._elements
+        if self._order and elements and element.tag < next(reversed(elements)):
+            object.__setattr__(self, "_order", False)
+        elements[element.tag] = element
+
+    def _sorted(self) -> dict[Tag, DataElement]:
+        if not self._order:
+            object.__setattr__(self, "_elements", dict(sorted(self._elements.items())))
+            object.__setattr__(self, "_order", True)
+        return self._elements
+
+    def __getitem__(self, key: int | str) -> DataElement:
+        return self._elements[to_tag(key)]
+
+    def __setitem__(self, key: int | str, element: DataElement) -> None:
+        tag = to_tag(key)
+        if element.tag != tag:
+            raise ValueError(f"element {element.tag} stored under {tag}")
+        self.add(element)
+
+    def __delitem__(self, key: int | str) -> None:
+        del self._elements[to_tag(key)]
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, int | str):
+            return False
+        try:
+            return to_tag(key) in self._elements
+        except (KeyError, ValueError):
+            return False
+
+    def __iter__(self) -> Iterator[DataElement]:
+        return iter(list(self._sorted().values()))
+
+    def __len__(self) -> int:
+        return len(self._elements)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def get(self, key: int | str, default: Any = None) -> Any:
+        """Return the *value* of an element, or ``default`` when absent."""
+        try:
+            return self[key].value
+        except KeyError:
+            return default
+
+    def tags(self) -> list[Tag]:
+        """The tags present, in order."""
+        return list(self._sorted())
+
+    def elements(self) -> list[DataElement]:
+        """The elements, in tag order."""
+        return list(self._sorted().values())
+
+    def pop(self, key: int | str, *default: Any) -> Any:
+        """Remove an element and return it (or ``default`` when given)."""
+        return self._elements.pop(to_tag(key), *default)
+
+    def group(self, group: int) -> list[DataElement]:
+        """The elements of one group, in order."""
+        return [e for t, e in self._sorted().items() if t.group == group]
+
+    # -- keyword attributes ---------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or not name[:1].isupper():
+            raise AttributeError(name)
+        from dicomframe.core.dictionary import tag_for_keyword
+
+        number = tag_for_keyword(name)
+        if number is None:
+            raise AttributeError(f"{name!r} is not a DICOM keyword")
+        element = self._elements.get(Tag(number))
+        if element is None:
+            raise AttributeError(f"dataset has no {name} {Tag(number)}")
+        return element.value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _OWN or not name[:1].isupper():
+            object.__setattr__(self, name, value)
+            return
+        from dicomframe.core.dictionary import tag_for_keyword
+
+        number = tag_for_keyword(name)
+        if number is None:
+            raise AttributeError(f"{name!r} is not a DICOM keyword")
+        self.set(number, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in _OWN or not name[:1].isupper():
+            object.__delattr__(self, name)
+            return
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def set(self, key: int | str, value: Any, vr: VR | str | None = None) -> DataElement:
+        """Set a value, creating the element with its dictionary VR if needed."""
+        tag = to_tag(key)
+        element = self._elements.get(tag)
+        if element is not None and (vr is None or VR(vr) is element.vr):
+            element.value = value
+            return element
+        if vr is None:
+            vr = self._vr_for_new(tag)
+        element = DataElement(tag, vr, value)
+        self.add(element)
+        return element
+
+    def _vr_for_new(self, tag: Tag) -> VR:
+        from dicomframe.core.dictionary import lookup
+
+        entry = lookup(tag)
+        if entry is None:
+            return VR.UN
+        choices = entry.vrs
+        if "SS" in choices and self.get(0x00280103) == 1:
+            return VR.SS
+        if "OW" in choices and tag == 0x7FE00010 and (self.get(0x00280100) or 0) > 8:
+            return VR.OW
+        return VR(choices[0]) if choices[0] != "NONE" else VR.UN
+
+    def __dir__(self) -> list[str]:
+        keywords = [e.keyword for e in self._elements.values() if e.keyword]
+        return sorted(set(super().__dir__()) | set(keywords))
+
+    # -- comparison and display -------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Dataset):
+            return NotImplemented
+        return self._elements.keys() == other._elements.keys() and all(
+            e == other._elements[t] for t, e in self._elements.items()
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        from dicomframe.core.dump import dump_lines
+
+        return "\n".join(dump_lines(self))
+
+    # -- file lifetime ---------------------------------------------------
+    def close(self) -> None:
+        """Release the file this dataset was read from, if any."""
+        if self.source is not None:
+            self.source.close()
+
+    def load(self) -> None:
+        """Copy every located value into memory; the source can then be closed."""
+        for element in self._elements.values():
+            if element.vr is VR.SQ:
+                for item in element.sequence:
+                    item.load()
+            else:
+                element.load()
+
+    def __enter__(self) -> Dataset:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Sequence(list[Dataset]):
+    """The value of an SQ element: a list of item datasets.
+
+    ``undefined_length`` records how the sequence was read so the writer can
+    write it back the same way.
+    """
+
+    def __init__(self, items: Iterable[Dataset] = (), *, undefined_length: bool = False) -> None:
+        super().__init__(items)
+        self.undefined_length = undefined_length

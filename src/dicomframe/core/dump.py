@@ -1,0 +1,66 @@
+"""Render a dataset as text, one element per line, like DCMTK's ``dcmdump``.
+
+Used by ``repr(ds)`` and ``dicomframe dump``. Nested items are indented;
+long values are cut so a dump of a file with large values stays readable,
+and located values that were never loaded are described, not read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from dicomframe.core.dataset import Dataset
+from dicomframe.core.element import DataElement
+from dicomframe.core.vr import BYTES_VRS, STRING_VRS, VR
+
+__all__ = ["dump_lines", "format_value"]
+
+MAX_VALUE_CHARS = 64
+
+
+def format_value(element: DataElement, width: int = MAX_VALUE_CHARS) -> str:
+    """A short text form of an element's value."""
+    if element.vr in BYTES_VRS or element.undefined_length:
+        return _bytes_summary(element)
+    value: Any = element.value
+    if value is None:
+        text = ""
+    elif isinstance(value, list):
+        text = "\\".join(str(v) for v in value)
+    else:
+        text = str(value)
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    if element.vr in STRING_VRS:
+        text = f"[{text}]"
+    if len(text) > width:
+        text = text[: width - 3] + "..."
+    return text
+
+
+def _bytes_summary(element: DataElement) -> str:
+    length = element.length
+    if element.undefined_length:
+        return f"(encapsulated, {length} bytes of items)"
+    if not element.is_loaded:
+        return f"({length} bytes, not loaded)"
+    raw = element.raw
+    data = bytes(raw[:16]) if raw is not None else b""
+    text = data.hex(" ")
+    return f"{text}{' ...' if length > 16 else ''} ({length} bytes)"
+
+
+def dump_lines(ds: Dataset, *, indent: int = 0, width: int = MAX_VALUE_CHARS) -> Iterator[str]:
+    """Yield one line per element; items and their elements are indented."""
+    pad = "  " * indent
+    for element in ds:
+        keyword = element.keyword or ("PrivateCreator" if element.tag.is_private_creator else "")
+        head = f"{pad}{element.tag} {element.vr.value} {keyword or '(private or unknown)'}"
+        if element.vr is VR.SQ:
+            items = element.sequence
+            yield f"{head} ({len(items)} item{'s' if len(items) != 1 else ''})"
+            for number, item in enumerate(items, 1):
+                yield f"{pad}  item {number}"
+                yield from dump_lines(item, indent=indent + 2, width=width)
+            continue
+        yield f"{head} {format_value(element, width)}"

@@ -1,0 +1,199 @@
+"""Data elements: a tag, a VR and a value decoded on first access.
+
+An element read from a file keeps the bytes it was read with (or where they
+lie, for large values) and decodes them only when ``value`` is first asked
+for. Until the value is assigned, the writer copies those bytes back
+unchanged, so a read-write round trip is byte-exact even for values that
+dicomframe would format differently.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dicomframe.core.source import Located
+from dicomframe.core.tag import Tag
+from dicomframe.core.vr import BYTES_VRS, SWAP_SIZE, VR
+
+if TYPE_CHECKING:
+    from dicomframe.core.dataset import Sequence
+
+__all__ = ["DataElement"]
+
+
+class _Unset:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET: Any = _Unset()
+
+
+def _unpadded(raw: bytes | memoryview) -> bytes:
+    """Raw bytes without one trailing pad byte, which the writer may add (PS3.5 7.1.1)."""
+    data = bytes(raw)
+    return data[:-1] if len(data) % 2 == 0 and data[-1:] in (b"\0", b" ") else data
+
+
+class DataElement:
+    """One data element of a dataset.
+
+    Parameters
+    ----------
+    tag
+        The element's tag.
+    vr
+        Its value representation.
+    value
+        The Python value (for SQ, a :class:`~dicomframe.core.dataset.Sequence`).
+        Omit it for an element read from bytes, and give ``raw`` instead.
+    raw
+        The value's encoded bytes, or a :class:`~dicomframe.core.source.Located`
+        pointing at them in a source.
+    little_endian
+        The byte order ``raw`` is encoded in.
+    charsets
+        The Specific Character Set terms in force where the element was read.
+    undefined_length
+        The element was read with undefined length (SQ, encapsulated Pixel Data).
+    offset
+        Where the element's header starts in its source, for error messages.
+    """
+
+    __slots__ = (
+        "_raw",
+        "_value",
+        "charsets",
+        "little_endian",
+        "offset",
+        "tag",
+        "undefined_length",
+        "vr",
+    )
+
+    def __init__(
+        self,
+        tag: int,
+        vr: VR | str,
+        value: Any = _UNSET,
+        *,
+        raw: bytes | memoryview | Located | None = None,
+        little_endian: bool = True,
+        charsets: tuple[str, ...] = (),
+        undefined_length: bool = False,
+        offset: int | None = None,
+    ) -> None:
+        self.tag = Tag(tag)
+        self.vr = VR(vr)
+        self._value = value
+        self._raw = raw
+        self.little_endian = little_endian
+        self.charsets = charsets
+        self.undefined_length = undefined_length
+        self.offset = offset
+        if value is _UNSET and raw is None:
+            self._raw = b""
+
+    @property
+    def value(self) -> Any:
+        """The decoded value; decoded on first access and kept."""
+        if self._value is _UNSET:
+            from dicomframe.core.values import decode_value
+
+            raw = self.raw
+            assert raw is not None  # an unset value always has raw bytes
+            self._value = decode_value(
+                raw,
+                self.vr,
+                little_endian=self.little_endian,
+                charsets=self.charsets,
+                tag=self.tag,
+            )
+        return self._value
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        self._value = value
+        self._raw = None
+
+    @property
+    def raw(self) -> bytes | memoryview | None:
+        """The bytes the value was read with, or None once the value was assigned."""
+        if isinstance(self._raw, Located):
+            return self._raw.view()
+        return self._raw
+
+    @property
+    def is_loaded(self) -> bool:
+        """False while the value still lies in the source (a located large value)."""
+        return not isinstance(self._raw, Located) or self._value is not _UNSET
+
+    @property
+    def length(self) -> int:
+        """The length of the raw value in bytes, without reading it."""
+        if isinstance(self._raw, Located):
+            return self._raw.length
+        raw = self.raw
+        return len(raw) if raw is not None else -1
+
+    def load(self) -> None:
+        """Copy a located value into memory so it outlives the source."""
+        if isinstance(self._raw, Located):
+            self._raw = bytes(self._raw.view())
+
+    @property
+    def keyword(self) -> str:
+        """The PS3.6 keyword, or ``""`` for private and unknown tags."""
+        from dicomframe.core.dictionary import keyword_for
+
+        return keyword_for(self.tag)
+
+    @property
+    def name(self) -> str:
+        """The PS3.6 name, e.g. ``"Patient's Name"``."""
+        from dicomframe.core.dictionary import name_for
+
+        return name_for(self.tag)
+
+    @property
+    def is_sequence(self) -> bool:
+        """True for SQ elements, whose value is a list of datasets."""
+        return self.vr is VR.SQ
+
+    @property
+    def sequence(self) -> Sequence:
+        """The value of an SQ element, typed."""
+        from dicomframe.core.dataset import Sequence
+
+        value = self.value
+        if not isinstance(value, Sequence):
+            raise TypeError(f"{self.tag} is {self.vr}, not a sequence")
+        return value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DataElement):
+            return NotImplemented
+        if self.tag != other.tag or self.vr != other.vr:
+            return False
+        mine, theirs = self.raw, other.raw
+        if mine is not None and theirs is not None and self.charsets == other.charsets:
+            if self.little_endian != other.little_endian and self.vr in SWAP_SIZE:
+                from dicomframe.core.encoder import swap_bytes
+
+                mine = swap_bytes(mine, SWAP_SIZE[self.vr])
+            if _unpadded(mine) == _unpadded(theirs):
+                return True
+            if self.vr in BYTES_VRS:
+                return False
+        return bool(self.value == other.value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        value = self.value if self.is_loaded else f"<{self.length} bytes not loaded>"
+        text = repr(value)
+        if len(text) > 80:
+            text = text[:77] + "..."
+        return f"{self.tag} {self.vr} {self.keyword or 'private/unknown'}: {text}"

@@ -1,0 +1,287 @@
+"""Read DICOM Part 10 files and bare datasets: ``read()`` and ``iter_elements()``.
+
+A path is memory-mapped and parsed in place: small values are copied out,
+values of ``defer_size`` bytes or more (Pixel Data above all) stay in the
+map and are read when first used, so the file stays open until
+``ds.close()`` (or the end of a ``with`` block). When nothing was left in the
+map the file is closed at once. Bytes and file objects are parsed from
+memory.
+
+Lenient cases, each as DCMTK or pydicom are lenient (see ``docs/reading.md``):
+
+- ``DICM`` without the 128-byte preamble is accepted;
+- a file meta group without (0002,0000) group length, or with a wrong one,
+  is read element by element while the group is 0002;
+- a file meta group without a Transfer Syntax UID: the encoding of the
+  dataset is detected from its first bytes, with a warning;
+- a dataset whose first element contradicts the declared VR encoding
+  (implicit vs explicit) is read the way its bytes say, with a warning;
+- with ``force=True``, a file with no preamble and no meta group is read
+  after detecting its encoding.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+import zlib
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from dicomframe.core.dataset import Dataset
+from dicomframe.core.element import DataElement
+from dicomframe.core.parser import ParseContext, iter_dataset
+from dicomframe.core.source import Source
+from dicomframe.core.tag import Tag
+from dicomframe.core.transfer_syntax import (
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    TransferSyntax,
+    resolve,
+)
+from dicomframe.core.vr import VR
+from dicomframe.errors import DicomError, DicomWarning, InvalidDicomError, UnknownTransferSyntaxError
+
+__all__ = ["DEFAULT_DEFER_SIZE", "iter_elements", "read"]
+
+DEFAULT_DEFER_SIZE = 64 * 1024
+_MAX_INFLATED = 1 << 34  # refuse a deflate bomb beyond 16 GiB of dataset
+
+SourceLike = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
+
+
+def _open(source: SourceLike) -> Source:
+    if isinstance(source, str | os.PathLike):
+        try:
+            return Source.from_path(source)
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise DicomError(f"cannot read {os.fspath(source)}: {exc}") from exc
+    if isinstance(source, bytes | bytearray | memoryview):
+        return Source(source)
+    if isinstance(source, io.BytesIO):
+        return Source(source.getvalue()[source.tell() :], name="<BytesIO>")
+    data = source.read()
+    if not isinstance(data, bytes | bytearray):
+        raise TypeError("source must be a path, bytes or a binary file object")
+    return Source(data, name=getattr(source, "name", "<file>"))
+
+
+def _valid_vr(buf: memoryview, pos: int) -> bool:
+    return pos + 6 <= len(buf) and bytes(buf[pos + 4 : pos + 6]).decode("latin-1") in VR.__members__
+
+
+def _plausible_implicit(buf: memoryview, pos: int) -> bool:
+    """True when an Implicit VR header at ``pos`` has a length that fits the data."""
+    if len(buf) - pos < 8:
+        return False
+    (length,) = struct.unpack_from("<L", buf, pos + 4)
+    return length <= len(buf) - pos - 8
+
+
+def _detect(buf: memoryview, pos: int) -> TransferSyntax:
+    """Guess the encoding of a dataset from its first element (no meta to say)."""
+    if len(buf) - pos < 8:
+        raise InvalidDicomError("too short to be a DICOM dataset", offset=pos)
+    group_le, group_be = struct.unpack_from("<H", buf, pos)[0], struct.unpack_from(">H", buf, pos)[0]
+    explicit = _valid_vr(buf, pos)
+    if group_le > 0xFF and group_be <= 0xFF:
+        return ExplicitVRBigEndian
+    return ExplicitVRLittleEndian if explicit else ImplicitVRLittleEndian
+
+
+def _read_meta(ctx: ParseContext, pos: int) -> tuple[Dataset, int]:
+    """Read group 0002 (always Explicit VR Little Endian, PS3.10 7.1)."""
+    buf = ctx.buffer
+    meta = Dataset()
+    if not _valid_vr(buf, pos) and _plausible_implicit(buf, pos):
+        ctx = ParseContext(ctx.source, explicit_vr=False, defer_size=ctx.defer_size)
+        warnings.warn("file meta information is Implicit VR; reading it anyway", DicomWarning, stacklevel=4)
+    end = len(buf)
+    while end - pos >= 4 and struct.unpack_from("<H", buf, pos)[0] == 0x0002:
+        element, after = next(iter_dataset(ctx, pos, end))
+        meta.add(element)
+        pos = after
+    return meta, pos
+
+
+def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int) -> TransferSyntax:
+    element = meta._elements.get(Tag(0x00020010))
+    if element is None or not str(element.value or "").strip():
+        detected = _detect(buf, pos)
+        warnings.warn(
+            f"file meta has no Transfer Syntax UID; reading as {detected.keyword}",
+            DicomWarning,
+            stacklevel=4,
+        )
+        return detected
+    value = element.value
+    uid = value[0] if isinstance(value, list) else str(value)
+    try:
+        return resolve(uid)
+    except UnknownTransferSyntaxError as exc:
+        raise InvalidDicomError(str(exc), tag=0x00020010, offset=element.offset) from exc
+
+
+def _inflate(source: Source, pos: int) -> Source:
+    """Inflate a Deflated Explicit VR Little Endian dataset (PS3.5 A.5)."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(source.buffer[pos:], _MAX_INFLATED)
+    except zlib.error as exc:
+        raise InvalidDicomError(f"deflated dataset is corrupt: {exc}", offset=pos) from exc
+    if inflater.unconsumed_tail:
+        raise InvalidDicomError("deflated dataset inflates beyond 16 GiB", offset=pos)
+    return Source(data, name=f"{source.name} (inflated)")
+
+
+class _Prepared:
+    """Everything known once the preamble and meta have been read."""
+
+    def __init__(self, source: SourceLike, *, force: bool, defer_size: int | None) -> None:
+        self.source = _open(source)
+        self.defer = DEFAULT_DEFER_SIZE if defer_size is None else max(int(defer_size), 1)
+        buf = self.source.buffer
+        self.preamble: bytes | None = None
+        pos = 0
+        if len(buf) >= 132 and bytes(buf[128:132]) == b"DICM":
+            self.preamble, pos = bytes(buf[:128]), 132
+        elif bytes(buf[:4]) == b"DICM":
+            pos = 4
+        elif not force:
+            self.source.close()
+            raise InvalidDicomError(
+                "no DICM prefix: not a DICOM Part 10 file (use force=True for a bare dataset)",
+                offset=128,
+            )
+        meta_ctx = ParseContext(self.source, defer_size=self.defer)
+        self.meta, pos = _read_meta(meta_ctx, pos)
+        if len(self.meta) == 0 and self.preamble is not None and not force:
+            self.source.close()
+            raise InvalidDicomError("missing file meta information (group 0002)", offset=pos)
+        if len(self.meta):
+            self.syntax = _transfer_syntax(self.meta, buf, pos)
+        else:
+            self.syntax = _detect(buf, pos)
+        self.body = self.source
+        if self.syntax.is_deflated:
+            self.body, pos = _inflate(self.source, pos), 0
+        self.pos = pos
+        self.explicit = self._check_encoding(self.body.buffer, pos)
+
+    def _check_encoding(self, buf: memoryview, pos: int) -> bool:
+        explicit = self.syntax.is_explicit_vr
+        if len(buf) - pos >= 6 and _valid_vr(buf, pos) != explicit:
+            group = struct.unpack_from("<H" if self.syntax.is_little_endian else ">H", buf, pos)[0]
+            if group <= 0x0008 or not explicit:
+                kind = "Explicit" if not explicit else "Implicit"
+                warnings.warn(
+                    f"dataset declared {self.syntax.keyword} but is encoded {kind} VR; "
+                    f"reading it as {kind} VR",
+                    DicomWarning,
+                    stacklevel=4,
+                )
+                return not explicit
+        return explicit
+
+    def context(self, *, stop_before_pixels: bool, strict: bool) -> ParseContext:
+        return ParseContext(
+            self.body,
+            explicit_vr=self.explicit,
+            little_endian=self.syntax.is_little_endian,
+            defer_size=self.defer,
+            strict=strict,
+            stop_before_pixels=stop_before_pixels,
+        )
+
+
+def read(
+    source: SourceLike,
+    *,
+    stop_before_pixels: bool = False,
+    defer_size: int | None = None,
+    force: bool = False,
+    strict: bool = False,
+) -> Dataset:
+    """Read a DICOM file or dataset.
+
+    Parameters
+    ----------
+    source
+        A path, the file's bytes, or a binary file object.
+    stop_before_pixels
+        Stop at the first of (7FE0,0008/0009/0010) at the top level.
+    defer_size
+        Values of this many bytes or more are left in the file and read on
+        first use (default 64 KiB). Such a dataset keeps its file open until
+        :meth:`Dataset.close`.
+    force
+        Read data without the ``DICM`` prefix or the file meta information,
+        detecting the encoding from the first element.
+    strict
+        Refuse what is read leniently by default (odd value lengths).
+
+    Returns
+    -------
+    Dataset
+        With ``meta``, ``preamble`` and ``transfer_syntax`` set.
+
+    Raises
+    ------
+    InvalidDicomError
+        Malformed or truncated input; the message names the tag and offset.
+    """
+    prepared = _Prepared(source, force=force, defer_size=defer_size)
+    ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=strict)
+    ds = Dataset()
+    try:
+        for element, _ in iter_dataset(ctx, prepared.pos, len(ctx.buffer), dataset=ds):
+            ds.add(element)
+    except (struct.error, IndexError, RecursionError) as exc:  # defensive: never leak these
+        prepared.source.close()
+        raise InvalidDicomError(f"malformed data: {exc}") from exc
+    except DicomError:
+        prepared.source.close()
+        raise
+    ds.meta = prepared.meta
+    ds.preamble = prepared.preamble
+    ds.transfer_syntax = prepared.syntax
+    if _has_located(ds):
+        ds.source = prepared.source
+    else:
+        prepared.source.close()
+    return ds
+
+
+def _has_located(ds: Dataset) -> bool:
+    for element in ds._elements.values():
+        if element.vr is VR.SQ:
+            if any(_has_located(item) for item in element.sequence):
+                return True
+        elif not element.is_loaded:
+            return True
+    return False
+
+
+def iter_elements(
+    source: SourceLike,
+    *,
+    force: bool = False,
+    defer_size: int | None = None,
+    stop_before_pixels: bool = False,
+) -> Iterator[DataElement]:
+    """Yield the file meta elements, then each top-level element of the dataset.
+
+    Elements are parsed one at a time as the iteration goes; for a path the
+    file is mapped, not read, so values never asked for are never loaded.
+    """
+    prepared = _Prepared(source, force=force, defer_size=defer_size)
+    yield from prepared.meta
+    ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=False)
+    for element, _ in iter_dataset(ctx, prepared.pos, len(ctx.buffer)):
+        yield element
+

@@ -1,0 +1,95 @@
+"""Where a dataset's bytes live: an in-memory buffer or a memory-mapped file.
+
+Large values are *located*, not copied: an element keeps ``(source, offset,
+length)`` and asks the source for a view when the value is first used. For a
+file, the view is a slice of a read-only memory map, so reading one frame of
+a 10 GB file touches only that frame's pages. The source stays open until
+:meth:`Source.close`; a view taken before closing stays valid (the map is
+only released when the last view is gone).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from dataclasses import dataclass
+
+from dicomframe.errors import DicomError
+
+__all__ = ["Located", "Source"]
+
+
+class Source:
+    """A readable, random-access byte buffer with an explicit lifetime."""
+
+    __slots__ = ("_buffer", "_map", "name")
+
+    def __init__(self, buffer: bytes | bytearray | memoryview, *, name: str = "<bytes>") -> None:
+        self._buffer: memoryview | None = memoryview(buffer).cast("B")
+        self._map: mmap.mmap | None = None
+        self.name = name
+
+    @classmethod
+    def from_path(cls, path: str | os.PathLike[str]) -> Source:
+        """Map a file read-only; an empty file becomes an empty buffer."""
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size == 0:
+                return cls(b"", name=os.fspath(path))
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        source = cls(memoryview(mapped), name=os.fspath(path))
+        source._map = mapped
+        return source
+
+    @property
+    def is_mapped(self) -> bool:
+        """True when the bytes are a memory-mapped file."""
+        return self._map is not None
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._buffer is None
+
+    @property
+    def buffer(self) -> memoryview:
+        """The whole buffer; raises :class:`DicomError` once closed."""
+        if self._buffer is None:
+            raise DicomError(
+                f"{self.name} is closed: load the values you need before closing the dataset"
+            )
+        return self._buffer
+
+    def __len__(self) -> int:
+        return len(self.buffer)
+
+    def view(self, offset: int, length: int) -> memoryview:
+        """Return a zero-copy view of ``length`` bytes at ``offset``."""
+        return self.buffer[offset : offset + length]
+
+    def close(self) -> None:
+        """Release the buffer; the map is unmapped when no view is left."""
+        if self._buffer is None:
+            return
+        self._buffer = None
+        if self._map is not None:
+            try:
+                self._map.close()
+            except BufferError:
+                # Views handed out earlier (numpy arrays of frames) still use the
+                # pages; the map is released by the garbage collector after them.
+                pass
+            self._map = None
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A value left in its source: read on first use."""
+
+    source: Source
+    offset: int
+    length: int
+
+    def view(self) -> memoryview:
+        """The value's bytes as a view on the source."""
+        return self.source.view(self.offset, self.length)

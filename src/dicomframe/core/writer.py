@@ -1,0 +1,177 @@
+"""Write datasets as DICOM Part 10 files: ``write()``.
+
+Writing is atomic: the file is written to a temporary file in the
+destination's directory and renamed over the destination only once it is
+complete, so a failure leaves no partial file and never harms a file that
+was already there. Everything is encoded before the temporary file is
+created, so a value that cannot be encoded fails before any byte is written.
+
+The file meta information is regenerated for the syntax written: (0002,0000)
+group length recomputed, Transfer Syntax UID set, Media Storage SOP
+Class/Instance UID taken from the dataset when missing, and the
+Implementation Class UID and Version Name set to dicomframe's, since
+PS3.10 7.1 has them name the implementation that wrote the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import tempfile
+import zlib
+from typing import BinaryIO
+
+from dicomframe._version import __version__
+from dicomframe.core.dataset import Dataset
+from dicomframe.core.element import DataElement
+from dicomframe.core.encoder import Chunks, EncodeContext, encode_dataset, encode_element
+from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
+from dicomframe.core.vr import VR
+from dicomframe.errors import EncodingError, WriteError
+
+__all__ = ["IMPLEMENTATION_CLASS_UID", "IMPLEMENTATION_VERSION_NAME", "build_meta", "write"]
+
+# 2.25 + a UUID (PS3.5 B.2), fixed for dicomframe.
+IMPLEMENTATION_CLASS_UID = "2.25.140105153192204322213936539135200341164"
+IMPLEMENTATION_VERSION_NAME = "DICOMFRAME_" + __version__.replace(".", "")[:5]
+PIXEL_DATA = 0x7FE00010
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def build_meta(ds: Dataset, syntax: TransferSyntax) -> Dataset:
+    """Return the file meta information to write ``ds`` in ``syntax``."""
+    meta = Dataset()
+    if ds.meta is not None:
+        for element in ds.meta:
+            if element.tag.element != 0:
+                meta.add(element)
+    if 0x00020001 not in meta:
+        meta.add(DataElement(0x00020001, VR.OB, b"\x00\x01"))
+    for meta_tag, ds_tag in ((0x00020002, 0x00080016), (0x00020003, 0x00080018)):
+        if meta_tag not in meta and ds_tag in ds:
+            meta.add(DataElement(meta_tag, VR.UI, ds[ds_tag].value))
+    meta.add(DataElement(0x00020010, VR.UI, syntax.uid))
+    meta.add(DataElement(0x00020012, VR.UI, IMPLEMENTATION_CLASS_UID))
+    meta.add(DataElement(0x00020013, VR.SH, IMPLEMENTATION_VERSION_NAME))
+    return meta
+
+
+def _meta_chunks(meta: Dataset) -> Chunks:
+    ctx = EncodeContext()
+    body: Chunks = []
+    for element in meta:
+        body.extend(encode_element(element, ctx, ()))
+    length = sum(len(c) for c in body)
+    return [b"\x02\x00\x00\x00UL\x04\x00" + struct.pack("<L", length), *body]
+
+
+def _check_pixel_syntax(ds: Dataset, source: TransferSyntax | None, target: TransferSyntax) -> None:
+    element = ds._elements.get(PIXEL_DATA)  # type: ignore[call-overload]
+    if element is None:
+        return
+    encapsulated = element.undefined_length
+    if encapsulated != target.is_encapsulated or (
+        encapsulated and source is not None and source.uid != target.uid
+    ):
+        raise EncodingError(
+            f"Pixel Data is {'encapsulated' if encapsulated else 'native'} and cannot be written "
+            f"as {target.keyword} without re-encoding it; use dicomframe.transcode()",
+            tag=PIXEL_DATA,
+        )
+
+
+def encode_file(
+    ds: Dataset,
+    syntax: TransferSyntax,
+    *,
+    preamble: bytes | None = None,
+    sequence_lengths: str = "as_read",
+) -> Chunks:
+    """Encode ``ds`` as a Part 10 file: preamble, ``DICM``, meta, dataset."""
+    _check_pixel_syntax(ds, ds.transfer_syntax, syntax)
+    head = preamble if preamble is not None else ds.preamble
+    if head is None or len(head) != 128:
+        head = b"\0" * 128
+    ctx = EncodeContext(
+        explicit_vr=syntax.is_explicit_vr,
+        little_endian=syntax.is_little_endian,
+        sequence_lengths=sequence_lengths,
+    )
+    body = encode_dataset(ds, ctx)
+    if syntax.is_deflated:
+        # PS3.5 A.5: the dataset after the meta is one raw deflate stream.
+        deflater = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        deflated = [deflater.compress(chunk) for chunk in body]
+        deflated.append(deflater.flush())
+        data = b"".join(deflated)
+        body = [data + b"\0"] if len(data) % 2 else [data]
+    return [head, b"DICM", *_meta_chunks(build_meta(ds, syntax)), *body]
+
+
+def _write_chunks(chunks: Chunks, handle: BinaryIO) -> None:
+    for chunk in chunks:
+        handle.write(chunk)
+
+
+def write(
+    ds: Dataset,
+    dest: str | os.PathLike[str] | BinaryIO,
+    *,
+    transfer_syntax: str | TransferSyntax | None = None,
+    sequence_lengths: str = "as_read",
+) -> None:
+    """Write ``ds`` as a DICOM Part 10 file.
+
+    Parameters
+    ----------
+    ds
+        The dataset; its ``meta`` is used as a starting point for the new meta.
+    dest
+        A path (written atomically) or a binary file object.
+    transfer_syntax
+        UID or keyword; defaults to the syntax the dataset was read in, else
+        Explicit VR Little Endian.
+    sequence_lengths
+        ``"as_read"`` (default), ``"defined"`` or ``"undefined"``.
+
+    Raises
+    ------
+    EncodingError
+        A value cannot be encoded in its VR, or the Pixel Data would need
+        re-encoding; nothing was written.
+    WriteError
+        The destination could not be written; it was left untouched.
+    """
+    if sequence_lengths not in ("as_read", "defined", "undefined"):
+        raise ValueError(f"sequence_lengths must be as_read, defined or undefined, not {sequence_lengths!r}")
+    syntax = resolve(transfer_syntax) if transfer_syntax is not None else None
+    syntax = syntax or ds.transfer_syntax or ExplicitVRLittleEndian
+    chunks = encode_file(ds, syntax, sequence_lengths=sequence_lengths)
+    if not isinstance(dest, str | os.PathLike):
+        _write_chunks(chunks, dest)
+        return
+    path = os.fspath(dest)
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    except OSError as exc:
+        raise WriteError(f"cannot write {path}: {exc}", path=path) from exc
+    try:
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            mode = 0o666 & ~_UMASK
+        os.chmod(temp, mode)
+        with os.fdopen(fd, "wb") as handle:
+            _write_chunks(chunks, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise WriteError(f"cannot write {path}: {exc}", path=path) from exc
+        raise

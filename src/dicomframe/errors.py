@@ -1,0 +1,162 @@
+"""The exceptions and warnings dicomframe raises, in one tree.
+
+Every error a caller can meet derives from :class:`DicomError`, and each one
+also keeps the builtin base a caller would expect (``ValueError`` for bad
+input, ``OSError`` for a failed write), so ``except ValueError`` still works::
+
+    DicomError(Exception)
+    ├── InvalidDicomError(DicomError, ValueError)       .tag .offset
+    ├── UnknownTransferSyntaxError(DicomError, ValueError)  .value .suggestions
+    ├── CodecError(DicomError)                           .codec
+    │   ├── DecodeError(CodecError, ValueError)          .frame_index
+    │   ├── EncodeError(CodecError, ValueError)
+    │   ├── CodecUnavailableError(CodecError, ImportError)  .requires
+    │   └── NoCodecError(CodecError, NotImplementedError)   .syntax .attempts
+    ├── PluginError(DicomError)                          .plugin
+    ├── EncodingError(DicomError, ValueError)            .tag
+    └── WriteError(DicomError, OSError)                  .path
+    DicomWarning(UserWarning) → CodecFallbackWarning, CharsetWarning
+
+Messages say what went wrong, where (tag and byte offset) and, where it
+helps, what to do about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "CharsetWarning",
+    "CodecError",
+    "CodecFallbackWarning",
+    "CodecUnavailableError",
+    "DecodeError",
+    "DicomError",
+    "DicomWarning",
+    "EncodeError",
+    "EncodingError",
+    "InvalidDicomError",
+    "NoCodecError",
+    "PluginError",
+    "UnknownTransferSyntaxError",
+    "WriteError",
+]
+
+
+def _format_tag(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+class DicomError(Exception):
+    """Base class of every error dicomframe raises."""
+
+
+class InvalidDicomError(DicomError, ValueError):
+    """Malformed or truncated input.
+
+    Parameters
+    ----------
+    message
+        What is wrong.
+    tag
+        The tag of the element being read, when known.
+    offset
+        The byte offset in the source where the problem lies, when known.
+    """
+
+    def __init__(self, message: str, *, tag: int | None = None, offset: int | None = None) -> None:
+        self.tag = tag
+        self.offset = offset
+        where = []
+        if tag is not None:
+            where.append(_format_tag(tag))
+        if offset is not None:
+            where.append(f"at offset {offset} (0x{offset:X})")
+        prefix = " ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class UnknownTransferSyntaxError(DicomError, ValueError):
+    """A transfer syntax UID or keyword that dicomframe does not know."""
+
+    def __init__(self, value: str, suggestions: Sequence[str] = ()) -> None:
+        self.value = value
+        self.suggestions = tuple(suggestions)
+        hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
+        super().__init__(f"unknown transfer syntax {value!r}{hint}")
+
+
+class CodecError(DicomError):
+    """A codec could not do its job."""
+
+    def __init__(self, message: str, *, codec: str | None = None) -> None:
+        self.codec = codec
+        super().__init__(message)
+
+
+class DecodeError(CodecError, ValueError):
+    """A backend rejected a compressed stream, or returned something malformed."""
+
+    def __init__(
+        self, message: str, *, codec: str | None = None, frame_index: int | None = None
+    ) -> None:
+        self.frame_index = frame_index
+        super().__init__(message, codec=codec)
+
+
+class EncodeError(CodecError, ValueError):
+    """A frame could not be encoded."""
+
+
+class CodecUnavailableError(CodecError, ImportError):
+    """The codec asked for is not installed."""
+
+    def __init__(self, message: str, *, codec: str | None = None, requires: Sequence[str] = ()):
+        self.requires = tuple(requires)
+        super().__init__(message, codec=codec)
+
+
+class NoCodecError(CodecError, NotImplementedError):
+    """No codec could decode or encode a frame; ``attempts`` says why each one failed."""
+
+    def __init__(self, message: str, *, syntax: Any = None, attempts: Sequence[Any] = ()) -> None:
+        self.syntax = syntax
+        self.attempts = tuple(attempts)
+        super().__init__(message)
+
+
+class PluginError(DicomError):
+    """A plugin misbehaved: bad hook return value, duplicate codec name, failed import."""
+
+    def __init__(self, message: str, *, plugin: str | None = None) -> None:
+        self.plugin = plugin
+        super().__init__(message)
+
+
+class EncodingError(DicomError, ValueError):
+    """A value cannot be encoded in its VR or character set."""
+
+    def __init__(self, message: str, *, tag: int | None = None) -> None:
+        self.tag = tag
+        super().__init__(f"{_format_tag(tag)}: {message}" if tag is not None else message)
+
+
+class WriteError(DicomError, OSError):
+    """Writing a file failed; nothing was left at the destination."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class DicomWarning(UserWarning):
+    """Base class of the warnings dicomframe emits."""
+
+
+class CodecFallbackWarning(DicomWarning):
+    """A different codec than the one used for earlier frames had to be used."""
+
+
+class CharsetWarning(DicomWarning):
+    """A Specific Character Set was unknown or a value did not decode cleanly."""
