@@ -43,3 +43,40 @@ def require_tool(name: str) -> str:
 # Files that pydicom reads leniently and dicomframe refuses on purpose: a value whose
 # length runs past the end of the data is an error here (docs/differences.md).
 REFUSED = {"MR_truncated.dcm", "rtplan_truncated.dcm", "no_meta.dcm", "truncated.dcm"}
+
+
+def _le_bytes(element: object) -> bytes:
+    from dicomframe.core.encoder import EncodeContext, value_bytes
+
+    return bytes(value_bytes(element, EncodeContext(), ()))  # type: ignore[arg-type]
+
+
+def dataset_differences(a: object, b: object, where: str = "", *, implicit: bool = False) -> list[str]:
+    """Describe how two dicomframe datasets differ, element by element.
+
+    Group length values are not compared: the writer recomputes them for the
+    syntax written. With ``implicit``, a VR that Implicit VR cannot carry (an
+    explicit private VR read back as UN, OB read back as OW) is compared by
+    its little-endian bytes instead.
+    """
+    import dicomframe as dcf
+
+    assert isinstance(a, dcf.Dataset)
+    assert isinstance(b, dcf.Dataset)
+    problems = []
+    tags_a, tags_b = set(a.tags()), set(b.tags())
+    if tags_a != tags_b:
+        problems.append(f"{where}: tags only in first {sorted(tags_a - tags_b)}, second {sorted(tags_b - tags_a)}")
+    for tag in sorted(tags_a & tags_b):
+        x, y = a[tag], b[tag]
+        if tag.element == 0:
+            continue
+        if x.vr is dcf.VR.SQ and y.vr is dcf.VR.SQ and len(x.value) == len(y.value):
+            for n, (i, j) in enumerate(zip(x.value, y.value, strict=True)):
+                problems += dataset_differences(i, j, f"{where}{tag}[{n}]", implicit=implicit)
+        elif implicit and x.vr != y.vr and dcf.VR.SQ not in (x.vr, y.vr):
+            if _le_bytes(x).rstrip(b"\0 ") != _le_bytes(y).rstrip(b"\0 "):
+                problems.append(f"{where}{tag}: bytes differ: {x!r} != {y!r}")
+        elif x != y:
+            problems.append(f"{where}{tag}: {x!r} != {y!r}")
+    return problems

@@ -33,7 +33,7 @@ NOT_CANONICAL = {"chrKoreanMulti", "chrSQEncoding", "chrSQEncoding1"}
 
 
 def _oracle_text(value: object) -> str:
-    """PydICOM's decoded value as one string: values joined, each without its padding."""
+    """pydicom's decoded value as one string: values joined, each without its padding."""
     if value is None:
         return ""
     if isinstance(value, MultiValue):
@@ -192,7 +192,7 @@ SINGLE_BYTE = [
     ("ISO_IR 126", "iso8859_7", "Διονυσιος"),
     ("ISO_IR 127", "iso8859_6", "قباني^لنزار"),
     ("ISO_IR 138", "iso8859_8", "שרון^דבורה"),
-    ("ISO_IR 144", "iso8859_5", "Люкceмбypг"),
+    ("ISO_IR 144", "iso8859_5", "Иванов^Пётр"),
     ("ISO_IR 148", "iso8859_9", "Şişli^Ğüzel"),
     ("ISO_IR 166", "iso8859_11", "ภาษาไทย"),
     ("ISO_IR 203", "iso8859_15", "Œuvre^€"),
@@ -213,7 +213,7 @@ def test_single_byte_set_with_code_extensions(term, codec, text):
     extended = term.replace("ISO_IR", "ISO 2022 IR")
     charsets = ("", extended)
     raw = encode_text(text, charsets, VR.LO)
-    assert raw.startswith(b"\x1b-") or raw[:5].isascii()
+    assert raw.count(b"\x1b-") == 1  # designated once: ^ is no delimiter in LO
     assert decode_text(raw, charsets, VR.LO) == text
     # As value 1, the set is in G1 from the start: no escape sequence at all.
     assert encode_text(text, (extended,), VR.LO) == text.encode(codec)
@@ -331,7 +331,10 @@ def test_kanji_bytes_that_look_like_delimiters():
 
 
 def test_korean_ir_149():
-    raw = b"Hong^Gildong=\x1b$)C\xfb\xf3^\x1b$)C\xd1\xce\xd4\xd7=\x1b$)C\xc8\xab^\x1b$)C\xb1\xe6\xb5\xbf"
+    raw = (
+        b"Hong^Gildong=\x1b$)C\xfb\xf3^\x1b$)C\xd1\xce\xd4\xd7="
+        b"\x1b$)C\xc8\xab^\x1b$)C\xb1\xe6\xb5\xbf"
+    )
     text = "Hong^Gildong=洪^吉洞=홍^길동"
     assert decode_text(raw, KOREAN, VR.PN) == text
     assert encode_text(text, KOREAN, VR.PN) == raw
@@ -432,10 +435,10 @@ def test_unknown_escape_sequence_is_kept_as_text():
 
 
 def test_invalid_jis_pair_and_odd_byte_are_kept():
-    with pytest.warns(CharsetWarning):
+    # 0x7E7E is not in JIS X 0208 and a lone ';' is half a character: both kept as latin-1.
+    with pytest.warns(CharsetWarning, match="not valid"):
         text = decode_text(b"\x1b$B;3\x7e\x7e;\x1b(B", JAPANESE, VR.LO)
-    assert text.startswith("山")
-    assert text.endswith("~~;") or "\x7e" in text
+    assert text == "山~~;"
 
 
 def test_encoding_error_names_character_and_sets():
@@ -465,7 +468,7 @@ def test_empty_and_padding():
 
 # property: whatever the declared sets can hold comes back unchanged
 
-ALPHABET = "Az09 .-^=\\\r\nｱｶﾞ山田太郎やまだカナ홍길동洪吉éüÄßΔιονυσ"
+ALPHABET = "Az09 .-^=\\\r\nｱｶﾞ山田太郎やまだカナ홍길동洪吉éüÄßΔιονυσ"  # noqa: RUF001
 MIXED = (
     "ISO 2022 IR 13",
     "ISO 2022 IR 87",

@@ -75,7 +75,11 @@ def _compare(ours: dcf.Dataset, theirs: Any, where: str) -> list[str]:
             continue
         if mine.vr.value == "SQ" and other.VR == "UN":
             continue  # an Implicit VR private sequence that dicomframe parses into items
-        if mine.vr.value != other.VR:
+        if mine.undefined_length and mine.vr.value == "OB" and other.VR == "OW":
+            other_vr_ok = True  # encapsulated Pixel Data is OB (PS3.5 A.4), as DCMTK reads it
+        else:
+            other_vr_ok = mine.vr.value == other.VR
+        if not other_vr_ok:
             problems.append(f"{here}: VR {mine.vr.value} != pydicom {other.VR}")
             continue
         if other.VR == "SQ":

@@ -1,54 +1,49 @@
 """Specific Character Set (0008,0005): decode and encode text values.
 
-The contract
-------------
-:func:`decode_text` turns one element's whole raw value (all of its
-backslash-separated values at once) into ``str``; :func:`encode_text` is its
-inverse. The value is decoded as a whole because a multi-byte set may use the
-byte 0x5C (backslash) inside a character (GBK, GB18030), so splitting into
-values must happen *after* decoding. Only the VRs of PS3.5 6.1.2.3 (LO, LT, PN,
-SH, ST, UC, UT) use the declared sets; every other string VR is ASCII.
+:func:`decode_text` turns one element's whole raw value (all its values and
+their backslashes) into ``str`` and :func:`encode_text` is its inverse. Values
+are decoded together because GBK and GB18030 use the byte 0x5C inside
+characters: split on backslash *after* decoding. Only LO, LT, PN, SH, ST, UC
+and UT use the declared sets (PS3.5 6.1.2.3); other VRs are ASCII.
 
 Sets without code extensions (``ISO_IR 100``, ``ISO_IR 192``, ``GB18030`` ...)
-decode with one Python codec. Sets with code extensions (``ISO 2022 IR ...``,
-PS3.3 C.12.1.1.2 Tables C.12-3 and C.12-4) run an ISO 2022 machine: escape
-sequences designate a set into G0 (bytes 0x21-0x7E) or G1 (bytes 0xA0-0xFF),
-and per PS3.5 6.1.2.5.3 the designations of value 1 (or the default
-repertoire) are active again after each delimiter: ``^``, ``=`` and backslash in
-PN; backslash, CR, LF, TAB and FF in other VRs. The encoder picks, for each
-character, the active set if it can, else the first declared set that can, and
-designates value 1's G0 set again before each delimiter and at the end of the
-value, as in the examples of PS3.5 Annex H and I.
+use one Python codec. Sets with code extensions (``ISO 2022 IR n``, PS3.3
+C.12.1.1.2 Tables C.12-3/C.12-4) run an ISO 2022 machine: escape sequences
+designate sets into G0 (bytes 0x21-0x7E) and G1 (0xA0-0xFF), and value 1's
+designations are active again after each delimiter (PS3.5 6.1.2.5.3): ``^``,
+``=`` and backslash in PN; backslash, CR, LF, TAB and FF in other VRs. The
+encoder keeps the active set while it can, else designates the first declared
+set that can, and returns to value 1's G0 set before each delimiter and at the
+end (as the examples of PS3.5 Annex H and I do).
 
-Leniency (what we accept that the standard does not)
-----------------------------------------------------
-* Misspelt terms are corrected by :func:`normalize`, silently since the fix is
-  unambiguous: any case; space, underscore, hyphen or nothing between
-  ``ISO``, ``2022``, ``IR`` and the number (``ISO_IR_100``, ``ISO IR 100``,
-  ``ISO-IR 192``, ``ISO2022IR87``); ``ISO_IR n`` for a set that exists only with
-  code extensions (``ISO_IR 87``) and the reverse; ``UTF-8``/``UTF8``/``UTF_8``
-  for ``ISO_IR 192``; ``GB2312``/``EUC-CN`` and ``ISO 2022 GBK`` for ``GBK`` (a
-  byte-compatible superset); ``ISO 2022 58`` for ``ISO 2022 IR 58``;
-  ``ISO-8859-n`` for the matching ``ISO_IR`` term. ``ISO_IR 6`` is read as the
-  default repertoire.
-* ``ISO_IR n`` in a value with several terms is read as ``ISO 2022 IR n``. A
-  set that allows no code extensions (UTF-8, GB18030, GBK) with other terms:
-  if it is value 1 it is used alone, else it is ignored; both warn.
-* Unknown term: :class:`~dicomframe.errors.CharsetWarning` naming it, then
-  ISO_IR 6, where bytes that are not ASCII are decoded as latin-1 so nothing
-  is lost (and encoded back the same way).
-* Bytes invalid in the declared set (undeclared latin-1, UTF-8 that is really
-  latin-1, GR bytes with no G1 set, unknown escape sequences): one
-  ``CharsetWarning`` per call, then each bad byte becomes the latin-1
-  character of the same value. pydicom replaces them with U+FFFD, which loses
-  them; DCMTK keeps the raw bytes, which no ``str`` can hold. Latin-1 keeps
-  every byte recoverable and is usually what the sender meant; encoding the
-  result writes those characters properly in the declared set.
-* Escape sequences of sets not declared in (0008,0005) are still honoured;
-  JIS X 0201 Romaji (``ESC ( J``) is decoded as ASCII (0x5C is the DICOM
-  delimiter in both). C0 and C1 control characters pass through unchanged.
-* Other VRs decode as latin-1 (ASCII with a lossless fallback) and encode the
-  same way, without warning: checking a VR's repertoire is the validator's job.
+Leniency, each choice deliberate:
+
+* :func:`normalize` silently corrects unambiguous misspellings: any case; space,
+  underscore, hyphen or nothing around ``ISO``, ``2022``, ``IR`` and the number
+  (``ISO_IR_100``, ``ISO IR 100``, ``ISO-IR 192``, ``ISO2022IR87``); ``ISO_IR n``
+  for a set that only exists as ``ISO 2022 IR n`` (87, 159, 149, 58) and the
+  reverse; ``UTF-8``, ``UTF8``, ``UTF_8`` for ``ISO_IR 192``; ``GB2312``,
+  ``EUC-CN`` and ``ISO 2022 GBK`` for ``GBK`` (a byte-compatible superset);
+  ``ISO 2022 58`` for ``ISO 2022 IR 58``; ``ISO-8859-n`` for its ``ISO_IR``
+  term. ``ISO_IR 6`` means the default repertoire.
+* With several terms, ``ISO_IR n`` is read as ``ISO 2022 IR n``. UTF-8, GB18030
+  and GBK allow no code extensions: as value 1 they are used alone, later they
+  are ignored; both warn :class:`~dicomframe.errors.CharsetWarning`.
+* An unknown term warns (naming it) and falls back to ISO_IR 6, where bytes
+  that are not ASCII are decoded as latin-1 so nothing is lost (and are encoded
+  back the same way). Among code extensions, an unknown term is ignored.
+* Bytes invalid in the declared sets (undeclared latin-1, "UTF-8" that is
+  latin-1, GR bytes with no G1 set, unknown escape sequences) give one warning
+  per value and become the latin-1 characters of the same values. pydicom
+  replaces them with U+FFFD, which loses them; DCMTK keeps the raw bytes, which
+  a ``str`` cannot hold. Latin-1 keeps every byte recoverable and is usually
+  what the sender meant; encoding the text then writes it validly.
+* Escape sequences of undeclared sets are still honoured. JIS X 0201 Romaji
+  (``ESC ( J``) is read as ASCII: 0x5C is the DICOM delimiter in both. C0 and
+  C1 control characters pass through unchanged.
+* VRs without character set decode as latin-1 (ASCII, with a lossless
+  fallback) and encode the same way, silently: checking a VR's repertoire is
+  the validator's job.
 """
 
 from __future__ import annotations
@@ -108,14 +103,12 @@ _DESIGNATIONS: dict[str, tuple[_GSet | None, _GSet | None]] = {
 }
 # Sets that allow no code extensions (PS3.3 Tables C.12-1 and C.12-5).
 _STANDALONE = {"ISO_IR 192": "utf_8", "GB18030": "gb18030", "GBK": "gbk"}
-_CODECS: dict[str, str] = (
-    {"": "ascii", "ISO_IR 6": "ascii", "ISO 2022 IR 6": "ascii", "ISO_IR 13": "shift_jis"}
-    | {"ISO 2022 IR 13": "shift_jis", "ISO 2022 IR 87": "iso2022_jp", "ISO 2022 IR 58": "gb2312"}
-    | {"ISO 2022 IR 159": "iso2022_jp_1", "ISO 2022 IR 149": "euc_kr"}
-    | {f"ISO_IR {n}": codec for n, (codec, _, _) in _SINGLE_BYTE.items()}
-    | {f"ISO 2022 IR {n}": codec for n, (codec, _, _) in _SINGLE_BYTE.items()}
-    | _STANDALONE
-)
+_CODECS: dict[str, str] = {
+    "": "ascii", "ISO_IR 6": "ascii", "ISO 2022 IR 6": "ascii", "ISO_IR 13": "shift_jis",
+    "ISO 2022 IR 13": "shift_jis", "ISO 2022 IR 87": "iso2022_jp", "ISO 2022 IR 58": "gb2312",
+    "ISO 2022 IR 159": "iso2022_jp_1", "ISO 2022 IR 149": "euc_kr", **_STANDALONE,
+} | {f"ISO{infix}{n}": codec for n, (codec, _, _) in _SINGLE_BYTE.items()
+     for infix in ("_IR ", " 2022 IR ")}  # fmt: skip
 _ESCAPES = {g.escape: g for pair in _DESIGNATIONS.values() for g in pair if g is not None}
 _ESCAPES[b"\x1b$@"] = _JIS_X_0208  # JIS C 6226-1978, the older edition of the same set
 
@@ -196,10 +189,8 @@ def _single_plan(term: str) -> _Plan:
     if term in ("", "ISO_IR 6"):
         return _Plan("ISO_IR 6", codec="ascii")
     if term not in _CODECS:
-        message = (
-            f"unknown Specific Character Set term {term!r}; using ISO_IR 6, where bytes "
-            "that are not ASCII are decoded as latin-1 so nothing is lost"
-        )
+        fallback = "using ISO_IR 6, where bytes that are not ASCII are decoded as latin-1"
+        message = f"unknown Specific Character Set term {term!r}; {fallback} so nothing is lost"
         return _Plan("ISO_IR 6", codec="latin_1", problems=(message,))
     if term in _DESIGNATIONS or term == "ISO_IR 13":  # 13: only 0xA1-0xDF in G1 are valid
         return _extended_plan([term])
@@ -230,8 +221,8 @@ def _plan(charsets: tuple[str, ...]) -> _Plan:
     """Resolve the terms into a plan; cached because every text element asks."""
     terms = [_canonical(term) for term in charsets] or [""]
     if terms[0] in _STANDALONE:
-        ignored = [f"{terms[0]} allows no code extensions; ignoring {terms[1:]}"]
-        return _Plan(terms[0], _STANDALONE[terms[0]], problems=tuple(ignored[: len(terms) - 1]))
+        ignored = f"{terms[0]} allows no code extensions; ignoring {terms[1:]}"
+        return _Plan(terms[0], _STANDALONE[terms[0]], problems=(ignored,) if terms[1:] else ())
     return _single_plan(terms[0]) if len(terms) == 1 else _extended_plan(terms)
 
 
@@ -261,31 +252,21 @@ class _Decoder:
         return "".join(self._token(match.group()) for match in _TOKEN.finditer(raw))
 
     def _token(self, token: bytes) -> str:
-        lead = token[0]
-        if lead == 0x1B:
-            return self._escape(token)
+        lead, escape = token[0], _ESCAPES.get(token)
+        if escape is not None:
+            self.g0, self.g1 = (self.g0, escape) if escape.upper else (escape, self.g1)
+            return ""
+        gset = self.g0 if lead < 0x80 else self.g1
+        if gset is None or lead == 0x1B:  # unknown escape, or GR bytes but no G1 set
+            self.bad.append(token)
+            return token.decode("latin_1")
         if lead < 0x21 or 0x7F <= lead < 0xA0:  # C0, SPACE, DEL, C1: never part of a set
             self._reset_if_delimiter(token)
             return chr(lead)
-        if lead < 0x80 and self.g0.width == 1:
+        if lead < 0x80 and gset.width == 1:
             self._reset_if_delimiter(token)
             return token.decode("ascii")
-        gset = self.g0 if lead < 0x80 else self.g1
-        if gset is None:  # GR bytes, but no G1 set was designated
-            self.bad.append(token)
-            return token.decode("latin_1")
         return self._units(gset, token)
-
-    def _escape(self, token: bytes) -> str:
-        gset = _ESCAPES.get(token)
-        if gset is None:
-            self.bad.append(token)
-            return token.decode("latin_1")
-        if gset.upper:
-            self.g1 = gset
-        else:
-            self.g0 = gset
-        return ""
 
     def _reset_if_delimiter(self, token: bytes) -> None:
         if any(byte in self.delimiters for byte in token):
@@ -357,7 +338,7 @@ def decode_text(raw: bytes, charsets: tuple[str, ...], vr: VR | str) -> str:
     delimiters = _delimiters(vr)
     if delimiters is None:
         return raw.decode("latin_1")  # ASCII, with latin-1 as the lossless fallback
-    plan = _plan(charsets)
+    plan = _plan(tuple(charsets))
     for problem in plan.problems:
         warnings.warn(problem, CharsetWarning, stacklevel=2)
     bad: list[bytes] = []
@@ -366,11 +347,8 @@ def decode_text(raw: bytes, charsets: tuple[str, ...], vr: VR | str) -> str:
     else:
         text = _Decoder(plan, delimiters.encode("ascii"), bad=bad).run(raw)
     if bad:
-        message = (
-            f"text has bytes that are not valid {plan.label}; "
-            "decoded them as latin-1 so nothing is lost"
-        )
-        warnings.warn(message, CharsetWarning, stacklevel=2)
+        message = f"text has bytes that are not valid {plan.label}; decoded them as latin-1"
+        warnings.warn(f"{message} so nothing is lost", CharsetWarning, stacklevel=2)
     return text
 
 
@@ -390,11 +368,13 @@ def _encode_in(gset: _GSet, char: str) -> bytes | None:
     return data if len(data) == gset.width and min(data) >= 0xA0 else None
 
 
-def _cannot(char: str, index: int, label: str) -> EncodingError:
-    return EncodingError(
-        f"cannot encode {char!r} (U+{ord(char):04X}) at index {index}: it is in none of the "
-        f"declared character sets ({label}); declare one that has it, e.g. ISO_IR 192"
-    )
+def _cannot(text: str, index: int, why: str) -> EncodingError:
+    char = text[index]
+    return EncodingError(f"cannot encode {char!r} (U+{ord(char):04X}) at index {index}: {why}")
+
+
+def _not_in(label: str) -> str:
+    return f"no declared character set has it ({label}); declare one that has, e.g. ISO_IR 192"
 
 
 def _encode_iso2022(text: str, plan: _Plan, delimiters: str) -> bytes:
@@ -415,7 +395,7 @@ def _encode_iso2022(text: str, plan: _Plan, delimiters: str) -> bytes:
         if data is None:
             gset = next((g for g in plan.sets if _encode_in(g, char) is not None), None)
             if gset is None:
-                raise _cannot(char, index, plan.label)
+                raise _cannot(text, index, _not_in(plan.label))
             out += gset.escape
             g0, g1 = (g0, gset) if gset.upper else (gset, g1)
             data = _encode_in(gset, char) or b""
@@ -452,12 +432,18 @@ def encode_text(text: str, charsets: tuple[str, ...], vr: VR | str) -> bytes:
         For an unknown or misused term, as :func:`decode_text` does.
     """
     delimiters = _delimiters(vr)
-    plan = _plan(charsets) if delimiters is not None else _Plan("latin-1", codec="latin_1")
+    if delimiters is None:
+        try:
+            return text.encode("latin_1")
+        except UnicodeEncodeError as exc:
+            why = f"{vr} values ignore Specific Character Set (PS3.5 6.1.2.3): ASCII only"
+            raise _cannot(text, exc.start, why) from exc
+    plan = _plan(tuple(charsets))
     for problem in plan.problems:
         warnings.warn(problem, CharsetWarning, stacklevel=2)
     if plan.codec is None:
-        return _encode_iso2022(text, plan, delimiters or "")
+        return _encode_iso2022(text, plan, delimiters)
     try:
         return text.encode(plan.codec)
     except UnicodeEncodeError as exc:
-        raise _cannot(text[exc.start], exc.start, plan.label) from exc
+        raise _cannot(text, exc.start, _not_in(plan.label)) from exc

@@ -132,13 +132,21 @@ def _encode_sequence(element: DataElement, ctx: EncodeContext, charsets: tuple[s
             body.append(ctx.pack_tag(ITEM) + size)
             body.extend(content)
     read_undefined = isinstance(items, Sequence) and items.undefined_length
-    if ctx.undefined(read_undefined):
+    if ctx.undefined(read_undefined) and (ctx.explicit_vr or _known_sequence(element.tag)):
         return [
             _header(element.tag, VR.SQ, UNDEFINED, ctx),
             *body,
             ctx.pack_tag(SEQUENCE_DELIMITER) + b"\0\0\0\0",
         ]
     return [_header(element.tag, VR.SQ, _size(body), ctx), *body]
+
+
+def _known_sequence(tag: int) -> bool:
+    """True when the dictionary says SQ; in Implicit VR other sequences get a defined length,
+    since an undefined length on an unknown tag is read as UN by peers (PS3.5 6.2.2)."""
+    from dicomframe.core.dictionary import vr_for
+
+    return vr_for(tag) == "SQ"
 
 
 def dataset_charsets(ds: Dataset, inherited: tuple[str, ...]) -> tuple[str, ...]:

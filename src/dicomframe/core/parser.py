@@ -275,6 +275,8 @@ def _read_undefined(
         raw = Located(ctx.source, pos, length)
     else:
         raw = ctx.buffer[pos:value_end]
+    if tag in PIXEL_TAGS:
+        vr = VR.OB  # PS3.5 A.4: encapsulated Pixel Data is OB, whatever the header said
     element = DataElement(
         tag, vr, raw=raw, little_endian=ctx.little_endian, undefined_length=True, offset=start
     )

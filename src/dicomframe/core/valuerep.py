@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_DOWN, Context, Decimal
 from typing import SupportsFloat, SupportsIndex, TypeVar
 
 from dicomframe.errors import EncodingError
@@ -58,7 +58,10 @@ def format_ds(value: SupportsFloat) -> str:
     if len(text) <= _DS_MAX:
         return text
     for digits in range(17, 0, -1):
-        forms = (_compact(f"{number:.{digits}g}"), _compact(f"{number:.{digits - 1}e}"))
+        rounded: float | Decimal = number
+        if math.isinf(float(f"{number:.{digits}g}")):  # rounded up past the largest float
+            rounded = Context(prec=digits, rounding=ROUND_DOWN).create_decimal(number)
+        forms = (_compact(f"{rounded:.{digits}g}"), _compact(f"{rounded:.{digits - 1}e}"))
         fitting = [form for form in forms if len(form) <= _DS_MAX]
         if fitting:
             return min(fitting, key=len)
@@ -135,8 +138,7 @@ class IS(int):
         self.original = original
         return self
 
-    def __getnewargs__(self) -> tuple[str | int]:  # type: ignore[override]
-        """Rebuild from the original text, so copies and pickles keep it."""
+    def __getnewargs__(self) -> tuple[str | int]:  # type: ignore[override]  # as DS's
         return (self.original if self.original is not None else int(self),)
 
     def __str__(self) -> str:
