@@ -46,12 +46,18 @@ REFUSED = {"MR_truncated.dcm", "rtplan_truncated.dcm", "no_meta.dcm", "truncated
 
 
 def _le_bytes(element: object) -> bytes:
-    from dicomframe.core.encoder import EncodeContext, value_bytes
+    """The value as Implicit VR Little Endian bytes; a sequence as its items (PS3.5 6.2.2)."""
+    from dicomframe.core.encoder import EncodeContext, encode_element, value_bytes
 
-    return bytes(value_bytes(element, EncodeContext(), ()))  # type: ignore[arg-type]
+    ctx = EncodeContext(explicit_vr=False)
+    if getattr(element, "vr", None) == "SQ":
+        return b"".join(bytes(c) for c in encode_element(element, ctx, ())[1:])  # type: ignore[arg-type]
+    return bytes(value_bytes(element, ctx, ()))  # type: ignore[arg-type]
 
 
-def dataset_differences(a: object, b: object, where: str = "", *, implicit: bool = False) -> list[str]:
+def dataset_differences(
+    a: object, b: object, where: str = "", *, implicit: bool = False
+) -> list[str]:
     """Describe how two dicomframe datasets differ, element by element.
 
     Group length values are not compared: the writer recomputes them for the
@@ -66,7 +72,8 @@ def dataset_differences(a: object, b: object, where: str = "", *, implicit: bool
     problems = []
     tags_a, tags_b = set(a.tags()), set(b.tags())
     if tags_a != tags_b:
-        problems.append(f"{where}: tags only in first {sorted(tags_a - tags_b)}, second {sorted(tags_b - tags_a)}")
+        only_a, only_b = sorted(tags_a - tags_b), sorted(tags_b - tags_a)
+        problems.append(f"{where}: tags only in first {only_a}, only in second {only_b}")
     for tag in sorted(tags_a & tags_b):
         x, y = a[tag], b[tag]
         if tag.element == 0:
@@ -74,7 +81,7 @@ def dataset_differences(a: object, b: object, where: str = "", *, implicit: bool
         if x.vr is dcf.VR.SQ and y.vr is dcf.VR.SQ and len(x.value) == len(y.value):
             for n, (i, j) in enumerate(zip(x.value, y.value, strict=True)):
                 problems += dataset_differences(i, j, f"{where}{tag}[{n}]", implicit=implicit)
-        elif implicit and x.vr != y.vr and dcf.VR.SQ not in (x.vr, y.vr):
+        elif implicit and x.vr != y.vr:
             if _le_bytes(x).rstrip(b"\0 ") != _le_bytes(y).rstrip(b"\0 "):
                 problems.append(f"{where}{tag}: bytes differ: {x!r} != {y!r}")
         elif x != y:

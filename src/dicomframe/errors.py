@@ -112,7 +112,9 @@ class EncodeError(CodecError, ValueError):
 class CodecUnavailableError(CodecError, ImportError):
     """The codec asked for is not installed."""
 
-    def __init__(self, message: str, *, codec: str | None = None, requires: Sequence[str] = ()):
+    def __init__(
+        self, message: str, *, codec: str | None = None, requires: Sequence[str] = ()
+    ) -> None:
         self.requires = tuple(requires)
         super().__init__(message, codec=codec)
 

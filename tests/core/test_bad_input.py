@@ -59,7 +59,9 @@ def test_truncated_meta() -> None:
 
 
 def test_length_past_end_is_checked_before_allocating() -> None:
-    body = element(0x00080060, "CS", b"CT") + element(0x7FE00010, "OB", b"\0" * 8, length=0xFFFFFFF0)
+    body = element(0x00080060, "CS", b"CT") + element(
+        0x7FE00010, "OB", b"\0" * 8, length=0xFFFFFFF0
+    )
     started = time.perf_counter()
     with pytest.raises(dcf.InvalidDicomError, match="exceeds") as info:
         dcf.read(part10(body))
@@ -92,7 +94,9 @@ def test_undefined_length_on_explicit_ut() -> None:
 
 def nested(depth: int) -> bytes:
     """``depth`` sequences inside each other, all of undefined length."""
-    opening = implicit(0x00081115, b"", length=0xFFFFFFFF) + struct.pack("<HHL", 0xFFFE, 0xE000, 0xFFFFFFFF)
+    opening = implicit(0x00081115, b"", length=0xFFFFFFFF) + struct.pack(
+        "<HHL", 0xFFFE, 0xE000, 0xFFFFFFFF
+    )
     closing = struct.pack("<HHL", 0xFFFE, 0xE00D, 0) + struct.pack("<HHL", 0xFFFE, 0xE0DD, 0)
     return opening * depth + implicit(0x00080060, b"CT") + closing * depth
 

@@ -26,7 +26,7 @@ def _pydicom_read(path: Path) -> tuple[Any, bool]:
         warnings.simplefilter("ignore")
         try:
             return pydicom.dcmread(path), False
-        except Exception:  # noqa: BLE001 - the oracle refused; try as a bare dataset
+        except Exception:
             return pydicom.dcmread(path, force=True), True
 
 
@@ -55,6 +55,28 @@ def _norm(value: Any) -> Any:
     return text.rstrip("=^") if type(value).__name__ == "PersonName" else text
 
 
+def _compare_element(mine: dcf.DataElement, parent: Any, here: str) -> list[str]:
+    """Differences between one of our elements and pydicom's (sequences recurse)."""
+    raw = parent.get_item(mine.tag).value  # before parent[tag], which decodes it
+    theirs = parent[mine.tag]
+    if mine.vr.value == "UN" and mine.tag.is_private and not mine.tag.is_private_creator:
+        # No private dictionary in dicomframe: the element keeps its bytes as UN.
+        return [] if bytes(mine.value) == raw else [f"{here}: UN bytes differ from pydicom's"]
+    # Encapsulated Pixel Data is OB (PS3.5 A.4), as DCMTK reads it; pydicom keeps OW.
+    encapsulated_ow = mine.undefined_length and mine.vr.value == "OB" and theirs.VR == "OW"
+    if mine.vr.value != theirs.VR and not encapsulated_ow:
+        return [f"{here}: VR {mine.vr.value} != pydicom {theirs.VR}"]
+    if theirs.VR != "SQ":
+        a, b = _norm(mine.value), _norm(theirs.value)
+        return [] if a == b else [f"{here}: {a!r:.80} != pydicom {b!r:.80}"]
+    if len(mine.value) != len(theirs.value):
+        return [f"{here}: {len(mine.value)} items != {len(theirs.value)}"]
+    problems = []
+    for number, (a, b) in enumerate(zip(mine.value, theirs.value, strict=True)):
+        problems += _compare(a, b, f"{here}[{number}]")
+    return problems
+
+
 def _compare(ours: dcf.Dataset, theirs: Any, where: str) -> list[str]:
     problems: list[str] = []
     their_tags = {int(t) for t in theirs.keys()}  # noqa: SIM118 - pydicom Dataset
@@ -65,33 +87,7 @@ def _compare(ours: dcf.Dataset, theirs: Any, where: str) -> list[str]:
             f"only pydicom {sorted(map(hex, their_tags - our_tags))}"
         )
     for tag in sorted(our_tags & their_tags):
-        mine, other = ours[tag], theirs[tag]
-        here = f"{where}{mine.tag}"
-        if mine.vr.value == "UN" and mine.tag.is_private and not mine.tag.is_private_creator:
-            # No private dictionary in dicomframe: the element keeps its bytes as UN.
-            raw = theirs.get_item(tag).value
-            if bytes(mine.value) != (raw if isinstance(raw, bytes) else bytes(mine.value)):
-                problems.append(f"{here}: UN bytes differ from pydicom's raw value")
-            continue
-        if mine.vr.value == "SQ" and other.VR == "UN":
-            continue  # an Implicit VR private sequence that dicomframe parses into items
-        if mine.undefined_length and mine.vr.value == "OB" and other.VR == "OW":
-            other_vr_ok = True  # encapsulated Pixel Data is OB (PS3.5 A.4), as DCMTK reads it
-        else:
-            other_vr_ok = mine.vr.value == other.VR
-        if not other_vr_ok:
-            problems.append(f"{here}: VR {mine.vr.value} != pydicom {other.VR}")
-            continue
-        if other.VR == "SQ":
-            if len(mine.value) != len(other.value):
-                problems.append(f"{here}: {len(mine.value)} items != {len(other.value)}")
-                continue
-            for number, (a, b) in enumerate(zip(mine.value, other.value, strict=True)):
-                problems += _compare(a, b, f"{here}[{number}]")
-            continue
-        a, b = _norm(mine.value), _norm(other.value)
-        if a != b:
-            problems.append(f"{here}: {a!r:.80} != pydicom {b!r:.80}")
+        problems += _compare_element(ours[tag], theirs, f"{where}{ours[tag].tag}")
     return problems
 
 

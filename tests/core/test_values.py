@@ -264,8 +264,8 @@ def test_integer_round_trip(vr, data, little_endian):
 
 @given(st.lists(st.floats(allow_nan=False), min_size=1, max_size=8), st.booleans())
 def test_fd_round_trip(values, little_endian):
-    decoded = decode_value(encode_value(values, VR.FD, little_endian=little_endian), VR.FD,
-                           little_endian=little_endian)  # fmt: skip
+    raw = encode_value(values, VR.FD, little_endian=little_endian)
+    decoded = decode_value(raw, VR.FD, little_endian=little_endian)
     assert (decoded if len(values) > 1 else [decoded]) == values
 
 

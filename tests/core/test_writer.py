@@ -131,9 +131,7 @@ def test_dcmdump_reads_our_files_cleanly(tmp_path: Path, path: Path, syntax: str
         pytest.skip("input holds elements of a forbidden group; kept as read")
     out = tmp_path / "out.dcm"
     dcf.write(_read(path), out, transfer_syntax=syntax)
-    result = subprocess.run(
-        [dcmdump, "-dc", str(out)], capture_output=True, check=False
-    )
+    result = subprocess.run([dcmdump, "-dc", str(out)], capture_output=True, check=False)
     lines = (result.stdout + result.stderr).decode("latin-1").splitlines()
     complaints = [line for line in lines if line.startswith(("W:", "E:", "F:"))]
     assert result.returncode == 0

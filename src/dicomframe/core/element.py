@@ -73,7 +73,7 @@ class DataElement:
         "vr",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the options are keyword-only
         self,
         tag: int,
         vr: VR | str,

@@ -63,7 +63,9 @@ def swap_bytes(raw: bytes | memoryview, unit: int) -> bytes:
     return np.frombuffer(raw, dtype=f"<u{unit}").byteswap().tobytes()
 
 
-def value_bytes(element: DataElement, ctx: EncodeContext, charsets: tuple[str, ...]) -> bytes | memoryview:
+def value_bytes(
+    element: DataElement, ctx: EncodeContext, charsets: tuple[str, ...]
+) -> bytes | memoryview:
     """The encoded value of a non-sequence element, padded to even length."""
     raw = element.raw
     if raw is not None:
@@ -121,10 +123,14 @@ def _encode_sequence(element: DataElement, ctx: EncodeContext, charsets: tuple[s
     body: Chunks = []
     for item in items:
         if not isinstance(item, Dataset):
-            raise EncodingError(f"sequence item is {type(item).__name__}, not a Dataset", tag=element.tag)
+            raise EncodingError(
+                f"sequence item is {type(item).__name__}, not a Dataset", tag=element.tag
+            )
         content = encode_dataset(item, ctx, charsets)
         if ctx.undefined(item.undefined_length):
-            body.append(ctx.pack_tag(ITEM) + struct.pack("<L" if ctx.little_endian else ">L", UNDEFINED))
+            body.append(
+                ctx.pack_tag(ITEM) + struct.pack("<L" if ctx.little_endian else ">L", UNDEFINED)
+            )
             body.extend(content)
             body.append(ctx.pack_tag(ITEM_DELIMITER) + b"\0\0\0\0")
         else:
@@ -142,8 +148,11 @@ def _encode_sequence(element: DataElement, ctx: EncodeContext, charsets: tuple[s
 
 
 def _known_sequence(tag: int) -> bool:
-    """True when the dictionary says SQ; in Implicit VR other sequences get a defined length,
-    since an undefined length on an unknown tag is read as UN by peers (PS3.5 6.2.2)."""
+    """True when the dictionary says SQ.
+
+    In Implicit VR other sequences get a defined length, since peers read an
+    undefined length on an unknown tag as UN (PS3.5 6.2.2).
+    """
     from dicomframe.core.dictionary import vr_for
 
     return vr_for(tag) == "SQ"

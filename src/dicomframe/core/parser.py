@@ -28,7 +28,7 @@ from dicomframe.core.dataset import Dataset, Sequence
 from dicomframe.core.element import DataElement
 from dicomframe.core.source import Located, Source
 from dicomframe.core.tag import ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, Tag
-from dicomframe.core.vr import LONG_HEADER_VRS, VR
+from dicomframe.core.vr import BINARY_NUMBER_FORMATS, LONG_HEADER_VRS, VR
 from dicomframe.errors import InvalidDicomError
 
 __all__ = ["MAX_DEPTH", "ParseContext", "iter_dataset", "parse_dataset"]
@@ -60,29 +60,55 @@ class ParseContext:
         return self.source.buffer
 
 
+@dataclass(frozen=True, slots=True)
+class _Header:
+    """One element header: where it starts, what it says."""
+
+    tag: Tag
+    vr: VR | None  # None in Implicit VR: the dictionary decides
+    length: int
+    start: int
+    value: int  # offset of the value
+
+    @property
+    def end(self) -> int:
+        return self.value + self.length
+
+
+@dataclass(frozen=True, slots=True)
+class _Level:
+    """Where in the nesting the parser is: depth, inherited character sets, dataset so far."""
+
+    depth: int = 0
+    charsets: tuple[str, ...] = ()
+    dataset: Dataset | None = None
+
+    def deeper(self, dataset: Dataset) -> _Level:
+        return _Level(self.depth + 1, self.charsets, dataset)
+
+
 def _truncated(what: str, tag: int | None, offset: int, need: int, have: int) -> InvalidDicomError:
     return InvalidDicomError(
         f"{what}: needs {need} bytes but only {max(have, 0)} remain", tag=tag, offset=offset
     )
 
 
-def _header(ctx: ParseContext, pos: int, end: int) -> tuple[Tag, VR | None, int, int]:
-    """Read one element header at ``pos``: (tag, explicit VR or None, length, header size)."""
+def _read_header(ctx: ParseContext, pos: int, end: int) -> _Header:
+    """Read the element header at ``pos``."""
     buf = ctx.buffer
-    little = ctx.little_endian
+    order = "<" if ctx.little_endian else ">"
     if end - pos < 8:
         tag = None
         if end - pos >= 4:
-            g, e = struct.unpack_from("<HH" if little else ">HH", buf, pos)
+            g, e = struct.unpack_from(order + "HH", buf, pos)
             tag = (g << 16) | e
         raise _truncated("element header", tag, pos, 8, end - pos)
-    g, e = struct.unpack_from("<HH" if little else ">HH", buf, pos)
+    g, e = struct.unpack_from(order + "HH", buf, pos)
     tag = Tag((g << 16) | e)
     if not ctx.explicit_vr or g == 0xFFFE:
-        (length,) = struct.unpack_from("<L" if little else ">L", buf, pos + 4)
-        return tag, None, length, 8
-    code = (buf[pos + 4] << 8) | buf[pos + 5]
-    vr = _VR_BY_CODE.get(code)
+        (length,) = struct.unpack_from(order + "L", buf, pos + 4)
+        return _Header(tag, None, length, pos, pos + 8)
+    vr = _VR_BY_CODE.get((buf[pos + 4] << 8) | buf[pos + 5])
     if vr is None:
         if not all(0x41 <= c <= 0x5A for c in buf[pos + 4 : pos + 6]):
             raise InvalidDicomError(
@@ -94,10 +120,10 @@ def _header(ctx: ParseContext, pos: int, end: int) -> tuple[Tag, VR | None, int,
     if vr in LONG_HEADER_VRS:
         if end - pos < 12:
             raise _truncated("element header", tag, pos, 12, end - pos)
-        (length,) = struct.unpack_from("<L" if little else ">L", buf, pos + 8)
-        return tag, vr, length, 12
-    (length,) = struct.unpack_from("<H" if little else ">H", buf, pos + 6)
-    return tag, vr, length, 8
+        (length,) = struct.unpack_from(order + "L", buf, pos + 8)
+        return _Header(tag, vr, length, pos, pos + 12)
+    (length,) = struct.unpack_from(order + "H", buf, pos + 6)
+    return _Header(tag, vr, length, pos, pos + 8)
 
 
 def _implicit_vr(tag: Tag, length: int, ds: Dataset | None) -> VR:
@@ -110,14 +136,12 @@ def _implicit_vr(tag: Tag, length: int, ds: Dataset | None) -> VR:
     choices = entry.vrs
     if len(choices) == 1:
         return VR(choices[0]) if choices[0] in VR.__members__ else VR.UN
-    pixel_rep = ds.get(0x00280103) if ds is not None else None
-    if "SS" in choices and "US" in choices and pixel_rep == 1:
-        return VR.SS
     if "OW" in choices and length == UNDEFINED:
         return VR.OB  # PS3.5 A.4: encapsulated data is OB
-    if "OW" in choices:
-        # PS3.5 A.1: in Implicit VR Little Endian, Pixel Data and friends are OW.
-        return VR.OW if tag >= 0x60000000 or "US" not in choices else VR.US
+    if "SS" in choices and ds is not None and ds.get(0x00280103) == 1:
+        return VR.SS
+    if "OW" in choices and (tag >= 0x60000000 or "US" not in choices):
+        return VR.OW  # PS3.5 A.1: in Implicit VR, Pixel Data and Overlay Data are OW
     return VR(choices[0])
 
 
@@ -126,89 +150,77 @@ def iter_dataset(
     pos: int,
     end: int,
     *,
-    depth: int = 0,
-    charsets: tuple[str, ...] = (),
+    level: _Level | None = None,
     item_mode: bool = False,
-    dataset: Dataset | None = None,
 ) -> Iterator[tuple[DataElement, int]]:
     """Yield ``(element, offset after it)`` for the elements in ``[pos, end)``.
 
-    In ``item_mode`` an Item Delimitation Item ends the dataset (its end
-    offset is yielded as ``(None, offset)``-free: iteration simply stops and
-    the caller reads the position from the last yielded pair).
+    In ``item_mode`` a (FFFE,xxxx) tag ends the dataset; the caller reads it
+    at the offset after the last element yielded.
     """
+    level = level or _Level()
     buf = ctx.buffer
-    little = ctx.little_endian
+    order = "<H" if ctx.little_endian else ">H"
     while pos < end:
-        if item_mode and end - pos >= 4:
-            g, e = struct.unpack_from("<HH" if little else ">HH", buf, pos)
-            if g == 0xFFFE:
-                return
-        elif end - pos < 4 and all(b == 0 for b in buf[pos:end]):
-            return  # trailing NUL padding after the last element, as some writers leave
-        tag, vr, length, header = _header(ctx, pos, end)
-        if ctx.stop_before_pixels and depth == 0 and tag in PIXEL_TAGS:
+        if item_mode and end - pos >= 4 and struct.unpack_from(order, buf, pos)[0] == 0xFFFE:
             return
-        element, pos = _read_value(ctx, tag, vr, length, pos, header, end, depth, charsets, dataset)
-        if tag == SPECIFIC_CHARACTER_SET:
+        if end - pos < 4 and not any(buf[pos:end]):
+            return  # trailing NUL padding after the last element, as some writers leave
+        head = _read_header(ctx, pos, end)
+        if ctx.stop_before_pixels and level.depth == 0 and head.tag in PIXEL_TAGS:
+            return
+        element, pos = _read_element(ctx, head, end, level)
+        if head.tag == SPECIFIC_CHARACTER_SET:
             from dicomframe.core.charset import normalize
 
-            charsets = normalize(element.value)
+            level = _Level(level.depth, normalize(element.value), level.dataset)
         yield element, pos
 
 
-def _read_value(
-    ctx: ParseContext,
-    tag: Tag,
-    vr: VR | None,
-    length: int,
-    pos: int,
-    header: int,
-    end: int,
-    depth: int,
-    charsets: tuple[str, ...],
-    dataset: Dataset | None,
+def _read_element(
+    ctx: ParseContext, head: _Header, end: int, level: _Level
 ) -> tuple[DataElement, int]:
-    start = pos
-    pos += header
-    explicit_un = vr is VR.UN
-    if vr is None:
-        vr = _implicit_vr(tag, length, dataset)
-    if length == UNDEFINED:
-        return _read_undefined(ctx, tag, vr, start, pos, end, depth, charsets)
-    if length > end - pos:
+    explicit_un = head.vr is VR.UN
+    vr = head.vr or _implicit_vr(head.tag, head.length, level.dataset)
+    if head.length == UNDEFINED:
+        return _read_undefined(ctx, head, vr, end, level)
+    if head.length > end - head.value:
         raise InvalidDicomError(
-            f"{vr} value length {length} exceeds the {end - pos} bytes that remain",
-            tag=tag,
-            offset=start,
+            f"{vr} value length {head.length} exceeds the {end - head.value} bytes that remain",
+            tag=head.tag,
+            offset=head.start,
         )
-    if length % 2 and ctx.strict:
-        raise InvalidDicomError(f"odd value length {length} (PS3.5 7.1.1)", tag=tag, offset=start)
-    if vr is VR.SQ:
-        items = _read_items(ctx, tag, pos, pos + length, depth, charsets, defined=True)
-        element = DataElement(tag, VR.SQ, items, offset=start, little_endian=ctx.little_endian)
-        return element, pos + length
+    if head.length % 2 and ctx.strict:
+        raise InvalidDicomError(
+            f"odd value length {head.length} (PS3.5 7.1.1)", tag=head.tag, offset=head.start
+        )
     little = ctx.little_endian
-    if vr is VR.UN:
-        if _un_is_sequence(ctx, tag, pos, length, explicit_un):
-            sub = replace(ctx, explicit_vr=False, little_endian=True)
-            try:
-                items = _read_items(sub, tag, pos, pos + length, depth, charsets, defined=True)
-            except InvalidDicomError:
-                if explicit_un:
-                    raise
-            else:  # an Implicit VR private sequence, or UN standing for SQ (PS3.5 6.2.2)
-                element = DataElement(tag, VR.SQ, items, offset=start, little_endian=little)
-                return element, pos + length
-        elif explicit_un:
-            vr, little = _known_vr(tag, length, little)
-    raw: bytes | memoryview | Located
-    if length >= ctx.defer_size:
-        raw = Located(ctx.source, pos, length) if ctx.source.is_mapped else ctx.buffer[pos : pos + length]
-    else:
-        raw = bytes(ctx.buffer[pos : pos + length])
-    element = DataElement(tag, vr, raw=raw, little_endian=little, charsets=charsets, offset=start)
-    return element, pos + length
+    if vr is VR.SQ:
+        items, _ = _read_items(ctx, head, head.end, level)
+        return DataElement(head.tag, vr, items, offset=head.start, little_endian=little), head.end
+    if explicit_un:
+        element = _un_as_sequence(ctx, head, level)
+        if element is not None:
+            return element, head.end
+        vr, little = _known_vr(head.tag, head.length, little)
+    element = DataElement(
+        head.tag,
+        vr,
+        raw=_locate(ctx, head.value, head.length),
+        little_endian=little,
+        charsets=level.charsets,
+        offset=head.start,
+    )
+    return element, head.end
+
+
+def _locate(ctx: ParseContext, pos: int, length: int) -> bytes | memoryview | Located:
+    """A small value is copied; a large one stays where it is (a view, or located in the map)."""
+    if length < ctx.defer_size:
+        return bytes(ctx.buffer[pos : pos + length])
+    if ctx.source.is_mapped:
+        return Located(ctx.source, pos, length)
+    return ctx.buffer[pos : pos + length]
 
 
 def _known_vr(tag: Tag, length: int, little: bool) -> tuple[VR, bool]:
@@ -219,7 +231,6 @@ def _known_vr(tag: Tag, length: int, little: bool) -> tuple[VR, bool]:
     may decode them as that VR. Ambiguous and SQ entries stay UN.
     """
     from dicomframe.core.dictionary import lookup
-    from dicomframe.core.vr import BINARY_NUMBER_FORMATS
 
     entry = lookup(tag)
     if entry is None or len(entry.vrs) != 1 or entry.vrs[0] not in VR.__members__:
@@ -232,53 +243,53 @@ def _known_vr(tag: Tag, length: int, little: bool) -> tuple[VR, bool]:
     return vr, True
 
 
-def _un_is_sequence(ctx: ParseContext, tag: Tag, pos: int, length: int, explicit_un: bool) -> bool:
-    """True when a UN value of defined length is really an Implicit VR LE sequence.
+def _un_as_sequence(ctx: ParseContext, head: _Header, level: _Level) -> DataElement | None:
+    """Read an explicit UN value as an Implicit VR LE sequence when the dictionary says SQ.
 
-    Explicit UN: only when the dictionary says SQ (PS3.5 6.2.2). A tag unknown
-    to the dictionary in Implicit VR: when the value opens with an Item tag.
+    PS3.5 6.2.2: a UN value holds the Implicit VR Little Endian encoding. A UN
+    of a tag the dictionary does not know stays bytes, as DCMTK and pydicom
+    keep it; so does a private sequence of defined length in Implicit VR.
     """
-    if length < 8 or bytes(ctx.buffer[pos : pos + 4]) != b"\xfe\xff\x00\xe0":
-        return False
-    if explicit_un:
-        from dicomframe.core.dictionary import vr_for
+    from dicomframe.core.dictionary import vr_for
 
-        return vr_for(tag) == "SQ"
-    return True
+    if vr_for(head.tag) != "SQ":
+        return None
+    sub = replace(ctx, explicit_vr=False, little_endian=True)
+    items, _ = _read_items(sub, head, head.end, level)
+    return DataElement(head.tag, VR.SQ, items, offset=head.start, little_endian=ctx.little_endian)
 
 
 def _read_undefined(
-    ctx: ParseContext,
-    tag: Tag,
-    vr: VR,
-    start: int,
-    pos: int,
-    end: int,
-    depth: int,
-    charsets: tuple[str, ...],
+    ctx: ParseContext, head: _Header, vr: VR, end: int, level: _Level
 ) -> tuple[DataElement, int]:
     if vr not in _UNDEFINED_OK:
-        raise InvalidDicomError(f"undefined length is not allowed for VR {vr}", tag=tag, offset=start)
-    if vr is VR.SQ or (vr is VR.UN and tag not in PIXEL_TAGS):
+        raise InvalidDicomError(
+            f"undefined length is not allowed for VR {vr}", tag=head.tag, offset=head.start
+        )
+    if vr is VR.SQ or (vr is VR.UN and head.tag not in PIXEL_TAGS):
         # PS3.5 6.2.2: UN of undefined length is an Implicit VR Little Endian sequence.
         sub = ctx if vr is VR.SQ else replace(ctx, explicit_vr=False, little_endian=True)
-        items = _read_items(sub, tag, pos, end, depth, charsets, defined=False)
+        items, after = _read_items(sub, head, end, level)
         element = DataElement(
-            tag, VR.SQ, items, undefined_length=True, offset=start, little_endian=ctx.little_endian
+            head.tag,
+            VR.SQ,
+            items,
+            undefined_length=True,
+            offset=head.start,
+            little_endian=ctx.little_endian,
         )
-        return element, items_end(items)
+        return element, after
     # Encapsulated data (PS3.5 A.4): items up to a Sequence Delimitation Item.
-    value_end = _scan_fragments(ctx, tag, pos, end)
-    length = value_end - pos
-    raw: bytes | memoryview | Located
-    if ctx.source.is_mapped and length >= ctx.defer_size:
-        raw = Located(ctx.source, pos, length)
-    else:
-        raw = ctx.buffer[pos:value_end]
-    if tag in PIXEL_TAGS:
+    value_end = _scan_fragments(ctx, head.tag, head.value, end)
+    if head.tag in PIXEL_TAGS:
         vr = VR.OB  # PS3.5 A.4: encapsulated Pixel Data is OB, whatever the header said
     element = DataElement(
-        tag, vr, raw=raw, little_endian=ctx.little_endian, undefined_length=True, offset=start
+        head.tag,
+        vr,
+        raw=_locate(ctx, head.value, value_end - head.value),
+        little_endian=ctx.little_endian,
+        undefined_length=True,
+        offset=head.start,
     )
     return element, value_end + 8
 
@@ -289,14 +300,17 @@ def _scan_fragments(ctx: ParseContext, tag: Tag, pos: int, end: int) -> int:
     fmt = "<HHL" if ctx.little_endian else ">HHL"
     while True:
         if end - pos < 8:
-            raise _truncated("encapsulated data: missing Sequence Delimitation Item", tag, pos, 8, end - pos)
+            raise _truncated(
+                "encapsulated data: missing Sequence Delimitation Item", tag, pos, 8, end - pos
+            )
         g, e, length = struct.unpack_from(fmt, buf, pos)
         item = (g << 16) | e
         if item == SEQUENCE_DELIMITER:
             return pos
         if item != ITEM:
             raise InvalidDicomError(
-                f"expected an Item or Sequence Delimitation tag in encapsulated data, found {Tag(item)}",
+                f"expected an Item or Sequence Delimitation tag in encapsulated data, "
+                f"found {Tag(item)}",
                 tag=tag,
                 offset=pos,
             )
@@ -309,69 +323,55 @@ def _scan_fragments(ctx: ParseContext, tag: Tag, pos: int, end: int) -> int:
         pos += 8 + length
 
 
-def items_end(items: Sequence) -> int:
-    """The offset just after a sequence that was parsed (kept on the Sequence)."""
-    return getattr(items, "_end", 0)
-
-
-def _read_items(
-    ctx: ParseContext,
-    tag: Tag,
-    pos: int,
-    end: int,
-    depth: int,
-    charsets: tuple[str, ...],
-    *,
-    defined: bool,
-) -> Sequence:
-    if depth >= MAX_DEPTH:
-        raise InvalidDicomError(f"sequences nested deeper than {MAX_DEPTH} levels", tag=tag, offset=pos)
-    buf = ctx.buffer
+def _read_items(ctx: ParseContext, head: _Header, end: int, level: _Level) -> tuple[Sequence, int]:
+    """Read the items of a sequence; return them and the offset after the sequence."""
+    tag, pos, defined = head.tag, head.value, head.length != UNDEFINED
+    if level.depth >= MAX_DEPTH:
+        raise InvalidDicomError(
+            f"sequences nested deeper than {MAX_DEPTH} levels", tag=tag, offset=head.start
+        )
     fmt = "<HHL" if ctx.little_endian else ">HHL"
     items = Sequence(undefined_length=not defined)
     while pos < end or not defined:
         if end - pos < 8:
             raise _truncated("sequence item header", tag, pos, 8, end - pos)
-        g, e, length = struct.unpack_from(fmt, buf, pos)
+        g, e, length = struct.unpack_from(fmt, ctx.buffer, pos)
         item_tag = (g << 16) | e
+        pos += 8
         if item_tag == SEQUENCE_DELIMITER:
-            pos += 8
             if not defined:
                 break
             continue  # lenient: a stray delimiter inside a defined-length sequence
         if item_tag != ITEM:
-            raise InvalidDicomError(f"expected an Item tag in sequence, found {Tag(item_tag)}", tag=tag, offset=pos)
-        pos += 8
-        if length == UNDEFINED:
-            item, pos = _read_item(ctx, pos, end, depth + 1, charsets, defined=False)
-        else:
-            if length > end - pos:
-                raise InvalidDicomError(
-                    f"item length {length} exceeds the {end - pos} bytes that remain", tag=tag, offset=pos - 8
-                )
-            item, _ = _read_item(ctx, pos, pos + length, depth + 1, charsets, defined=True)
-            pos += length
+            raise InvalidDicomError(
+                f"expected an Item tag in sequence, found {Tag(item_tag)}", tag=tag, offset=pos - 8
+            )
+        if length != UNDEFINED and length > end - pos:
+            raise InvalidDicomError(
+                f"item length {length} exceeds the {end - pos} bytes that remain",
+                tag=tag,
+                offset=pos - 8,
+            )
+        item, pos = _read_item(
+            ctx, pos, end if length == UNDEFINED else pos + length, length, level
+        )
         items.append(item)
-    items._end = pos  # type: ignore[attr-defined]
-    return items
+    return items, pos
 
 
 def _read_item(
-    ctx: ParseContext, pos: int, end: int, depth: int, charsets: tuple[str, ...], *, defined: bool
+    ctx: ParseContext, pos: int, end: int, length: int, level: _Level
 ) -> tuple[Dataset, int]:
     item = Dataset()
-    item.undefined_length = not defined
-    for element, after in iter_dataset(
-        ctx, pos, end, depth=depth, charsets=charsets, item_mode=True, dataset=item
-    ):
+    item.undefined_length = length == UNDEFINED
+    for element, after in iter_dataset(ctx, pos, end, level=level.deeper(item), item_mode=True):
         item.add(element)
         pos = after
-    if defined:
+    if not item.undefined_length:
         return item, end
-    buf = ctx.buffer
     if end - pos < 8:
         raise _truncated("item: missing Item Delimitation Item", None, pos, 8, end - pos)
-    g, e = struct.unpack_from("<HH" if ctx.little_endian else ">HH", buf, pos)
+    g, e = struct.unpack_from("<HH" if ctx.little_endian else ">HH", ctx.buffer, pos)
     marker = (g << 16) | e
     if marker == ITEM_DELIMITER:
         return item, pos + 8
@@ -380,9 +380,9 @@ def _read_item(
     raise InvalidDicomError(f"unexpected {Tag(marker)} inside an item", offset=pos)
 
 
-def parse_dataset(ctx: ParseContext, pos: int, end: int, *, charsets: tuple[str, ...] = ()) -> Dataset:
+def parse_dataset(ctx: ParseContext, pos: int, end: int) -> Dataset:
     """Parse ``[pos, end)`` into a :class:`Dataset`."""
     ds = Dataset()
-    for element, _ in iter_dataset(ctx, pos, end, charsets=charsets, dataset=ds):
+    for element, _ in iter_dataset(ctx, pos, end, level=_Level(dataset=ds)):
         ds.add(element)
     return ds

@@ -32,7 +32,7 @@ from typing import BinaryIO
 
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
-from dicomframe.core.parser import ParseContext, iter_dataset
+from dicomframe.core.parser import ParseContext, iter_dataset, parse_dataset
 from dicomframe.core.source import Source
 from dicomframe.core.tag import Tag
 from dicomframe.core.transfer_syntax import (
@@ -43,7 +43,12 @@ from dicomframe.core.transfer_syntax import (
     resolve,
 )
 from dicomframe.core.vr import VR
-from dicomframe.errors import DicomError, DicomWarning, InvalidDicomError, UnknownTransferSyntaxError
+from dicomframe.errors import (
+    DicomError,
+    DicomWarning,
+    InvalidDicomError,
+    UnknownTransferSyntaxError,
+)
 
 __all__ = ["DEFAULT_DEFER_SIZE", "iter_elements", "read"]
 
@@ -79,7 +84,7 @@ def _plausible_implicit(buf: memoryview, pos: int) -> bool:
     """True when an Implicit VR header at ``pos`` has a length that fits the data."""
     if len(buf) - pos < 8:
         return False
-    (length,) = struct.unpack_from("<L", buf, pos + 4)
+    length: int = struct.unpack_from("<L", buf, pos + 4)[0]
     return length <= len(buf) - pos - 8
 
 
@@ -87,7 +92,10 @@ def _detect(buf: memoryview, pos: int) -> TransferSyntax:
     """Guess the encoding of a dataset from its first element (no meta to say)."""
     if len(buf) - pos < 8:
         raise InvalidDicomError("too short to be a DICOM dataset", offset=pos)
-    group_le, group_be = struct.unpack_from("<H", buf, pos)[0], struct.unpack_from(">H", buf, pos)[0]
+    group_le, group_be = (
+        struct.unpack_from("<H", buf, pos)[0],
+        struct.unpack_from(">H", buf, pos)[0],
+    )
     explicit = _valid_vr(buf, pos)
     if group_le > 0xFF and group_be <= 0xFF:
         return ExplicitVRBigEndian
@@ -100,7 +108,9 @@ def _read_meta(ctx: ParseContext, pos: int) -> tuple[Dataset, int]:
     meta = Dataset()
     if not _valid_vr(buf, pos) and _plausible_implicit(buf, pos):
         ctx = ParseContext(ctx.source, explicit_vr=False, defer_size=ctx.defer_size)
-        warnings.warn("file meta information is Implicit VR; reading it anyway", DicomWarning, stacklevel=4)
+        warnings.warn(
+            "file meta information is Implicit VR; reading it anyway", DicomWarning, stacklevel=4
+        )
     end = len(buf)
     while end - pos >= 4 and struct.unpack_from("<H", buf, pos)[0] == 0x0002:
         element, after = next(iter_dataset(ctx, pos, end))
@@ -237,10 +247,8 @@ def read(
     """
     prepared = _Prepared(source, force=force, defer_size=defer_size)
     ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=strict)
-    ds = Dataset()
     try:
-        for element, _ in iter_dataset(ctx, prepared.pos, len(ctx.buffer), dataset=ds):
-            ds.add(element)
+        ds = parse_dataset(ctx, prepared.pos, len(ctx.buffer))
     except (struct.error, IndexError, RecursionError) as exc:  # defensive: never leak these
         prepared.source.close()
         raise InvalidDicomError(f"malformed data: {exc}") from exc
@@ -284,4 +292,3 @@ def iter_elements(
     ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=False)
     for element, _ in iter_dataset(ctx, prepared.pos, len(ctx.buffer)):
         yield element
-

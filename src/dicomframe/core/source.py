@@ -10,6 +10,7 @@ only released when the last view is gone).
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 from dataclasses import dataclass
@@ -73,12 +74,10 @@ class Source:
             return
         self._buffer = None
         if self._map is not None:
-            try:
+            # Views handed out earlier (numpy arrays of frames) may still use the
+            # pages; then the map is released by the garbage collector after them.
+            with contextlib.suppress(BufferError):
                 self._map.close()
-            except BufferError:
-                # Views handed out earlier (numpy arrays of frames) still use the
-                # pages; the map is released by the garbage collector after them.
-                pass
             self._map = None
 
 

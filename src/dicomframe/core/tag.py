@@ -26,7 +26,9 @@ class Tag(int):
 
     __slots__ = ()
 
-    def __new__(cls, value: SupportsIndex | str | tuple[int, int], element: int | None = None) -> Tag:
+    def __new__(
+        cls, value: SupportsIndex | str | tuple[int, int], element: int | None = None
+    ) -> Tag:
         """Build a tag from an int, a ``(group, element)`` pair or ``"(GGGG,EEEE)"`` text."""
         if element is not None:
             group = int(value)  # type: ignore[arg-type]

@@ -68,7 +68,9 @@ class TransferSyntax:
         return resolve(value)
 
 
-def _encapsulated(uid: str, keyword: str, *, lossy: bool = False, retired: bool = False) -> TransferSyntax:
+def _encapsulated(
+    uid: str, keyword: str, *, lossy: bool = False, retired: bool = False
+) -> TransferSyntax:
     return TransferSyntax(uid, keyword, is_encapsulated=True, is_lossy=lossy, is_retired=retired)
 
 
@@ -136,14 +138,18 @@ JPIPHTJ2KReferencedDeflate = TransferSyntax(
     _J + "205", "JPIPHTJ2KReferencedDeflate", is_deflated=True
 )
 RLELossless = _encapsulated("1.2.840.10008.1.2.5", "RLELossless")
-DeflatedImageFrameCompression = _encapsulated("1.2.840.10008.1.2.8.1", "DeflatedImageFrameCompression")
+DeflatedImageFrameCompression = _encapsulated(
+    "1.2.840.10008.1.2.8.1", "DeflatedImageFrameCompression"
+)
 SMPTEST211020UncompressedProgressiveActiveVideo = TransferSyntax(
     "1.2.840.10008.1.2.7.1", "SMPTEST211020UncompressedProgressiveActiveVideo"
 )
 SMPTEST211020UncompressedInterlacedActiveVideo = TransferSyntax(
     "1.2.840.10008.1.2.7.2", "SMPTEST211020UncompressedInterlacedActiveVideo"
 )
-SMPTEST211030PCMDigitalAudio = TransferSyntax("1.2.840.10008.1.2.7.3", "SMPTEST211030PCMDigitalAudio")
+SMPTEST211030PCMDigitalAudio = TransferSyntax(
+    "1.2.840.10008.1.2.7.3", "SMPTEST211030PCMDigitalAudio"
+)
 PapyrusImplicitVRLittleEndian = TransferSyntax(
     "1.2.840.10008.1.20", "PapyrusImplicitVRLittleEndian", False, is_retired=True
 )
@@ -156,7 +162,10 @@ _BUILTIN: list[TransferSyntax] = [
     ExplicitVRBigEndian,
     JPEGBaseline8Bit,
     JPEGExtended12Bit,
-    *(_encapsulated(_J + n, k, lossy=lossy, retired=True) for n, (k, lossy) in _RETIRED_JPEG.items()),
+    *(
+        _encapsulated(_J + n, k, lossy=lossy, retired=True)
+        for n, (k, lossy) in _RETIRED_JPEG.items()
+    ),
     JPEGLossless,
     JPEGLosslessSV1,
     JPEGLSLossless,

@@ -44,7 +44,7 @@ def format_ds(value: SupportsFloat) -> str:
     ``repr`` is used when it fits, being the shortest text that reads back as
     the same float; otherwise the number is rounded to as many significant
     digits as fit in PS3.5's 16 bytes, in plain or exponent form
-    (``"-3.1415926535898"``, ``"1.2345678901e-5"``).
+    (``"-3.1415926535898"``, ``"1.23456789012e-4"``).
 
     Raises
     ------

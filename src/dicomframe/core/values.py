@@ -59,7 +59,7 @@ def decode_value(
     little_endian: bool = True,
     charsets: tuple[str, ...] = (),
     tag: int | None = None,
-) -> Any:  # noqa: ANN401 - the type depends on the VR, known only at run time
+) -> Any:
     """Decode the raw bytes of one element's value.
 
     Parameters

@@ -8,7 +8,7 @@ subject to the Specific Character Set.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "BINARY_NUMBER_FORMATS",
@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 
-class VR(str, Enum):
+class VR(StrEnum):
     """The 34 value representations of the current standard."""
 
     AE = "AE"
@@ -59,9 +59,6 @@ class VR(str, Enum):
     US = "US"
     UT = "UT"
     UV = "UV"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 # PS3.5 7.1.2: these VRs have two reserved bytes and a 32-bit length in explicit VR.

@@ -145,7 +145,9 @@ def write(
         The destination could not be written; it was left untouched.
     """
     if sequence_lengths not in ("as_read", "defined", "undefined"):
-        raise ValueError(f"sequence_lengths must be as_read, defined or undefined, not {sequence_lengths!r}")
+        raise ValueError(
+            f"sequence_lengths must be as_read, defined or undefined, not {sequence_lengths!r}"
+        )
     syntax = resolve(transfer_syntax) if transfer_syntax is not None else None
     syntax = syntax or ds.transfer_syntax or ExplicitVRLittleEndian
     chunks = encode_file(ds, syntax, sequence_lengths=sequence_lengths)
@@ -155,7 +157,9 @@ def write(
     path = os.fspath(dest)
     directory = os.path.dirname(os.path.abspath(path))
     try:
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+        fd, temp = tempfile.mkstemp(
+            dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+        )
     except OSError as exc:
         raise WriteError(f"cannot write {path}: {exc}", path=path) from exc
     try:
