@@ -8,6 +8,9 @@ first needed.
 from dicomframe._version import __version__
 from dicomframe.core.dataset import Dataset, Sequence
 from dicomframe.core.element import DataElement
+from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+from dicomframe.core.frame_info import FrameInfo
+from dicomframe.core.pixel_data import PixelData
 from dicomframe.core.reader import iter_elements, read
 from dicomframe.core.tag import Tag
 from dicomframe.core.transfer_syntax import TransferSyntax
@@ -34,10 +37,14 @@ __all__ = [
     "DecodeError",
     "DicomError",
     "DicomWarning",
+    "EncapsulatedFrame",
     "EncodeError",
     "EncodingError",
+    "FrameInfo",
     "InvalidDicomError",
+    "NativeFrame",
     "NoCodecError",
+    "PixelData",
     "Sequence",
     "Tag",
     "TransferSyntax",

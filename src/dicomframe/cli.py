@@ -20,15 +20,21 @@ def _dump(args: argparse.Namespace) -> int:
     from dicomframe.core.dump import dump_lines
     from dicomframe.core.reader import read
 
+    out = sys.stdout
+    # A terminal that cannot show a name (ASCII, Latin-1) gets \uXXXX escapes, not a traceback.
+    encoding = getattr(out, "encoding", None) or "utf-8"
+
+    def emit(line: str) -> None:
+        out.write(line.encode(encoding, "backslashreplace").decode(encoding) + "\n")
+
     with read(args.file, force=args.force, stop_before_pixels=args.no_pixels) as ds:
-        out = sys.stdout
         if ds.meta is not None and len(ds.meta):
-            out.write("# File meta information\n")
+            emit("# File meta information")
             for line in dump_lines(ds.meta, width=args.width):
-                out.write(line + "\n")
-            out.write(f"# Dataset: {ds.transfer_syntax}\n")
+                emit(line)
+            emit(f"# Dataset: {ds.transfer_syntax}")
         for line in dump_lines(ds, width=args.width):
-            out.write(line + "\n")
+            emit(line)
     return 0
 
 
@@ -45,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     dump.add_argument("--force", action="store_true", help="read files without preamble or meta")
     dump.add_argument("--no-pixels", action="store_true", help="stop before the pixel data")
     dump.add_argument("--width", type=int, default=64, help="cut values longer than this")
+    # Also after the command (`dicomframe dump FILE --debug`); SUPPRESS keeps the top-level value.
+    dump.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors"
+    )
     dump.set_defaults(run=_dump)
     return parser
 

@@ -20,6 +20,7 @@ from dicomframe.core.vr import VR
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from dicomframe.core.pixel_data import PixelData
     from dicomframe.core.source import Source
     from dicomframe.core.transfer_syntax import TransferSyntax
 
@@ -27,7 +28,16 @@ __all__ = ["Dataset", "Sequence", "to_tag"]
 
 # Attributes of Dataset itself; every other public name is a DICOM keyword.
 _OWN = frozenset(
-    {"meta", "preamble", "transfer_syntax", "source", "undefined_length", "_elements", "_order"}
+    {
+        "meta",
+        "preamble",
+        "transfer_syntax",
+        "source",
+        "undefined_length",
+        "_elements",
+        "_order",
+        "_pixels",
+    }
 )
 
 
@@ -224,6 +234,35 @@ class Dataset:
         from dicomframe.core.dump import dump_lines
 
         return "\n".join(dump_lines(self))
+
+    # -- pixel data ------------------------------------------------------
+    @property
+    def pixel_data(self) -> PixelData:
+        """The pixel data as frames (see :class:`~dicomframe.core.pixel_data.PixelData`).
+
+        The same object is returned while the pixel element and the Image
+        Pixel attributes stay the same, so frames edited through it are kept.
+        """
+        from dicomframe.core.frame_info import PIXEL_KEYWORDS, FrameInfo
+        from dicomframe.core.pixel_data import PixelData
+
+        cached: PixelData | None = self.__dict__.get("_pixels")
+        elements: dict[int, DataElement] = self._elements  # type: ignore[assignment]
+        element = next((elements[t] for t in PIXEL_KEYWORDS if t in elements), None)
+        if (
+            cached is not None
+            and cached.element is element
+            and cached.info == FrameInfo.from_dataset(self)
+        ):
+            return cached
+        pixels = PixelData(self)
+        object.__setattr__(self, "_pixels", pixels)
+        return pixels
+
+    @property
+    def pixel_array(self) -> Any:
+        """Every frame as one numpy array ``(frames, rows, columns[, samples])``."""
+        return self.pixel_data.pixel_array()
 
     # -- file lifetime ---------------------------------------------------
     def close(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dicomframe.core.source import Located
+from dicomframe.core.source import Located, Patched
 from dicomframe.core.tag import Tag
 from dicomframe.core.vr import BYTES_VRS, SWAP_SIZE, VR
 
@@ -29,6 +29,15 @@ class _Unset:
 
 
 _UNSET: Any = _Unset()
+
+
+def _as_sequence(value: Any) -> Any:
+    """An SQ value given as a plain list or tuple of datasets, as a Sequence."""
+    from dicomframe.core.dataset import Sequence
+
+    if isinstance(value, list | tuple) and not isinstance(value, Sequence):
+        return Sequence(value)
+    return value
 
 
 def _unpadded(raw: bytes | memoryview) -> bytes:
@@ -79,7 +88,7 @@ class DataElement:
         vr: VR | str,
         value: Any = _UNSET,
         *,
-        raw: bytes | memoryview | Located | None = None,
+        raw: bytes | memoryview | Located | Patched | None = None,
         little_endian: bool = True,
         charsets: tuple[str, ...] = (),
         undefined_length: bool = False,
@@ -87,7 +96,9 @@ class DataElement:
     ) -> None:
         self.tag = Tag(tag)
         self.vr = VR(vr)
-        self._value = value
+        if self.vr is VR.SQ and value is _UNSET and raw is None:
+            value = []  # an SQ has no bytes to decode: a new one is an empty sequence
+        self._value = _as_sequence(value) if self.vr is VR.SQ else value
         self._raw = raw
         self.little_endian = little_endian
         self.charsets = charsets
@@ -102,6 +113,9 @@ class DataElement:
         if self._value is _UNSET:
             from dicomframe.core.values import decode_value
 
+            # Copy a located value out first: once decoded, the element must not need
+            # its source any more (the writer and == read ``raw`` after ds.close()).
+            self.load()
             raw = self.raw
             assert raw is not None  # an unset value always has raw bytes
             self._value = decode_value(
@@ -115,33 +129,40 @@ class DataElement:
 
     @value.setter
     def value(self, value: Any) -> None:
-        self._value = value
+        self._value = _as_sequence(value) if self.vr is VR.SQ else value
         self._raw = None
 
     @property
     def raw(self) -> bytes | memoryview | None:
         """The bytes the value was read with, or None once the value was assigned."""
-        if isinstance(self._raw, Located):
+        if isinstance(self._raw, Located | Patched):
             return self._raw.view()
         return self._raw
 
     @property
     def is_loaded(self) -> bool:
         """False while the value still lies in the source (a located large value)."""
-        return not isinstance(self._raw, Located) or self._value is not _UNSET
+        raw = self._raw
+        located = isinstance(raw, Located) or (
+            isinstance(raw, Patched) and isinstance(raw.base, Located)
+        )
+        return not located or self._value is not _UNSET
 
     @property
     def length(self) -> int:
         """The length of the raw value in bytes, without reading it."""
-        if isinstance(self._raw, Located):
+        if isinstance(self._raw, Located | Patched):
             return self._raw.length
         raw = self.raw
         return len(raw) if raw is not None else -1
 
     def load(self) -> None:
         """Copy a located value into memory so it outlives the source."""
-        if isinstance(self._raw, Located):
-            self._raw = bytes(self._raw.view())
+        raw = self._raw
+        if isinstance(raw, Located):
+            self._raw = bytes(raw.view())
+        elif isinstance(raw, Patched) and isinstance(raw.base, Located):
+            raw.base = bytes(raw.base.view())
 
     @property
     def keyword(self) -> str:
@@ -192,8 +213,7 @@ class DataElement:
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        value = self.value if self.is_loaded else f"<{self.length} bytes not loaded>"
-        text = repr(value)
+        text = repr(self.value) if self.is_loaded else f"<{self.length} bytes not loaded>"
         if len(text) > 80:
             text = text[:77] + "..."
         return f"{self.tag} {self.vr} {self.keyword or 'private/unknown'}: {text}"

@@ -69,10 +69,10 @@ def value_bytes(
     """The encoded value of a non-sequence element, padded to even length."""
     raw = element.raw
     if raw is not None:
-        if element.little_endian != ctx.little_endian and element.vr in SWAP_SIZE:
-            raw = swap_bytes(raw, SWAP_SIZE[element.vr])
         if len(raw) % 2:
             raw = bytes(raw) + padding_byte(element.vr)
+        if element.little_endian != ctx.little_endian and element.vr in SWAP_SIZE:
+            raw = swap_bytes(raw, SWAP_SIZE[element.vr])
         return raw
     from dicomframe.core.values import encode_value
 

@@ -106,7 +106,9 @@ def _read_meta(ctx: ParseContext, pos: int) -> tuple[Dataset, int]:
     """Read group 0002 (always Explicit VR Little Endian, PS3.10 7.1)."""
     buf = ctx.buffer
     meta = Dataset()
-    if not _valid_vr(buf, pos) and _plausible_implicit(buf, pos):
+    # Only a group 0002 element can be Implicit VR meta; a bare dataset (force=True) has none.
+    is_meta = len(buf) - pos >= 2 and struct.unpack_from("<H", buf, pos)[0] == 0x0002
+    if is_meta and not _valid_vr(buf, pos) and _plausible_implicit(buf, pos):
         ctx = ParseContext(ctx.source, explicit_vr=False, defer_size=ctx.defer_size)
         warnings.warn(
             "file meta information is Implicit VR; reading it anyway", DicomWarning, stacklevel=4

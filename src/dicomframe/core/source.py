@@ -17,17 +17,18 @@ from dataclasses import dataclass
 
 from dicomframe.errors import DicomError
 
-__all__ = ["Located", "Source"]
+__all__ = ["Located", "Patched", "Source"]
 
 
 class Source:
     """A readable, random-access byte buffer with an explicit lifetime."""
 
-    __slots__ = ("_buffer", "_map", "name")
+    __slots__ = ("_buffer", "_fd", "_map", "name")
 
     def __init__(self, buffer: bytes | bytearray | memoryview, *, name: str = "<bytes>") -> None:
         self._buffer: memoryview | None = memoryview(buffer).cast("B")
         self._map: mmap.mmap | None = None
+        self._fd: int | None = None
         self.name = name
 
     @classmethod
@@ -38,8 +39,10 @@ class Source:
             if size == 0:
                 return cls(b"", name=os.fspath(path))
             mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            fd = os.dup(handle.fileno())
         source = cls(memoryview(mapped), name=os.fspath(path))
         source._map = mapped
+        source._fd = fd
         return source
 
     @property
@@ -68,11 +71,36 @@ class Source:
         """Return a zero-copy view of ``length`` bytes at ``offset``."""
         return self.buffer[offset : offset + length]
 
+    def readinto(self, offset: int, out: memoryview) -> None:
+        """Copy ``len(out)`` bytes at ``offset`` into ``out``.
+
+        For a mapped file this reads through the file descriptor (``preadv``)
+        rather than the map, so copying a large value into a caller's array
+        does not also fault the file's pages into this process.
+        """
+        out = out.cast("B")
+        if self._fd is None:
+            out[:] = self.view(offset, len(out))
+            return
+        self.buffer  # noqa: B018 - raises when closed
+        done = 0
+        while done < len(out):
+            count = os.preadv(self._fd, [out[done:]], offset + done)
+            if count <= 0:
+                raise DicomError(f"{self.name}: file ended while reading {len(out)} bytes")
+            done += count
+
+    def __del__(self) -> None:
+        self.close()
+
     def close(self) -> None:
         """Release the buffer; the map is unmapped when no view is left."""
         if self._buffer is None:
             return
         self._buffer = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         if self._map is not None:
             # Views handed out earlier (numpy arrays of frames) may still use the
             # pages; then the map is released by the garbage collector after them.
@@ -92,3 +120,47 @@ class Located:
     def view(self) -> memoryview:
         """The value's bytes as a view on the source."""
         return self.source.view(self.offset, self.length)
+
+    def readinto(self, out: memoryview) -> None:
+        """Copy the value's first ``len(out)`` bytes into ``out``."""
+        self.source.readinto(self.offset, out)
+
+
+class Patched:
+    """A value with some byte ranges replaced (edited frames), composed when read.
+
+    ``base`` is the value as read; ``patches`` maps an offset to the bytes that
+    replace the same number of bytes there. Only the ranges asked for are
+    composed, so reading one unedited frame never copies the whole value.
+    """
+
+    __slots__ = ("base", "patches")
+
+    def __init__(self, base: bytes | memoryview | Located, patches: dict[int, bytes]) -> None:
+        self.base = base
+        self.patches = patches
+
+    @property
+    def length(self) -> int:
+        """The value's length in bytes."""
+        return self.base.length if isinstance(self.base, Located) else len(self.base)
+
+    def _base_view(self) -> memoryview:
+        base = self.base
+        return base.view() if isinstance(base, Located) else memoryview(base)
+
+    def view(self, offset: int = 0, length: int | None = None) -> memoryview:
+        """Bytes ``[offset, offset + length)`` with the patches applied."""
+        end = self.length if length is None else offset + length
+        base = self._base_view()[offset:end]
+        touching = [
+            (start, data) for start, data in self.patches.items()
+            if start < end and start + len(data) > offset
+        ]  # fmt: skip
+        if not touching:
+            return base
+        out = bytearray(base)
+        for start, data in touching:
+            lo, hi = max(start, offset), min(start + len(data), end)
+            out[lo - offset : hi - offset] = data[lo - start : hi - start]
+        return memoryview(out)

@@ -7,6 +7,7 @@ accessors and the ``(GGGG,EEEE)`` text form that DICOM tools print.
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import SupportsIndex
 
@@ -31,11 +32,14 @@ class Tag(int):
     ) -> Tag:
         """Build a tag from an int, a ``(group, element)`` pair or ``"(GGGG,EEEE)"`` text."""
         if element is not None:
-            group = int(value)  # type: ignore[arg-type]
-            number = (group << 16) | int(element)
+            # operator.index, not int(): 1.5 or "0010" (decimal 10) would be silently wrong.
+            group, element = operator.index(value), operator.index(element)  # type: ignore[arg-type]
+            number = (group << 16) | element
             if not (0 <= group <= 0xFFFF and 0 <= element <= 0xFFFF):
                 raise ValueError(f"tag parts out of range: ({group:#x}, {element:#x})")
         elif isinstance(value, tuple):
+            if len(value) != 2:
+                raise ValueError(f"a tag pair needs (group, element), not {value!r}")
             return cls(value[0], value[1])
         elif isinstance(value, str):
             match = _TEXT.match(value.strip())
@@ -43,7 +47,7 @@ class Tag(int):
                 raise ValueError(f"not a tag: {value!r}")
             number = (int(match.group(1), 16) << 16) | int(match.group(2), 16)
         else:
-            number = int(value)
+            number = operator.index(value)
         if not 0 <= number <= 0xFFFFFFFF:
             raise ValueError(f"tag out of range: {number:#x}")
         return super().__new__(cls, number)
@@ -60,8 +64,11 @@ class Tag(int):
 
     @property
     def is_private(self) -> bool:
-        """True for odd groups, which PS3.5 7.8 reserves for private data."""
-        return bool(self.group & 1) and self.group > 0x0008
+        """True for odd groups, which PS3.5 7.8.1 reserves for private data.
+
+        Groups 0001, 0003, 0005, 0007 and FFFF are odd but not private.
+        """
+        return bool(self.group & 1) and 0x0008 < self.group < 0xFFFF
 
     @property
     def is_private_creator(self) -> bool:

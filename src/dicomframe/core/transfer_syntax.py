@@ -150,8 +150,8 @@ SMPTEST211020UncompressedInterlacedActiveVideo = TransferSyntax(
 SMPTEST211030PCMDigitalAudio = TransferSyntax(
     "1.2.840.10008.1.2.7.3", "SMPTEST211030PCMDigitalAudio"
 )
-PapyrusImplicitVRLittleEndian = TransferSyntax(
-    "1.2.840.10008.1.20", "PapyrusImplicitVRLittleEndian", False, is_retired=True
+Papyrus3ImplicitVRLittleEndian = TransferSyntax(
+    "1.2.840.10008.1.20", "Papyrus3ImplicitVRLittleEndian", False, is_retired=True
 )
 
 _BUILTIN: list[TransferSyntax] = [
@@ -193,7 +193,7 @@ _BUILTIN: list[TransferSyntax] = [
     SMPTEST211020UncompressedProgressiveActiveVideo,
     SMPTEST211020UncompressedInterlacedActiveVideo,
     SMPTEST211030PCMDigitalAudio,
-    PapyrusImplicitVRLittleEndian,
+    Papyrus3ImplicitVRLittleEndian,
 ]
 
 _lock = threading.Lock()

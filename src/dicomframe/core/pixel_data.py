@@ -1,0 +1,307 @@
+"""PixelData: a dataset's pixels as a sequence of frames, read only when asked for.
+
+``ds.pixel_data[i]`` builds frame ``i`` from its own bytes and nothing else:
+for a dataset read from a path, those bytes are a view on the memory-mapped
+file, so frame 5,000 of a 10 GB file costs that frame's pages. Native frames
+are :class:`NativeFrame` views where the layout allows (little endian, Bits
+Stored bits clean); encapsulated frames are :class:`EncapsulatedFrame`
+fragments located through the offset tables.
+
+``pixel_array`` fills ONE output array: native little-endian data is read
+straight into it from the file (``preadv``), then corrected in place.
+
+Bits Stored < Bits Allocated (PS3.5 8.1.1): the unused high bits are masked
+and signed values sign-extended, by a left then right shift on the exact
+dtype, as pydicom does; a frame whose unused bits are already clean stays a
+view on the file, and only a frame that needs it is copied.
+
+Editing: a frame edited with ``set_pixel`` (or ``make_writable``) reports
+back here; the Pixel Data element then writes the edited frames in place of
+their original bytes and leaves every other byte as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+
+from dicomframe.core.element import DataElement
+from dicomframe.core.encapsulation import Span, frame_spans
+from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+from dicomframe.core.frame_info import PIXEL_KEYWORDS, FrameInfo
+from dicomframe.core.source import Located, Patched
+from dicomframe.core.vr import VR
+from dicomframe.errors import InvalidDicomError
+
+if TYPE_CHECKING:
+    from dicomframe.core.dataset import Dataset
+
+__all__ = ["PixelData"]
+
+Frame = NativeFrame | EncapsulatedFrame
+
+
+class PixelData:
+    """The frames of a dataset's Pixel Data (or Float / Double Float Pixel Data).
+
+    Supports ``len()``, indexing, slicing and iteration; a frame is built
+    when it is asked for.
+    """
+
+    def __init__(self, ds: Dataset) -> None:
+        tag = next((t for t in PIXEL_KEYWORDS if t in ds), None)
+        if tag is None:
+            raise InvalidDicomError("the dataset has no Pixel Data", tag=0x7FE00010)
+        self.element: DataElement = ds[tag]
+        self.info = FrameInfo.from_dataset(ds)
+        self.is_encapsulated = self.element.undefined_length
+        self._edited: dict[int, NativeFrame] = {}
+        self._spans: list[list[Span]] | None = None
+        self._extended = _extended_table(ds) if self.is_encapsulated else None
+        # PS3.5 7.3: OW in big endian swaps each byte pair, also when the values are 8-bit.
+        self._swap_pairs = (
+            not self.element.little_endian
+            and self.element.vr is VR.OW
+            and self.info.bits_allocated in (1, 8)
+        )
+        if not self.is_encapsulated:
+            self._check_length()
+
+    # -- sequence protocol --------------------------------------------------
+    def __len__(self) -> int:
+        if self.is_encapsulated:
+            return len(self._frame_spans())
+        return self.info.number_of_frames
+
+    @overload
+    def __getitem__(self, index: int) -> Frame: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Frame]: ...
+    def __getitem__(self, index: int | slice) -> Frame | list[Frame]:
+        if isinstance(index, slice):
+            return [self.frame(i) for i in range(*index.indices(len(self)))]
+        return self.frame(index)
+
+    def __iter__(self) -> Iterator[Frame]:
+        for index in range(len(self)):
+            yield self.frame(index)
+
+    def frame(self, index: int) -> Frame:
+        """Frame ``index`` (negative counts from the end)."""
+        count = len(self)
+        if index < 0:
+            index += count
+        if not 0 <= index < count:
+            raise IndexError(f"frame {index} out of range: the pixel data has {count} frames")
+        if self.is_encapsulated:
+            return self._encapsulated_frame(index)
+        edited = self._edited.get(index)
+        if edited is not None:
+            return edited
+        frame = NativeFrame(self._native_data(index), self.info)
+        frame.index = index
+        frame._on_edit = self._record_edit
+        return frame
+
+    # -- native -----------------------------------------------------------------
+    def _raw_length(self) -> int:
+        return self.element.length
+
+    def _check_length(self) -> None:
+        info = self.info
+        needed_bits = info.bits_per_frame * info.number_of_frames
+        have = self._raw_length()
+        if have * 8 < needed_bits:
+            raise InvalidDicomError(
+                f"{info.pixel_keyword} holds {have} bytes; {info.number_of_frames} frame(s) of "
+                f"{info.rows}x{info.columns}x{info.samples_per_pixel} at {info.bits_allocated} "
+                f"bits need {(needed_bits + 7) // 8}",
+                tag=self.element.tag,
+                offset=self.element.offset,
+            )
+
+    def _view(self, offset: int, length: int) -> memoryview:
+        if self._swap_pairs:
+            first = offset - offset % 2
+            last = min(offset + length + (offset + length) % 2, self._raw_length())
+            words = np.frombuffer(self._raw_view(first, last - first), dtype="<u2").byteswap()
+            data = words.view(np.uint8).data
+            return data[offset - first : offset - first + length]
+        return self._raw_view(offset, length)
+
+    def _raw_view(self, offset: int, length: int) -> memoryview:
+        raw = self.element._raw
+        if isinstance(raw, Located):
+            return raw.source.view(raw.offset + offset, length)
+        if isinstance(raw, Patched):
+            return memoryview(raw.view())[offset : offset + length]
+        if raw is None:  # the value was assigned: use its bytes
+            return memoryview(self.element.value)[offset : offset + length]
+        return memoryview(raw)[offset : offset + length]
+
+    def _native_data(self, index: int) -> np.ndarray[Any, Any]:
+        info = self.info
+        if info.bits_allocated == 1:
+            return _unpack_bits(self._view(0, self._raw_length()), index, info)
+        size = info.bytes_per_frame
+        raw = self._view(index * size, size)
+        if self.element.little_endian or info.dtype.itemsize == 1:
+            data = np.frombuffer(raw, dtype=info.dtype)
+        else:
+            # Big endian is converted once, here, into a native-order copy.
+            data = np.frombuffer(raw, dtype=_stored_dtype(self.element, info)).astype(info.dtype)
+        if info.needs_bit_correction and not _bits_clean(data, info):
+            data = data.copy() if not data.flags.writeable else data
+            _correct_bits(data, info)
+        return data
+
+    def pixel_array(self) -> np.ndarray[Any, Any]:
+        """Every frame as ``(frames, rows, columns[, samples])`` in one allocation."""
+        info = self.info
+        count = len(self)
+        if info.is_subsampled:
+            shape: tuple[int, ...] = (count, info.rows, info.columns, 3)
+        else:
+            shape = (count, *info.shape)
+        out = np.empty(shape, dtype=info.dtype)
+        if (
+            self.is_encapsulated
+            or info.bits_allocated == 1
+            or info.is_subsampled
+            or self._swap_pairs
+        ):
+            for index in range(count):
+                frame = self.frame(index).decode()
+                out[index] = frame.array
+            return out
+        self._read_native_into(out)
+        return out
+
+    def _read_native_into(self, out: np.ndarray[Any, Any]) -> None:
+        info = self.info
+        flat = out.reshape(-1)
+        target = flat.view(np.uint8).data
+        raw = self.element._raw
+        if isinstance(raw, Located):
+            raw.source.readinto(raw.offset, target)
+        else:
+            target[:] = self._view(0, len(target))
+        if not self.element.little_endian and _stored_dtype(self.element, info).itemsize > 1:
+            flat.byteswap(inplace=True)
+        if info.needs_bit_correction:
+            _correct_bits(flat, info)
+        if info.samples_per_pixel > 1 and info.planar_configuration == 1:
+            for index in range(out.shape[0]):
+                planes = out[index].reshape(info.samples_per_pixel, info.rows, info.columns)
+                out[index] = planes.transpose(1, 2, 0).copy()
+        for index, frame in self._edited.items():
+            out[index] = frame.array
+
+    # -- encapsulated ----------------------------------------------------------
+    def _frame_spans(self) -> list[list[Span]]:
+        if self._spans is None:
+            raw = self._view(0, self._raw_length())
+            self._spans = frame_spans(raw, self.info.number_of_frames, extended=self._extended)
+        return self._spans
+
+    def _encapsulated_frame(self, index: int) -> EncapsulatedFrame:
+        spans = self._frame_spans()[index]
+        fragments = [self._view(offset, length) for offset, length in spans]
+        return EncapsulatedFrame(fragments, self.info, index=index)
+
+    @property
+    def fragments_per_frame(self) -> list[int]:
+        """How many fragments each encapsulated frame has."""
+        return [len(spans) for spans in self._frame_spans()]
+
+    # -- editing -----------------------------------------------------------------
+    def _record_edit(self, frame: NativeFrame) -> None:
+        if frame.index is None:
+            return
+        self._edited[frame.index] = frame
+        offset, data = self._patch(frame)
+        raw = self.element._raw
+        if isinstance(raw, Patched):
+            raw.patches[offset] = data
+        else:
+            assert raw is not None
+            self.element._raw = Patched(raw, {offset: data})
+
+    def _patch(self, frame: NativeFrame) -> tuple[int, bytes]:
+        """The bytes that replace an edited frame, at their offset in the value."""
+        info = self.info
+        index = frame.index
+        assert index is not None
+        if info.bits_allocated == 1:
+            start_bit = index * info.values_per_frame
+            first, last = start_bit // 8, (start_bit + info.values_per_frame + 7) // 8
+            bits = np.unpackbits(
+                np.frombuffer(self._view(first, last - first), np.uint8), bitorder="little"
+            )
+            shift = start_bit % 8
+            bits[shift : shift + info.values_per_frame] = frame.data
+            packed = np.packbits(bits, bitorder="little").tobytes()
+            return _swapped_patch(self, first, packed) if self._swap_pairs else (first, packed)
+        data = frame.data
+        if not self.element.little_endian:
+            data = data.astype(_stored_dtype(self.element, info))
+        offset = index * info.bytes_per_frame
+        if self._swap_pairs:
+            return _swapped_patch(self, offset, data.tobytes())
+        return offset, data.tobytes()
+
+
+def _swapped_patch(pixels: PixelData, offset: int, data: bytes) -> tuple[int, bytes]:
+    """Big-endian OW: patch whole byte pairs, swapped as stored."""
+    first = offset - offset % 2
+    last = min(offset + len(data) + (offset + len(data)) % 2, pixels._raw_length())
+    logical = bytearray(pixels._view(first, last - first))
+    logical[offset - first : offset - first + len(data)] = data
+    if len(logical) % 2:
+        logical.append(0)
+    return first, np.frombuffer(bytes(logical), dtype="<u2").byteswap().tobytes()[: last - first]
+
+
+def _stored_dtype(element: DataElement, info: FrameInfo) -> np.dtype[Any]:
+    """The dtype of the values as stored (big endian data: in big-endian order)."""
+    dtype = info.dtype
+    return dtype if element.little_endian else dtype.newbyteorder(">")
+
+
+def _unpack_bits(raw: memoryview, index: int, info: FrameInfo) -> np.ndarray[Any, Any]:
+    """1-bit frames: pixels packed LSB first, frames starting mid-byte (PS3.5 8.1.1)."""
+    count = info.values_per_frame
+    start = index * count
+    first, last = start // 8, (start + count + 7) // 8
+    bits = np.unpackbits(np.frombuffer(raw[first:last], np.uint8), bitorder="little")
+    shift = start % 8
+    return bits[shift : shift + count]
+
+
+def _bits_clean(data: np.ndarray[Any, Any], info: FrameInfo) -> bool:
+    """True when values already fit Bits Stored, so masking would change nothing."""
+    if info.pixel_representation:
+        limit = 1 << (info.bits_stored - 1)
+        return bool(data.size == 0 or (data.min() >= -limit and data.max() < limit))
+    return bool(data.size == 0 or data.max() < (1 << info.bits_stored))
+
+
+def _correct_bits(data: np.ndarray[Any, Any], info: FrameInfo) -> None:
+    """Mask unused high bits, sign-extending signed values, in place."""
+    shift = info.bits_allocated - info.bits_stored
+    np.left_shift(data, shift, out=data)
+    np.right_shift(data, shift, out=data)
+
+
+def _extended_table(ds: Dataset) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None:
+    if 0x7FE00001 not in ds:
+        return None
+    if 0x7FE00002 not in ds:
+        raise InvalidDicomError(
+            "Extended Offset Table without Extended Offset Table Lengths", tag=0x7FE00002
+        )
+    offsets = np.frombuffer(bytes(ds[0x7FE00001].raw or ds[0x7FE00001].value), dtype="<u8")
+    lengths = np.frombuffer(bytes(ds[0x7FE00002].raw or ds[0x7FE00002].value), dtype="<u8")
+    return offsets, lengths
