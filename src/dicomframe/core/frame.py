@@ -22,6 +22,7 @@ from dicomframe.core.frame_info import FrameInfo
 
 if TYPE_CHECKING:
     from dicomframe.core.transfer_syntax import TransferSyntax
+    from dicomframe.plugins.manager import CodecManager
 
 __all__ = ["EncapsulatedFrame", "NativeFrame"]
 
@@ -220,8 +221,15 @@ class EncapsulatedFrame:
 
         return resolve(self.info.transfer_syntax_uid)
 
-    def decode(self, **options: Any) -> NativeFrame:
+    def decode(self, *, codecs: CodecManager | None = None, **options: Any) -> NativeFrame:
         """Decode through the codec registry (see :mod:`dicomframe.plugins`).
+
+        Parameters
+        ----------
+        codecs
+            The registry to use; the default manager when None.
+        **options
+            ``codec=``, ``prefer=``, ``block=`` and options for the codec.
 
         Raises
         ------
@@ -229,9 +237,9 @@ class EncapsulatedFrame:
             When no installed codec can decode the frame; the error lists what
             was tried and what to install.
         """
-        from dicomframe.plugins.registry import decode
+        from dicomframe.plugins.manager import default_manager
 
-        return decode(self, **options)
+        return (codecs or default_manager()).decode(self, **options)
 
     def __len__(self) -> int:
         return sum(len(f) for f in self.fragments)

@@ -1,0 +1,1 @@
+"""The built-in codec plugins, one module per backend; each imports its backend on first use."""

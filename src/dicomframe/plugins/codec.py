@@ -1,0 +1,146 @@
+"""The codec contract: a frozen dataclass of facts plus two functions.
+
+A codec declares its name, the transfer syntaxes it handles, whether it
+decodes and/or encodes, which modules it needs (probed with ``find_spec``,
+which imports nothing), and its limits as :class:`Capabilities`, so the
+registry can skip it early and say why.
+
+Frames in, frames out:
+
+- ``decode(frame: EncapsulatedFrame, /, **options) -> NativeFrame``. The
+  returned frame's ``data`` is flat, of exactly ``info.dtype`` and length, and
+  its ``info`` tells the truth about the result: a YBR_FULL_422 JPEG decoded to
+  RGB says RGB; planar configuration is 0; monochrome keeps its photometric.
+- ``encode(frame: NativeFrame, syntax: TransferSyntax, /, **options) ->
+  EncapsulatedFrame`` whose ``info`` describes the encoded stream.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+    from dicomframe.core.frame_info import FrameInfo
+    from dicomframe.core.transfer_syntax import TransferSyntax
+
+__all__ = ["Capabilities", "Codec", "DecodeFn", "EncodeFn"]
+
+
+class DecodeFn(Protocol):
+    """Decode one encapsulated frame."""
+
+    def __call__(self, frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
+        """Return the decoded frame."""
+        ...
+
+
+class EncodeFn(Protocol):
+    """Encode one native frame in a transfer syntax."""
+
+    def __call__(
+        self, frame: NativeFrame, syntax: TransferSyntax, /, **options: Any
+    ) -> EncapsulatedFrame:
+        """Return the encoded frame."""
+        ...
+
+
+def _set(*values: int) -> frozenset[int]:
+    return frozenset(values)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Capabilities:
+    """What frames a codec can handle, so the registry can decline early and say why."""
+
+    bits_allocated: frozenset[int] = field(default_factory=lambda: _set(8, 16))
+    samples_per_pixel: frozenset[int] = field(default_factory=lambda: _set(1, 3))
+    photometric: frozenset[str] | None = None  # None: any
+    signed: bool = True
+    max_bits_stored: int | None = None
+
+    def why_not(self, info: FrameInfo) -> str | None:
+        """The reason this codec cannot handle ``info``, or None when it can."""
+        if info.bits_allocated not in self.bits_allocated:
+            return f"Bits Allocated {info.bits_allocated} not in {sorted(self.bits_allocated)}"
+        if info.samples_per_pixel not in self.samples_per_pixel:
+            return (
+                f"Samples per Pixel {info.samples_per_pixel} not in "
+                f"{sorted(self.samples_per_pixel)}"
+            )
+        if self.photometric is not None and info.photometric_interpretation not in self.photometric:
+            return f"Photometric Interpretation {info.photometric_interpretation} not supported"
+        if info.pixel_representation and not self.signed:
+            return "signed pixels (Pixel Representation 1) not supported"
+        if self.max_bits_stored is not None and info.bits_stored > self.max_bits_stored:
+            return f"Bits Stored {info.bits_stored} above {self.max_bits_stored}"
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Codec:
+    """One codec: facts and functions, no state.
+
+    Attributes
+    ----------
+    name
+        Unique, kebab-case: ``"pylibjpeg-openjpeg"``, ``"rle"``.
+    transfer_syntaxes
+        The UIDs it handles.
+    decode, encode
+        The functions; None when it cannot do that direction.
+    decode_caps, encode_caps
+        Its limits in each direction.
+    modules
+        Import names that must be installed (probed without importing).
+    requires
+        What to ``pip install`` when they are not: ``("pylibjpeg-openjpeg>=2.3",)``.
+    priority
+        Higher is tried first.
+    extra_check
+        For limits :class:`Capabilities` cannot say: returns a reason or None.
+    """
+
+    name: str
+    transfer_syntaxes: frozenset[str]
+    decode: DecodeFn | None = None
+    encode: EncodeFn | None = None
+    decode_caps: Capabilities = field(default_factory=Capabilities)
+    encode_caps: Capabilities = field(default_factory=Capabilities)
+    modules: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    priority: int = 0
+    extra_check: Callable[[FrameInfo], str | None] | None = None
+
+    def missing_modules(self) -> list[str]:
+        """The modules this codec needs that are not installed."""
+        missing = []
+        for module in self.modules:
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                missing.append(module)
+        return missing
+
+    def is_available(self) -> bool:
+        """True when every backend module is installed."""
+        return not self.missing_modules()
+
+    def install_hint(self) -> str:
+        """What to install to make this codec available."""
+        if not self.requires:
+            return f"install {', '.join(self.missing_modules())}"
+        return "pip install " + " ".join(f'"{r}"' for r in self.requires)
+
+    def why_not(self, info: FrameInfo, *, encoding: bool = False) -> str | None:
+        """Why this codec cannot handle ``info`` in that direction, or None."""
+        caps = self.encode_caps if encoding else self.decode_caps
+        reason = caps.why_not(info)
+        if reason is None and self.extra_check is not None:
+            reason = self.extra_check(info)
+        return reason

@@ -1,0 +1,34 @@
+"""The one extension point of dicomframe: a plugin returns the codecs it provides.
+
+Plugins are modules (or objects) registered through the ``dicomframe.codecs``
+entry-point group, or with :meth:`CodecManager.register`. The built-in codecs
+are registered exactly the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+import pluggy
+
+if TYPE_CHECKING:
+    from dicomframe.plugins.codec import Codec
+
+__all__ = ["PROJECT", "hookimpl", "hookspec"]
+
+PROJECT = "dicomframe.codecs"
+F = TypeVar("F", bound=Callable[..., object])
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl: Callable[[F], F] = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def dicomframe_codecs() -> Sequence[Codec]:  # type: ignore[empty-body]
+    """Return the codecs this plugin provides.
+
+    Called once each time a :class:`CodecManager` loads its plugins. It must
+    be cheap: build :class:`Codec` values and never import the codec's
+    backend here; backends are imported inside the codec's functions.
+    """
