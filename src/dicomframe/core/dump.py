@@ -39,14 +39,22 @@ def format_value(element: DataElement, width: int = MAX_VALUE_CHARS) -> str:
 
 
 def _bytes_summary(element: DataElement) -> str:
-    length = element.length
+    if not element.is_loaded:
+        return f"({element.length} bytes, not loaded)"
+    raw: Any = element.raw
+    if raw is None:  # an assigned value (bytes, or a numpy array): summarise that
+        value = element.value
+        try:
+            raw = b"" if value is None else memoryview(value).cast("B")
+        except TypeError:  # a strided array, or not bytes at all
+            tobytes = getattr(value, "tobytes", None)
+            if tobytes is None:
+                return repr(value)[:MAX_VALUE_CHARS]
+            raw = tobytes()
+    length = len(raw)
     if element.undefined_length:
         return f"(encapsulated, {length} bytes of items)"
-    if not element.is_loaded:
-        return f"({length} bytes, not loaded)"
-    raw = element.raw
-    data = bytes(raw[:16]) if raw is not None else b""
-    text = data.hex(" ")
+    text = bytes(raw[:16]).hex(" ")
     return f"{text}{' ...' if length > 16 else ''} ({length} bytes)"
 
 
@@ -63,4 +71,4 @@ def dump_lines(ds: Dataset, *, indent: int = 0, width: int = MAX_VALUE_CHARS) ->
                 yield f"{pad}  item {number}"
                 yield from dump_lines(item, indent=indent + 2, width=width)
             continue
-        yield f"{head} {format_value(element, width)}"
+        yield f"{head} {format_value(element, width)}".rstrip()  # an empty number: no value

@@ -154,7 +154,10 @@ class DataElement:
         if isinstance(self._raw, Located | Patched):
             return self._raw.length
         raw = self.raw
-        return len(raw) if raw is not None else -1
+        if raw is not None:
+            return len(raw)
+        value = self._value
+        return len(value) if isinstance(value, bytes | bytearray | memoryview) else -1
 
     def load(self) -> None:
         """Copy a located value into memory so it outlives the source."""

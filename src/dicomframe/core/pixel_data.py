@@ -37,6 +37,7 @@ from dicomframe.errors import InvalidDicomError
 
 if TYPE_CHECKING:
     from dicomframe.core.dataset import Dataset
+    from dicomframe.plugins.manager import CodecManager
 
 __all__ = ["PixelData"]
 
@@ -126,8 +127,7 @@ class PixelData:
         if self._swap_pairs:
             first = offset - offset % 2
             last = min(offset + length + (offset + length) % 2, self._raw_length())
-            words = np.frombuffer(self._raw_view(first, last - first), dtype="<u2").byteswap()
-            data = words.view(np.uint8).data
+            data = memoryview(_swap_pairs(self._raw_view(first, last - first)))
             return data[offset - first : offset - first + length]
         return self._raw_view(offset, length)
 
@@ -136,7 +136,7 @@ class PixelData:
         if isinstance(raw, Located):
             return raw.source.view(raw.offset + offset, length)
         if isinstance(raw, Patched):
-            return memoryview(raw.view())[offset : offset + length]
+            return raw.view(offset, length)
         if raw is None:  # the value was assigned: use its bytes
             return memoryview(self.element.value)[offset : offset + length]
         return memoryview(raw)[offset : offset + length]
@@ -157,26 +157,44 @@ class PixelData:
             _correct_bits(data, info)
         return data
 
-    def pixel_array(self) -> np.ndarray[Any, Any]:
-        """Every frame as ``(frames, rows, columns[, samples])`` in one allocation."""
+    def pixel_array(
+        self, *, codecs: CodecManager | None = None, **options: Any
+    ) -> np.ndarray[Any, Any]:
+        """Every frame as ``(frames, rows, columns[, samples])`` in one allocation.
+
+        Encapsulated frames are decoded through ``codecs`` (the default
+        manager when None) with ``options`` (``codec=``, ``prefer=``, ...);
+        the codec that decodes frame 0 is tried first for the others.
+        """
         info = self.info
         count = len(self)
-        if info.is_subsampled:
-            shape: tuple[int, ...] = (count, info.rows, info.columns, 3)
-        else:
-            shape = (count, *info.shape)
+        if self.is_encapsulated:
+            return self._decode_all(count, codecs, options)
+        shape = (count, info.rows, info.columns, 3) if info.is_subsampled else (count, *info.shape)
         out = np.empty(shape, dtype=info.dtype)
-        if (
-            self.is_encapsulated
-            or info.bits_allocated == 1
-            or info.is_subsampled
-            or self._swap_pairs
-        ):
+        if info.bits_allocated == 1 or info.is_subsampled or self._swap_pairs:
             for index in range(count):
-                frame = self.frame(index).decode()
-                out[index] = frame.array
+                out[index] = self.frame(index).decode().array
             return out
         self._read_native_into(out)
+        return out
+
+    def _decode_all(
+        self, count: int, codecs: CodecManager | None, options: dict[str, Any]
+    ) -> np.ndarray[Any, Any]:
+        from dicomframe.plugins.manager import default_manager
+
+        manager = codecs or default_manager()
+        out: np.ndarray[Any, Any] | None = None
+        used: str | None = None
+        for index in range(count):
+            frame = self._encapsulated_frame(index)
+            native, used = manager.decode_with(frame, sticky=used, **options)
+            if out is None:
+                # The first decoded frame says what the output is (e.g. RGB from YBR).
+                out = np.empty((count, *native.info.shape), dtype=native.info.dtype)
+            out[index] = native.array
+        assert out is not None
         return out
 
     def _read_native_into(self, out: np.ndarray[Any, Any]) -> None:
@@ -218,50 +236,59 @@ class PixelData:
 
     # -- editing -----------------------------------------------------------------
     def _record_edit(self, frame: NativeFrame) -> None:
-        if frame.index is None:
+        if frame.index is None or frame.index in self._edited:
             return
         self._edited[frame.index] = frame
-        offset, data = self._patch(frame)
         raw = self.element._raw
+        whole = self.info.bits_allocated == 1 or self._swap_pairs
+        if whole:
+            # Frames share bytes (1-bit) or byte pairs (big-endian OW): patch the whole value.
+            offset, patch = 0, self._whole_patch
+        else:
+            offset = frame.index * self.info.bytes_per_frame
+
+            def patch() -> bytes:
+                return self._frame_bytes(frame)
+
         if isinstance(raw, Patched):
-            raw.patches[offset] = data
+            raw.patches[offset] = patch
         else:
             assert raw is not None
-            self.element._raw = Patched(raw, {offset: data})
+            self.element._raw = Patched(raw, {offset: patch})
 
-    def _patch(self, frame: NativeFrame) -> tuple[int, bytes]:
-        """The bytes that replace an edited frame, at their offset in the value."""
-        info = self.info
-        index = frame.index
-        assert index is not None
-        if info.bits_allocated == 1:
-            start_bit = index * info.values_per_frame
-            first, last = start_bit // 8, (start_bit + info.values_per_frame + 7) // 8
-            bits = np.unpackbits(
-                np.frombuffer(self._view(first, last - first), np.uint8), bitorder="little"
-            )
-            shift = start_bit % 8
-            bits[shift : shift + info.values_per_frame] = frame.data
-            packed = np.packbits(bits, bitorder="little").tobytes()
-            return _swapped_patch(self, first, packed) if self._swap_pairs else (first, packed)
+    def _frame_bytes(self, frame: NativeFrame) -> bytes:
+        """An edited frame's bytes as stored (big endian data in big-endian order)."""
         data = frame.data
         if not self.element.little_endian:
-            data = data.astype(_stored_dtype(self.element, info))
-        offset = index * info.bytes_per_frame
-        if self._swap_pairs:
-            return _swapped_patch(self, offset, data.tobytes())
-        return offset, data.tobytes()
+            data = data.astype(_stored_dtype(self.element, self.info))
+        return data.tobytes()
+
+    def _whole_patch(self) -> bytes:
+        """The whole value with every edited frame in it, for layouts where frames share bytes."""
+        raw = self.element._raw
+        assert isinstance(raw, Patched)
+        base = raw._base_view()
+        length = len(base)
+        logical = bytearray(_swap_pairs(base) if self._swap_pairs else base)
+        info = self.info
+        if info.bits_allocated == 1:
+            bits = np.unpackbits(np.frombuffer(bytes(logical), np.uint8), bitorder="little")
+            for index, frame in self._edited.items():
+                start = index * info.values_per_frame
+                bits[start : start + info.values_per_frame] = frame.data
+            logical = bytearray(np.packbits(bits, bitorder="little").tobytes()[:length])
+        else:
+            for index, frame in self._edited.items():
+                start = index * info.bytes_per_frame
+                logical[start : start + info.bytes_per_frame] = self._frame_bytes(frame)
+        return _swap_pairs(bytes(logical)) if self._swap_pairs else bytes(logical)
 
 
-def _swapped_patch(pixels: PixelData, offset: int, data: bytes) -> tuple[int, bytes]:
-    """Big-endian OW: patch whole byte pairs, swapped as stored."""
-    first = offset - offset % 2
-    last = min(offset + len(data) + (offset + len(data)) % 2, pixels._raw_length())
-    logical = bytearray(pixels._view(first, last - first))
-    logical[offset - first : offset - first + len(data)] = data
-    if len(logical) % 2:
-        logical.append(0)
-    return first, np.frombuffer(bytes(logical), dtype="<u2").byteswap().tobytes()[: last - first]
+def _swap_pairs(data: bytes | memoryview) -> bytes:
+    """Swap each byte pair (OW in big endian, PS3.5 7.3); an odd last byte stays."""
+    even = len(data) - len(data) % 2
+    swapped = np.frombuffer(data[:even], dtype="<u2").byteswap().tobytes()
+    return swapped + bytes(data[even:])
 
 
 def _stored_dtype(element: DataElement, info: FrameInfo) -> np.dtype[Any]:

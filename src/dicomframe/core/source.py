@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dicomframe.errors import DicomError
@@ -130,13 +131,17 @@ class Patched:
     """A value with some byte ranges replaced (edited frames), composed when read.
 
     ``base`` is the value as read; ``patches`` maps an offset to the bytes that
-    replace the same number of bytes there. Only the ranges asked for are
-    composed, so reading one unedited frame never copies the whole value.
+    replace the same number of bytes there, or to a function giving them when
+    asked (an edited frame is encoded when the value is read, so later edits
+    to it count). Only the ranges asked for are composed, so reading one
+    unedited frame never copies the whole value.
     """
 
     __slots__ = ("base", "patches")
 
-    def __init__(self, base: bytes | memoryview | Located, patches: dict[int, bytes]) -> None:
+    def __init__(
+        self, base: bytes | memoryview | Located, patches: dict[int, bytes | Callable[[], bytes]]
+    ) -> None:
         self.base = base
         self.patches = patches
 
@@ -153,10 +158,10 @@ class Patched:
         """Bytes ``[offset, offset + length)`` with the patches applied."""
         end = self.length if length is None else offset + length
         base = self._base_view()[offset:end]
+        patches = [(start, p() if callable(p) else p) for start, p in self.patches.items()]
         touching = [
-            (start, data) for start, data in self.patches.items()
-            if start < end and start + len(data) > offset
-        ]  # fmt: skip
+            (start, data) for start, data in patches if start < end and start + len(data) > offset
+        ]
         if not touching:
             return base
         out = bytearray(base)

@@ -1,0 +1,163 @@
+"""Tests for the ``dicomframe`` command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import dicomframe as dcf
+from dicomframe.cli import main
+from dicomframe.core.dump import dump_lines
+from tests.reference import TESTDATA
+
+CT = TESTDATA / "ct_explicit_le.dcm"
+
+
+def test_dump_prints_meta_and_dataset(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dump", str(CT)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    lines = out.splitlines()
+    ds = dcf.read(CT)
+    assert ds.meta is not None
+    meta_lines = list(dump_lines(ds.meta))
+    assert lines[0] == "# File meta information"
+    assert lines[1 : 1 + len(meta_lines)] == meta_lines
+    assert lines[1 + len(meta_lines)] == ("# Dataset: ExplicitVRLittleEndian (1.2.840.10008.1.2.1)")
+    assert lines[2 + len(meta_lines) :] == list(dump_lines(ds))
+    assert "(0010,0010) PN PatientName [Doe^Jane^M^Dr^PhD]" in lines
+    assert "(0002,0010) UI TransferSyntaxUID [1.2.840.10008.1.2.1]" in lines
+
+
+def test_dump_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dump", "--no-pixels", "--width", "12", str(CT)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert not any(line.startswith("(7FE0,0010)") for line in lines)
+    assert r"(0008,0008) CS ImageType [ORIGINAL..." in lines
+
+
+def test_dump_force(capsys: pytest.CaptureFixture[str]) -> None:
+    path = TESTDATA / "no_meta_implicit.dcm"
+    assert main(["dump", str(path)]) == 1
+    assert "no DICM prefix" in capsys.readouterr().err
+    assert main(["dump", "--force", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "# File meta information" not in out  # there is none
+    assert "(0010,0010) PN PatientName [Doe^Jane^M^Dr^PhD]" in out.splitlines()
+
+
+def _text_file(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a DICOM file\n" * 20)
+    return path
+
+
+def _empty_file(tmp_path: Path) -> Path:
+    path = tmp_path / "empty.dcm"
+    path.write_bytes(b"")
+    return path
+
+
+BAD = {
+    "truncated": lambda tmp: TESTDATA / "truncated.dcm",
+    "text": _text_file,
+    "empty": _empty_file,
+    "missing": lambda tmp: tmp / "missing.dcm",
+    "directory": lambda tmp: tmp,
+}
+
+
+@pytest.mark.parametrize("kind", BAD)
+def test_bad_file_is_one_line_on_stderr(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = BAD[kind](tmp_path)
+    assert main(["dump", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("dicomframe dump: error: ")
+    assert err.endswith("\n")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_truncated_error_names_the_offset(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["dump", str(TESTDATA / "truncated.dcm")])
+    assert "offset 598" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--debug", "dump", str(TESTDATA / "truncated.dcm")],
+        ["dump", str(TESTDATA / "truncated.dcm"), "--debug"],
+    ],
+    ids=["before", "after"],
+)
+def test_debug_reraises(argv: list[str]) -> None:
+    with pytest.raises(dcf.InvalidDicomError, match="offset 598"):
+        main(argv)
+
+
+def test_no_arguments_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: dicomframe")
+    assert "dump" in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"dicomframe {dcf.__version__}\n"
+
+
+def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_dump_of_names_a_terminal_cannot_show() -> None:
+    """A terminal without the name's characters gets escapes, not a traceback."""
+    result = subprocess.run(
+        [sys.executable, "-m", "dicomframe.cli", "dump", str(TESTDATA / "charset_utf8.dcm")],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"[Yamada^Tarou=\\u5c71\\u7530^\\u592a\\u90ce=" in result.stdout
+
+
+def _console_script() -> Path:
+    script = Path(sys.executable).parent / ("dicomframe.exe" if os.name == "nt" else "dicomframe")
+    if not script.exists():
+        pytest.skip("the dicomframe console script is not installed next to this Python")
+    return script
+
+
+def test_console_script() -> None:
+    script = _console_script()
+    result = subprocess.run(
+        [str(script), "dump", str(CT)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert "(0028,0010) US Rows 64" in result.stdout.splitlines()
+    bad = subprocess.run(
+        [str(script), "dump", str(TESTDATA / "truncated.dcm")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert bad.stdout == ""
+    assert bad.stderr.startswith("dicomframe dump: error: ")
+    assert bad.stderr.count("\n") == 1

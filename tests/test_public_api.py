@@ -1,0 +1,118 @@
+"""The public names of ``import dicomframe as dcf``, and what importing it costs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import dicomframe as dcf
+from dicomframe import errors
+
+# DESIGN.md: these names must hold.
+REQUIRED = [
+    "read",
+    "write",
+    "iter_elements",
+    "Dataset",
+    "DataElement",
+    "Sequence",
+    "Tag",
+    "VR",
+    "TransferSyntax",
+    "__version__",
+]
+ERRORS = [
+    "DicomError",
+    "InvalidDicomError",
+    "UnknownTransferSyntaxError",
+    "CodecError",
+    "DecodeError",
+    "EncodeError",
+    "EncodingError",
+    "NoCodecError",
+    "WriteError",
+    "DicomWarning",
+]
+
+
+@pytest.mark.parametrize("name", REQUIRED + ERRORS)
+def test_public_name(name: str) -> None:
+    assert name in dcf.__all__
+    assert getattr(dcf, name) is not None
+
+
+def test_all_names_exist() -> None:
+    for name in dcf.__all__:
+        assert hasattr(dcf, name), name
+    assert len(set(dcf.__all__)) == len(dcf.__all__)
+
+
+@pytest.mark.parametrize("name", ERRORS)
+def test_errors_are_the_errors_module_classes(name: str) -> None:
+    assert getattr(dcf, name) is getattr(errors, name)
+
+
+@pytest.mark.parametrize(
+    ("name", "bases"),
+    [
+        ("InvalidDicomError", (errors.DicomError, ValueError)),
+        ("UnknownTransferSyntaxError", (errors.DicomError, ValueError)),
+        ("CodecError", (errors.DicomError,)),
+        ("DecodeError", (errors.CodecError, ValueError)),
+        ("EncodeError", (errors.CodecError, ValueError)),
+        ("CodecUnavailableError", (errors.CodecError, ImportError)),
+        ("NoCodecError", (errors.CodecError, NotImplementedError)),
+        ("PluginError", (errors.DicomError,)),
+        ("EncodingError", (errors.DicomError, ValueError)),
+        ("WriteError", (errors.DicomError, OSError)),
+        ("DicomWarning", (UserWarning,)),
+        ("CodecFallbackWarning", (errors.DicomWarning,)),
+        ("CharsetWarning", (errors.DicomWarning,)),
+    ],
+)
+def test_error_tree(name: str, bases: tuple[type, ...]) -> None:
+    cls = getattr(errors, name)
+    for base in bases:
+        assert issubclass(cls, base)
+    if name != "DicomWarning" and not issubclass(cls, Warning):
+        assert issubclass(cls, errors.DicomError)
+
+
+def test_error_attributes() -> None:
+    error = errors.InvalidDicomError("too short", tag=0x00280010, offset=420)
+    assert str(error) == "(0028,0010) at offset 420 (0x1A4): too short"
+    assert (error.tag, error.offset) == (0x00280010, 420)
+    assert str(errors.InvalidDicomError("bare")) == "bare"
+    unknown = errors.UnknownTransferSyntaxError("X", ["Y"])
+    assert (unknown.value, unknown.suggestions) == ("X", ("Y",))
+    assert str(errors.EncodingError("bad", tag=0x00100010)) == "(0010,0010): bad"
+    assert errors.WriteError("no", path="/x").path == "/x"
+
+
+def test_functions_have_the_documented_keywords() -> None:
+    import inspect
+
+    read = inspect.signature(dcf.read).parameters
+    assert {"stop_before_pixels", "defer_size", "force"} <= set(read)
+    assert all(read[k].kind is inspect.Parameter.KEYWORD_ONLY for k in ("defer_size", "force"))
+    write = inspect.signature(dcf.write).parameters
+    assert write["transfer_syntax"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+BACKENDS = ["PIL", "openjpeg", "pylibjpeg", "pluggy", "libjpeg", "rle", "jpeg_ls", "imagecodecs"]
+
+
+def test_import_loads_no_codec_backend() -> None:
+    code = "import json, sys\nimport dicomframe\nprint(json.dumps(sorted(sys.modules)))\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    modules = set(json.loads(result.stdout))
+    assert "dicomframe" in modules
+    top_level = {m.split(".")[0] for m in modules}
+    assert not top_level & set(BACKENDS), sorted(top_level & set(BACKENDS))
+    # nor the built-in codec plugins that wrap them
+    assert not {m for m in modules if m.startswith("dicomframe.codecs.")}
