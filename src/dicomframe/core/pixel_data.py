@@ -86,8 +86,13 @@ class PixelData:
         return self.frame(index)
 
     def __iter__(self) -> Iterator[Frame]:
+        raw = self.element._raw
         for index in range(len(self)):
             yield self.frame(index)
+            if isinstance(raw, Located) and not self.is_encapsulated:
+                # Done with this frame's pages: drop them from the process (still valid).
+                size = self.info.bytes_per_frame
+                raw.source.release(raw.offset + index * size, size)
 
     def frame(self, index: int) -> Frame:
         """Frame ``index`` (negative counts from the end)."""

@@ -91,6 +91,21 @@ class Source:
                 raise DicomError(f"{self.name}: file ended while reading {len(out)} bytes")
             done += count
 
+    def release(self, offset: int, length: int) -> None:
+        """Let the kernel drop the mapped pages of a range from this process.
+
+        The data stays valid: a view that is read again faults the pages back
+        in from the page cache. Iterating over frames calls this for each frame
+        it leaves, so a pass over a large file does not keep it all resident.
+        """
+        if self._map is None or self._buffer is None:
+            return
+        page = mmap.PAGESIZE
+        start = -(-offset // page) * page
+        end = (offset + length) // page * page
+        if end > start:
+            self._map.madvise(mmap.MADV_DONTNEED, start, end - start)
+
     def __del__(self) -> None:
         self.close()
 
