@@ -28,6 +28,20 @@ from dicomframe.errors import (
     UnknownTransferSyntaxError,
     WriteError,
 )
+from dicomframe.plugins.manager import CodecStatus
+
+
+def list_codecs() -> list[CodecStatus]:
+    """Every registered codec and whether it can be used.
+
+    Each row has the codec (name, transfer syntaxes, decode/encode), its plugin
+    and version, and whether it is available or why not (e.g. which package to
+    install). Loads the codec plugins on first call, never at import.
+    """
+    from dicomframe.plugins.manager import default_manager
+
+    return default_manager().codecs()
+
 
 __all__ = [
     "VR",
@@ -52,6 +66,7 @@ __all__ = [
     "WriteError",
     "__version__",
     "iter_elements",
+    "list_codecs",
     "read",
     "write",
 ]

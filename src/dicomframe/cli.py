@@ -1,4 +1,4 @@
-"""The ``dicomframe`` command: ``dicomframe dump FILE``.
+"""The ``dicomframe`` command: ``dump FILE`` and ``codecs``.
 
 Errors are one line on stderr and a non-zero exit status; ``--debug`` shows
 the traceback instead.
@@ -38,6 +38,32 @@ def _dump(args: argparse.Namespace) -> int:
     return 0
 
 
+def _codecs(args: argparse.Namespace) -> int:
+    from dicomframe.core.transfer_syntax import resolve
+    from dicomframe.plugins.manager import default_manager
+
+    manager = default_manager()
+    rows = [("codec", "plugin", "version", "does", "transfer syntaxes", "status")]
+    for status in manager.codecs():
+        codec = status.codec
+        does = "/".join(d for d, f in (("decode", codec.decode), ("encode", codec.encode)) if f)
+        keywords = sorted(resolve(uid).keyword for uid in codec.transfer_syntaxes)
+        syntaxes = (
+            ", ".join(keywords)
+            if args.wide or len(keywords) <= 3
+            else (f"{', '.join(keywords[:3])} +{len(keywords) - 3}")
+        )
+        state = "available" if status.available else status.reason
+        rows.append((codec.name, status.plugin, status.version, does, syntaxes, state))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        sys.stdout.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
+    for problem in manager.problems:
+        sys.stdout.write(f"problem: {problem}\n")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dicomframe",
@@ -56,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors"
     )
     dump.set_defaults(run=_dump)
+    codecs = commands.add_parser("codecs", help="list the codecs: plugin, syntaxes, availability")
+    codecs.add_argument("--wide", action="store_true", help="list every transfer syntax")
+    codecs.set_defaults(run=_codecs)
     return parser
 
 

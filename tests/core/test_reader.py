@@ -209,6 +209,23 @@ def test_values_inside_sequences_are_located_and_loaded() -> None:
     assert item.ReferencedFrameNumber == [1, 3, 5]
 
 
+@pytest.mark.parametrize("defer_size", [1, 10, 40])
+def test_meta_values_are_never_left_in_the_file(tmp_path: Path, defer_size: int) -> None:
+    # A dataset whose values are all small: read() closes the file at once, so a meta
+    # value left located in it could never be read again.
+    ds = dcf.Dataset()
+    ds.PatientID = "1"
+    path = tmp_path / "small.dcm"
+    dcf.write(ds, path)
+    back = dcf.read(path, defer_size=defer_size)
+    assert back.meta is not None
+    assert all(e.is_loaded for e in back.meta)
+    back.load()
+    back.close()
+    assert back.meta.ImplementationVersionName.startswith("DICOMFRAME")
+    assert back.meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+
+
 def test_bytes_source_never_needs_closing(ct_bytes: bytes) -> None:
     ds = dcf.read(ct_bytes, defer_size=256)
     assert ds.source is None

@@ -116,6 +116,9 @@ def _read_meta(ctx: ParseContext, pos: int) -> tuple[Dataset, int]:
     end = len(buf)
     while end - pos >= 4 and struct.unpack_from("<H", buf, pos)[0] == 0x0002:
         element, after = next(iter_dataset(ctx, pos, end))
+        # The meta group is small: copy it out, so it outlives the source even when the
+        # dataset has nothing located (and read() closes the file) or after ds.load().
+        element.load()
         meta.add(element)
         pos = after
     return meta, pos
@@ -133,6 +136,14 @@ def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int) -> TransferSyntax
         return detected
     value = element.value
     uid = value[0] if isinstance(value, list) else str(value)
+    try:
+        return resolve(uid)
+    except UnknownTransferSyntaxError:
+        pass
+    # A private syntax may come from a codec plugin: load them and look again.
+    from dicomframe.plugins.manager import default_manager
+
+    default_manager().load()
     try:
         return resolve(uid)
     except UnknownTransferSyntaxError as exc:

@@ -1,4 +1,7 @@
-"""The one extension point of dicomframe: a plugin returns the codecs it provides.
+"""The extension points of dicomframe: a plugin returns the codecs it provides.
+
+A second, rarely needed hook declares private transfer syntaxes that those
+codecs handle.
 
 Plugins are modules (or objects) registered through the ``dicomframe.codecs``
 entry-point group, or with :meth:`CodecManager.register`. The built-in codecs
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 import pluggy
 
 if TYPE_CHECKING:
+    from dicomframe.core.transfer_syntax import TransferSyntax
     from dicomframe.plugins.codec import Codec
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
@@ -31,4 +35,14 @@ def dicomframe_codecs() -> Sequence[Codec]:  # type: ignore[empty-body]
     Called once each time a :class:`CodecManager` loads its plugins. It must
     be cheap: build :class:`Codec` values and never import the codec's
     backend here; backends are imported inside the codec's functions.
+    """
+
+
+@hookspec
+def dicomframe_transfer_syntaxes() -> Sequence[TransferSyntax]:  # type: ignore[empty-body]
+    """Return private transfer syntaxes this plugin's codecs handle.
+
+    Called when plugins load, before :func:`dicomframe_codecs`; the syntaxes
+    are registered so files and calls can name them by UID or keyword. Only
+    for syntaxes the standard does not define.
     """

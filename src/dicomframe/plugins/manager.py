@@ -146,7 +146,24 @@ class CodecManager:
                 self._snapshot = self._collect()
             return self._snapshot
 
+    def _register_syntaxes(self) -> None:
+        for impl in self._pm.hook.dicomframe_transfer_syntaxes.get_hookimpls():
+            try:
+                _register_all(impl.function())
+            except Exception as exc:  # reported by name, the others go on
+                self._problems.append(
+                    PluginError(
+                        f"plugin {impl.plugin_name!r} transfer syntaxes: {exc}",
+                        plugin=impl.plugin_name,
+                    )
+                )
+
+    def load(self) -> None:
+        """Load the plugins now (they are otherwise loaded on first use)."""
+        self._codecs()
+
     def _collect(self) -> tuple[tuple[Codec, str], ...]:
+        self._register_syntaxes()
         found: dict[str, tuple[Codec, str]] = {}
         for impl in self._pm.hook.dicomframe_codecs.get_hookimpls():
             plugin = impl.plugin_name
@@ -338,6 +355,17 @@ class CodecManager:
                 syntax, info, attempts, encoding=encoding, index=index, hints=hints
             )
         return result, attempts[-1].codec
+
+
+def _register_all(syntaxes: object) -> None:
+    from dicomframe.core.transfer_syntax import TransferSyntax, register
+
+    if not isinstance(syntaxes, list | tuple):
+        raise TypeError(f"returned {type(syntaxes).__name__}, not a list of TransferSyntax")
+    for syntax in syntaxes:
+        if not isinstance(syntax, TransferSyntax):
+            raise TypeError(f"{syntax!r} is not a TransferSyntax")
+        register(syntax)
 
 
 @functools.cache
