@@ -5,6 +5,10 @@ data model only: no codec backend and no plugin is imported until a codec is
 first needed.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from dicomframe._version import __version__
 from dicomframe.core.dataset import Dataset, Sequence
 from dicomframe.core.element import DataElement
@@ -28,7 +32,9 @@ from dicomframe.errors import (
     UnknownTransferSyntaxError,
     WriteError,
 )
-from dicomframe.plugins.manager import CodecStatus
+
+if TYPE_CHECKING:
+    from dicomframe.plugins.manager import CodecStatus
 
 
 def list_codecs() -> list[CodecStatus]:

@@ -261,6 +261,7 @@ class CodecManager:
         """
         from dicomframe.core.frame import NativeFrame
 
+        self._codecs()  # plugins may register the frame's (private) transfer syntax
         syntax = frame.transfer_syntax
         if sticky is not None and codec is None:
             prefer = [sticky, *prefer]
@@ -302,6 +303,7 @@ class CodecManager:
         from dicomframe.core.frame import EncapsulatedFrame
         from dicomframe.core.transfer_syntax import resolve
 
+        self._codecs()  # plugins may register a private transfer syntax
         target = resolve(syntax)
         result, used = self._dispatch(
             target,

@@ -1,0 +1,178 @@
+"""Dispatch: order, preference, blocking, fallback, and errors that explain themselves."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+
+import dicomframe as dcf
+from dicomframe.core.frame_info import FrameInfo
+from dicomframe.plugins import Capabilities, Codec, CodecManager
+from tests.plugins.fakes import PRIVATE, ZLIB, Plugin, always_fails, zlib_encode
+
+INFO = FrameInfo(
+    rows=4,
+    columns=6,
+    bits_allocated=16,
+    bits_stored=16,
+    high_bit=15,
+    transfer_syntax_uid="1.2.840.10008.1.2.1",
+)
+
+
+def native() -> dcf.NativeFrame:
+    return dcf.NativeFrame(np.arange(24, dtype="<u2"), INFO)
+
+
+def variant(name: str, **changes: object) -> Codec:
+    return dataclasses.replace(ZLIB, name=name, **changes)  # type: ignore[arg-type]
+
+
+def register(manager: CodecManager, *codecs: Codec) -> None:
+    manager.register(Plugin(*codecs), "test-plugin")
+
+
+def test_round_trip_through_the_manager(manager: CodecManager) -> None:
+    register(manager, ZLIB)
+    encoded = manager.encode(native(), PRIVATE.keyword)
+    assert encoded.info.transfer_syntax_uid == PRIVATE.uid
+    decoded = manager.decode(encoded)
+    np.testing.assert_array_equal(decoded.data, native().data)
+    assert decoded.info.transfer_syntax_uid == "1.2.840.10008.1.2.1"
+
+
+def test_priority_then_name_order(manager: CodecManager) -> None:
+    register(manager, variant("b-low", priority=0), variant("a-low", priority=0), variant("high", priority=5))
+    encoded = manager.encode(native(), PRIVATE.uid)
+    _, used = manager.decode_with(encoded)
+    assert used == "high"
+    manager.block("high")
+    _, used = manager.decode_with(encoded)
+    assert used == "a-low"
+
+
+def test_per_call_prefer_and_codec_and_block(manager: CodecManager) -> None:
+    register(manager, variant("one", priority=5), variant("two"))
+    encoded = manager.encode(native(), PRIVATE.uid)
+    assert manager.decode_with(encoded, prefer=["two"])[1] == "two"
+    assert manager.decode_with(encoded, codec="two")[1] == "two"
+    assert manager.decode_with(encoded, block=["one"])[1] == "two"
+    manager.prefer("two")
+    assert manager.decode_with(encoded)[1] == "two"
+
+
+def test_fallback_on_failure_and_sticky_warning(manager: CodecManager) -> None:
+    register(manager, variant("broken", decode=always_fails, priority=9), variant("works"))
+    encoded = manager.encode(native(), PRIVATE.uid, codec="works")
+    frame, used = manager.decode_with(encoded)
+    assert used == "works"
+    np.testing.assert_array_equal(frame.data, native().data)
+    with pytest.warns(dcf.DicomWarning, match="earlier frames"):
+        manager.decode_with(encoded, sticky="broken")
+
+
+def test_no_codec_error_lists_every_attempt(manager: CodecManager) -> None:
+    register(
+        manager,
+        variant("missing", modules=("no_such_backend_xyz",), requires=("no-such-backend>=1",)),
+        variant("too-narrow", decode_caps=Capabilities(bits_allocated=frozenset({8}))),
+        variant("broken", decode=always_fails),
+        variant("blocked-one"),
+    )
+    manager.block("blocked-one")
+    encoded = zlib_encode(native(), PRIVATE)
+    with pytest.raises(dcf.NoCodecError) as info:
+        manager.decode(encoded)
+    error = info.value
+    outcomes = {a.codec: a.outcome for a in error.attempts}
+    assert outcomes == {
+        "missing": "unavailable",
+        "too-narrow": "declined",
+        "broken": "failed",
+        "blocked-one": "blocked",
+    }
+    text = str(error)
+    assert "ExampleZlibFrames" in text and "6x4, 1 sample, 16 bits" in text
+    assert 'pip install "no-such-backend>=1"' in text
+    assert "Bits Allocated 16 not in [8]" in text
+    assert "install one of: no-such-backend>=1" in text
+    assert isinstance(error.__cause__, dcf.DecodeError)
+
+
+def test_named_codec_that_is_not_installed(manager: CodecManager) -> None:
+    register(manager, variant("missing", modules=("no_such_backend_xyz",), requires=("nsb",)))
+    with pytest.raises(ImportError, match="nsb") as info:
+        manager.decode(zlib_encode(native(), PRIVATE), codec="missing")
+    assert isinstance(info.value, dcf.CodecError)
+
+
+def test_no_codec_claims_the_syntax(manager: CodecManager) -> None:
+    frame = dcf.EncapsulatedFrame([b"\0\0"], INFO.replace(transfer_syntax_uid="1.2.840.10008.1.2.4.100"))
+    with pytest.raises(dcf.NoCodecError, match="no installed codec handles MPEG2MPML"):
+        manager.decode(frame)
+
+
+def test_codec_returning_garbage_is_blamed(manager: CodecManager) -> None:
+    register(manager, variant("liar", decode=lambda frame, **o: "not a frame"))
+    with pytest.raises(dcf.DecodeError, match="liar"):
+        manager.decode(zlib_encode(native(), PRIVATE))
+
+
+def test_plugin_returning_garbage_is_reported_not_fatal(manager: CodecManager) -> None:
+    class Bad:
+        from dicomframe.plugins import hookimpl
+
+        @hookimpl
+        def dicomframe_codecs(self) -> object:
+            return "nonsense"
+
+    manager.register(Bad(), "bad-plugin")
+    register(manager, ZLIB)
+    names = [s.name for s in manager.codecs()]
+    assert names == ["zlib-frames"]
+    assert any(p.plugin == "bad-plugin" for p in manager.problems)
+
+
+def test_duplicate_codec_names_are_reported(manager: CodecManager) -> None:
+    manager.register(Plugin(ZLIB), "first")
+    manager.register(Plugin(ZLIB), "second")
+    assert [s.plugin for s in manager.codecs()] == ["first"]
+    assert any("already provided" in str(p) for p in manager.problems)
+
+
+def test_listing_reports_availability(manager: CodecManager) -> None:
+    register(manager, ZLIB, variant("missing", modules=("no_such_backend_xyz",), requires=("nsb>=2",)))
+    manager.block("zlib-frames")
+    rows = {s.name: s for s in manager.codecs()}
+    assert rows["zlib-frames"].reason == "blocked"
+    assert not rows["missing"].available
+    assert rows["missing"].reason == 'pip install "nsb>=2"'
+
+
+def test_environment_blocks_on_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DICOMFRAME_BLOCK", "rle, pillow")
+    monkeypatch.setenv("DICOMFRAME_PLUGINS", "rle")
+    manager = CodecManager()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows = manager.codecs()
+    assert all(r.plugin == "rle" for r in rows)
+    assert all(not r.available and r.reason == "blocked" for r in rows if r.name == "rle")
+
+
+def test_import_does_not_load_plugins() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dicomframe as dcf\n"
+        "dcf.read('testdata/ct_explicit_le.dcm').pixel_array\n"
+        "heavy = [m for m in ('pluggy', 'PIL', 'openjpeg', 'libjpeg', 'imagecodecs', 'jpeg_ls', "
+        "'dicomframe.codecs.rle') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
