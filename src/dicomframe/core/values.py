@@ -191,10 +191,12 @@ def encode_value(
 def _encode(value: object, vr: VR, order: str, charsets: tuple[str, ...], tag: int | None) -> bytes:
     """Encode a value that is neither raw bytes nor empty."""
     if vr in BYTES_VRS:
-        tobytes = getattr(value, "tobytes", None)  # a numpy array: its own dtype and order
-        if tobytes is None:
+        dtype = getattr(value, "dtype", None)  # a numpy array: its values, in the syntax's order
+        if dtype is None:
             raise _error(f"{vr} needs bytes, not {type(value).__name__}", value, vr, tag)
-        return bytes(tobytes())
+        if dtype.itemsize > 1:
+            value = value.astype(dtype.newbyteorder(order))  # type: ignore[attr-defined]
+        return bytes(value.tobytes())  # type: ignore[attr-defined]
     members = _members(value, vr)
     if vr is VR.AT:
         return _encode_tags(members, order, tag)

@@ -49,8 +49,9 @@ def build_meta(ds: Dataset, syntax: TransferSyntax) -> Dataset:
                 meta.add(element)
     if 0x00020001 not in meta:
         meta.add(DataElement(0x00020001, VR.OB, b"\x00\x01"))
+    # PS3.10 7.1: the Media Storage SOP Class/Instance UIDs identify the dataset in the file.
     for meta_tag, ds_tag in ((0x00020002, 0x00080016), (0x00020003, 0x00080018)):
-        if meta_tag not in meta and ds_tag in ds:
+        if ds_tag in ds and (meta_tag not in meta or meta[meta_tag].value != ds[ds_tag].value):
             meta.add(DataElement(meta_tag, VR.UI, ds[ds_tag].value))
     meta.add(DataElement(0x00020010, VR.UI, syntax.uid))
     meta.add(DataElement(0x00020012, VR.UI, IMPLEMENTATION_CLASS_UID))
