@@ -21,7 +21,10 @@ from dicomframe.core.transfer_syntax import TransferSyntax
 from dicomframe.core.vr import VR
 from dicomframe.core.writer import write
 from dicomframe.errors import (
+    CharsetWarning,
     CodecError,
+    CodecFallbackWarning,
+    CodecUnavailableError,
     DecodeError,
     DicomError,
     DicomWarning,
@@ -29,6 +32,7 @@ from dicomframe.errors import (
     EncodingError,
     InvalidDicomError,
     NoCodecError,
+    PluginError,
     UnknownTransferSyntaxError,
     WriteError,
 )
@@ -51,7 +55,10 @@ def list_codecs() -> list[CodecStatus]:
 
 __all__ = [
     "VR",
+    "CharsetWarning",
     "CodecError",
+    "CodecFallbackWarning",
+    "CodecUnavailableError",
     "DataElement",
     "Dataset",
     "DecodeError",
@@ -65,6 +72,7 @@ __all__ = [
     "NativeFrame",
     "NoCodecError",
     "PixelData",
+    "PluginError",
     "Sequence",
     "Tag",
     "TransferSyntax",

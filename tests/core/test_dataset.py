@@ -417,3 +417,29 @@ def test_array_values_are_written_in_the_syntax_byte_order() -> None:
     element = dcf.read(buffer.getvalue())["PixelData"]
     assert element.vr is dcf.VR.OW
     assert bytes(element.raw or b"") == b"\x00\x01\x12\x34"  # big-endian words
+
+
+def test_deepcopy_owns_its_values_after_the_file_closes() -> None:
+    import copy
+
+    ds = dcf.read(TESTDATA / "mr_multiframe_uint16.dcm", defer_size=100)
+    clone = copy.deepcopy(ds)
+    expected = ds.pixel_array
+    ds.close()
+    assert clone.source is None
+    np.testing.assert_array_equal(clone.pixel_array, expected)
+    assert clone == clone
+    clone.PatientID = "changed"
+    assert clone.PatientID != dcf.read(TESTDATA / "mr_multiframe_uint16.dcm").PatientID
+
+
+def test_assigned_text_gets_the_type_a_read_value_has() -> None:
+    from dicomframe.core.valuerep import DA, PersonName
+
+    ds = dcf.Dataset()
+    ds.PatientName = "Doe^John"
+    assert isinstance(ds.PatientName, PersonName)
+    assert ds.PatientName.family_name == "Doe"
+    ds.StudyDate = "20240105"
+    assert isinstance(ds.StudyDate, DA)
+    assert ds.StudyDate.to_date().year == 2024

@@ -41,6 +41,22 @@ _OWN = frozenset(
 )
 
 
+def _coerce(value: Any, vr: VR) -> Any:
+    """Give text the type a value read from a file would have (PN -> PersonName, ...)."""
+    from dicomframe.core.valuerep import DA, DT, TM, PersonName
+
+    kind = {VR.PN: PersonName, VR.DA: DA, VR.TM: TM, VR.DT: DT}.get(vr)
+    if kind is None:
+        return value
+    if isinstance(value, str) and not isinstance(value, kind):
+        return kind(value) if value else value
+    if isinstance(value, list):
+        return [
+            kind(v) if isinstance(v, str) and v and not isinstance(v, kind) else v for v in value
+        ]
+    return value
+
+
 def to_tag(key: int | str) -> Tag:
     """Turn an int, a ``"(gggg,eeee)"`` text or a keyword into a :class:`Tag`."""
     if isinstance(key, int):
@@ -195,11 +211,10 @@ class Dataset:
         tag = to_tag(key)
         element = self._elements.get(tag)
         if element is not None and (vr is None or VR(vr) is element.vr):
-            element.value = value
+            element.value = _coerce(value, element.vr)
             return element
-        if vr is None:
-            vr = self._vr_for_new(tag)
-        element = DataElement(tag, vr, value)
+        vr = self._vr_for_new(tag) if vr is None else VR(vr)
+        element = DataElement(tag, vr, _coerce(value, vr))
         self.add(element)
         return element
 
@@ -219,6 +234,17 @@ class Dataset:
     def __dir__(self) -> list[str]:
         keywords = [e.keyword for e in self._elements.values() if e.keyword]
         return sorted(set(super().__dir__()) | set(keywords))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Dataset:
+        """A copy that owns all its values (located ones are read), with no open source."""
+        import copy
+
+        clone = Dataset(copy.deepcopy(e, memo) for e in self._elements.values())
+        clone.meta = copy.deepcopy(self.meta, memo)
+        clone.preamble = self.preamble
+        clone.transfer_syntax = self.transfer_syntax
+        clone.undefined_length = self.undefined_length
+        return clone
 
     # -- comparison and display -------------------------------------------
     def __eq__(self, other: object) -> bool:

@@ -196,6 +196,22 @@ class DataElement:
             raise TypeError(f"{self.tag} is {self.vr}, not a sequence")
         return value
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> DataElement:
+        import copy
+
+        raw = self.raw
+        clone = DataElement(
+            self.tag,
+            self.vr,
+            _UNSET if self._value is _UNSET else copy.deepcopy(self._value, memo),
+            raw=None if raw is None else bytes(raw),
+            little_endian=self.little_endian,
+            charsets=self.charsets,
+            undefined_length=self.undefined_length,
+            offset=self.offset,
+        )
+        return clone
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DataElement):
             return NotImplemented

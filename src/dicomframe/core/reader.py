@@ -303,5 +303,9 @@ def iter_elements(
     prepared = _Prepared(source, force=force, defer_size=defer_size)
     yield from prepared.meta
     ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=False)
+    located = False
     for element, _ in iter_dataset(ctx, prepared.pos, len(ctx.buffer)):
+        located = located or not element.is_loaded
         yield element
+    if not located:
+        prepared.source.close()  # nothing yielded still needs the file
