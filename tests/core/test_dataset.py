@@ -428,7 +428,7 @@ def test_deepcopy_owns_its_values_after_the_file_closes() -> None:
     ds.close()
     assert clone.source is None
     np.testing.assert_array_equal(clone.pixel_array, expected)
-    assert clone == clone
+    assert clone == copy.deepcopy(clone)
     clone.PatientID = "changed"
     assert clone.PatientID != dcf.read(TESTDATA / "mr_multiframe_uint16.dcm").PatientID
 

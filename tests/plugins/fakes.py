@@ -9,8 +9,8 @@ import numpy as np
 
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.transfer_syntax import TransferSyntax
-from dicomframe.plugins import Capabilities, Codec, hookimpl
 from dicomframe.errors import DecodeError
+from dicomframe.plugins import Capabilities, Codec, hookimpl
 
 PRIVATE = TransferSyntax("1.2.826.0.1.3680043.10.1234.1", "ExampleZlibFrames", is_encapsulated=True)
 RLE_UID = "1.2.840.10008.1.2.5"

@@ -45,7 +45,12 @@ def test_round_trip_through_the_manager(manager: CodecManager) -> None:
 
 
 def test_priority_then_name_order(manager: CodecManager) -> None:
-    register(manager, variant("b-low", priority=0), variant("a-low", priority=0), variant("high", priority=5))
+    register(
+        manager,
+        variant("b-low", priority=0),
+        variant("a-low", priority=0),
+        variant("high", priority=5),
+    )
     encoded = manager.encode(native(), PRIVATE.uid)
     _, used = manager.decode_with(encoded)
     assert used == "high"
@@ -95,7 +100,8 @@ def test_no_codec_error_lists_every_attempt(manager: CodecManager) -> None:
         "blocked-one": "blocked",
     }
     text = str(error)
-    assert "ExampleZlibFrames" in text and "6x4, 1 sample, 16 bits" in text
+    assert "ExampleZlibFrames" in text
+    assert "6x4, 1 sample, 16 bits" in text
     assert 'pip install "no-such-backend>=1"' in text
     assert "Bits Allocated 16 not in [8]" in text
     assert "install one of: no-such-backend>=1" in text
@@ -110,7 +116,9 @@ def test_named_codec_that_is_not_installed(manager: CodecManager) -> None:
 
 
 def test_no_codec_claims_the_syntax(manager: CodecManager) -> None:
-    frame = dcf.EncapsulatedFrame([b"\0\0"], INFO.replace(transfer_syntax_uid="1.2.840.10008.1.2.4.100"))
+    frame = dcf.EncapsulatedFrame(
+        [b"\0\0"], INFO.replace(transfer_syntax_uid="1.2.840.10008.1.2.4.100")
+    )
     with pytest.raises(dcf.NoCodecError, match="no installed codec handles MPEG2MPML"):
         manager.decode(frame)
 
@@ -144,7 +152,9 @@ def test_duplicate_codec_names_are_reported(manager: CodecManager) -> None:
 
 
 def test_listing_reports_availability(manager: CodecManager) -> None:
-    register(manager, ZLIB, variant("missing", modules=("no_such_backend_xyz",), requires=("nsb>=2",)))
+    register(
+        manager, ZLIB, variant("missing", modules=("no_such_backend_xyz",), requires=("nsb>=2",))
+    )
     manager.block("zlib-frames")
     rows = {s.name: s for s in manager.codecs()}
     assert rows["zlib-frames"].reason == "blocked"
