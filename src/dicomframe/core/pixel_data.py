@@ -22,7 +22,9 @@ their original bytes and leaves every other byte as it was.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -168,8 +170,9 @@ class PixelData:
         """Every frame as ``(frames, rows, columns[, samples])`` in one allocation.
 
         Encapsulated frames are decoded through ``codecs`` (the default
-        manager when None) with ``options`` (``codec=``, ``prefer=``, ...);
-        the codec that decodes frame 0 is tried first for the others.
+        manager when None) with ``options`` (``codec=``, ``prefer=``,
+        ``workers=`` threads, default the number of cores, ...); the codec
+        that decodes frame 0 is tried first for the others.
         """
         info = self.info
         count = len(self)
@@ -187,19 +190,30 @@ class PixelData:
     def _decode_all(
         self, count: int, codecs: CodecManager | None, options: dict[str, Any]
     ) -> np.ndarray[Any, Any]:
+        """Decode every frame into one array; frames after the first on a thread pool.
+
+        Codec backends that release the GIL (most C decoders do) then decode
+        in parallel; ``workers=1`` decodes in this thread only.
+        """
         from dicomframe.plugins.manager import default_manager
 
         manager = codecs or default_manager()
-        out: np.ndarray[Any, Any] | None = None
-        used: str | None = None
-        for index in range(count):
-            frame = self._encapsulated_frame(index)
-            native, used = manager.decode_with(frame, sticky=used, **options)
-            if out is None:
-                # The first decoded frame says what the output is (e.g. RGB from YBR).
-                out = np.empty((count, *native.info.shape), dtype=native.info.dtype)
+        workers = options.pop("workers", None) or os.cpu_count() or 1
+        first, used = manager.decode_with(self._encapsulated_frame(0), **options)
+        # The first decoded frame says what the output is (e.g. RGB from YBR).
+        out = np.empty((count, *first.info.shape), dtype=first.info.dtype)
+        out[0] = first.array
+
+        def decode(index: int) -> None:
+            native, _ = manager.decode_with(self._encapsulated_frame(index), sticky=used, **options)
             out[index] = native.array
-        assert out is not None
+
+        if workers > 1 and count > 2:
+            with ThreadPoolExecutor(max_workers=min(workers, count - 1)) as pool:
+                list(pool.map(decode, range(1, count)))
+        else:
+            for index in range(1, count):
+                decode(index)
         return out
 
     def _read_native_into(self, out: np.ndarray[Any, Any]) -> None:
