@@ -123,11 +123,17 @@ def test_private_syntax_round_trip_and_files(acme: Path, tmp_path: Path) -> None
 def test_preferred_alternate_j2k_decoder_is_tried_first_and_can_be_blocked(acme: Path) -> None:
     import acme_dicom_codecs
 
-    path = next(p for p in __import__("tests.reference", fromlist=["x"]).pydicom_files() if p.name == "MR_small_jp2klossless.dcm")
+    path = next(
+        p
+        for p in __import__("tests.reference", fromlist=["x"]).pydicom_files()
+        if p.name == "MR_small_jp2klossless.dcm"
+    )
     frame = dcf.read(path).pixel_data[0]
     assert isinstance(frame, dcf.EncapsulatedFrame)
     manager = CodecManager()
-    names = [c.name for c in manager.codecs() if "1.2.840.10008.1.2.4.90" in c.codec.transfer_syntaxes]
+    names = [
+        c.name for c in manager.codecs() if "1.2.840.10008.1.2.4.90" in c.codec.transfer_syntaxes
+    ]
     assert "acme-j2k" in names
     acme_dicom_codecs.CALLS.clear()
     with pytest.raises(dcf.NoCodecError) as info:
@@ -144,7 +150,9 @@ def test_preferred_alternate_j2k_decoder_is_tried_first_and_can_be_blocked(acme:
     assert outcomes.get("acme-j2k", "blocked") == "blocked"
 
 
-def test_a_broken_plugin_does_not_stop_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broken_plugin_does_not_stop_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     info = tmp_path / "broken_plugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
