@@ -7,7 +7,7 @@ first needed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dicomframe._version import __version__
 from dicomframe.core.dataset import Dataset, Sequence
@@ -39,6 +39,13 @@ from dicomframe.errors import (
 
 if TYPE_CHECKING:
     from dicomframe.plugins.manager import CodecStatus
+
+
+def transcode(ds: Dataset, transfer_syntax: str | TransferSyntax, /, **options: Any) -> Dataset:
+    """Return a copy of ``ds`` in another transfer syntax; see :mod:`dicomframe.transcoding`."""
+    from dicomframe.transcoding import transcode as _transcode
+
+    return _transcode(ds, transfer_syntax, **options)
 
 
 def list_codecs() -> list[CodecStatus]:
@@ -82,5 +89,6 @@ __all__ = [
     "iter_elements",
     "list_codecs",
     "read",
+    "transcode",
     "write",
 ]

@@ -285,6 +285,21 @@ class Dataset:
         object.__setattr__(self, "_pixels", pixels)
         return pixels
 
+    def set_pixel_data(
+        self, frames_or_array: Any, transfer_syntax: Any = None, **info: Any
+    ) -> None:
+        """Replace Pixel Data and every attribute that describes it.
+
+        See :func:`dicomframe.core.set_pixels.set_pixel_data`: frames
+        (native or encapsulated) or an array; native frames are encoded when
+        ``transfer_syntax`` is compressed; Rows ... Planar Configuration,
+        Number of Frames, the VR and the transfer syntax follow, and offset
+        tables and other attributes that no longer hold are removed.
+        """
+        from dicomframe.core.set_pixels import set_pixel_data
+
+        set_pixel_data(self, frames_or_array, transfer_syntax, **info)
+
     @property
     def pixel_array(self) -> Any:
         """Every frame as one numpy array ``(frames, rows, columns[, samples])``."""

@@ -1,0 +1,245 @@
+"""Replace a dataset's Pixel Data and everything that describes it.
+
+:func:`set_pixel_data` is what ``Dataset.set_pixel_data`` runs. Given frames
+(native or encapsulated) or an array, it writes the pixel element and brings
+every attribute that describes the pixels in line, so nothing is left
+contradicting them: the Image Pixel attributes (Rows ... Planar
+Configuration), Number of Frames, the element's VR (OB or OW), the transfer
+syntax (dataset and file meta), and it removes what no longer holds: offset
+tables, the other pixel elements, Smallest/Largest Image Pixel Value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dicomframe.core.element import DataElement
+from dicomframe.core.encapsulation import encapsulate
+from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+from dicomframe.core.frame_info import PIXEL_KEYWORDS, FrameInfo
+from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
+from dicomframe.core.vr import VR
+from dicomframe.errors import EncodingError
+
+if TYPE_CHECKING:
+    from dicomframe.core.dataset import Dataset
+    from dicomframe.plugins.manager import CodecManager
+
+__all__ = ["frames_from_array", "set_pixel_data"]
+
+Frames = Sequence[NativeFrame] | Sequence[EncapsulatedFrame]
+_PIXEL_DESCRIPTION = {
+    "Rows": 0x00280010,
+    "Columns": 0x00280011,
+    "SamplesPerPixel": 0x00280002,
+    "BitsAllocated": 0x00280100,
+    "BitsStored": 0x00280101,
+    "HighBit": 0x00280102,
+    "PixelRepresentation": 0x00280103,
+}
+_NO_LONGER_TRUE = (0x00280106, 0x00280107, 0x7FE00001, 0x7FE00002)  # pixel range, offset tables
+
+
+def frames_from_array(array: np.ndarray[Any, Any], **info: Any) -> list[NativeFrame]:
+    """Split ``(frames, rows, columns[, samples])`` or one frame into NativeFrames.
+
+    A 2-D array is one monochrome frame; a 3-D array whose last axis is 3 or
+    4 and that is not given ``samples_per_pixel=1`` is one colour frame; any
+    other 3-D array is frames of monochrome.
+    """
+    array = np.asarray(array)
+    spp = info.get("samples_per_pixel")
+    if array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4) and spp != 1):
+        array = array[np.newaxis]
+    if array.ndim not in (3, 4):
+        raise ValueError(f"pixel array must be 2-D to 4-D, not shape {array.shape}")
+    frames, rows, columns = array.shape[:3]
+    samples = array.shape[3] if array.ndim == 4 else 1
+    dtype = array.dtype
+    kind = _pixel_keyword(dtype)
+    bits = dtype.itemsize * 8
+    defaults: dict[str, Any] = {
+        "rows": rows,
+        "columns": columns,
+        "samples_per_pixel": samples,
+        "bits_allocated": bits,
+        "bits_stored": bits,
+        "high_bit": bits - 1,
+        "pixel_representation": int(dtype.kind == "i"),
+        "photometric_interpretation": "RGB" if samples == 3 else "MONOCHROME2",
+        "number_of_frames": frames,
+        "pixel_keyword": kind,
+        "transfer_syntax_uid": ExplicitVRLittleEndian.uid,
+    }
+    if "bits_stored" in info and "high_bit" not in info:
+        info = {**info, "high_bit": int(info["bits_stored"]) - 1}
+    frame_info = FrameInfo(**{**defaults, **info, "planar_configuration": 0})
+    native = array.astype(frame_info.dtype, copy=False)
+    return [_native(native[i], frame_info, i) for i in range(frames)]
+
+
+def _native(array: np.ndarray[Any, Any], info: FrameInfo, index: int) -> NativeFrame:
+    frame = NativeFrame(np.ascontiguousarray(array).reshape(-1), info)
+    frame.index = index
+    return frame
+
+
+def _pixel_keyword(dtype: np.dtype[Any]) -> str:
+    if dtype.kind == "f":
+        if dtype.itemsize not in (4, 8):
+            raise ValueError(f"float pixels must be float32 or float64, not {dtype}")
+        return "FloatPixelData" if dtype.itemsize == 4 else "DoubleFloatPixelData"
+    if dtype.kind not in "uib":
+        raise ValueError(f"pixels of dtype {dtype} cannot be stored in DICOM")
+    return "PixelData"
+
+
+def set_pixel_data(
+    ds: Dataset,
+    frames_or_array: Frames | np.ndarray[Any, Any],
+    transfer_syntax: str | TransferSyntax | None = None,
+    *,
+    codecs: CodecManager | None = None,
+    offset_table: str = "auto",
+    **info: Any,
+) -> None:
+    """Replace the pixel data of ``ds`` and the attributes that describe it.
+
+    Parameters
+    ----------
+    ds
+        The dataset to change.
+    frames_or_array
+        NativeFrames, EncapsulatedFrames (all of one syntax), or an array.
+    transfer_syntax
+        The syntax to store the pixels in; defaults to the frames' own for
+        encapsulated frames, else the dataset's when native, else Explicit VR
+        Little Endian. Native frames are encoded through ``codecs`` when it
+        is an encapsulated syntax.
+    offset_table
+        For encapsulated data: ``"auto"``, ``"basic"`` or ``"extended"``.
+    **info
+        FrameInfo overrides for an array (``bits_stored=12``, ...).
+    """
+    frames: list[NativeFrame] | list[EncapsulatedFrame]
+    if isinstance(frames_or_array, np.ndarray):
+        frames = frames_from_array(frames_or_array, **info)
+    else:
+        frames = list(frames_or_array)  # type: ignore[assignment]
+    if not frames:
+        raise ValueError("no frames given")
+    target = _target_syntax(ds, frames, transfer_syntax)
+    if target.is_encapsulated:
+        encoded = _encoded(frames, target, codecs)
+        _store_encapsulated(ds, encoded, offset_table)
+        described = encoded[0].info
+    else:
+        natives = _natives(frames, codecs)
+        _store_native(ds, natives)
+        described = natives[0].info
+    _describe(ds, described, len(frames))
+    _set_syntax(ds, target)
+
+
+def _target_syntax(
+    ds: Dataset, frames: Sequence[Any], syntax: str | TransferSyntax | None
+) -> TransferSyntax:
+    if syntax is not None:
+        return resolve(syntax)
+    if isinstance(frames[0], EncapsulatedFrame):
+        return frames[0].transfer_syntax
+    current = ds.transfer_syntax
+    if current is not None and not current.is_encapsulated:
+        return current
+    return ExplicitVRLittleEndian
+
+
+def _encoded(
+    frames: Sequence[Any], target: TransferSyntax, codecs: CodecManager | None
+) -> list[EncapsulatedFrame]:
+    from dicomframe.plugins.manager import default_manager
+
+    manager = codecs or default_manager()
+    out: list[EncapsulatedFrame] = []
+    for frame in frames:
+        if isinstance(frame, EncapsulatedFrame) and frame.info.transfer_syntax_uid == target.uid:
+            out.append(frame)  # already in the target syntax: passed through byte for byte
+            continue
+        native = frame if isinstance(frame, NativeFrame) else frame.decode(codecs=manager)
+        out.append(manager.encode(native, target))
+    uids = {f.info.photometric_interpretation for f in out}
+    if len(uids) > 1:
+        raise EncodingError(
+            f"frames were encoded with different photometric interpretations {uids}"
+        )
+    return out
+
+
+def _natives(frames: Sequence[Any], codecs: CodecManager | None) -> list[NativeFrame]:
+    natives = [f if isinstance(f, NativeFrame) else f.decode(codecs=codecs) for f in frames]
+    first = natives[0].info
+    for frame in natives[1:]:
+        if (frame.info.shape, frame.info.dtype, frame.info.photometric_interpretation) != (
+            first.shape,
+            first.dtype,
+            first.photometric_interpretation,
+        ):
+            raise ValueError(
+                "all frames must have the same size, dtype and photometric interpretation"
+            )
+    return natives
+
+
+def _clear_pixels(ds: Dataset) -> None:
+    for tag in (*PIXEL_KEYWORDS, *_NO_LONGER_TRUE):
+        ds.pop(tag, None)
+
+
+def _store_native(ds: Dataset, frames: list[NativeFrame]) -> None:
+    info = frames[0].info
+    if info.bits_allocated == 1:
+        bits = np.concatenate([f.data for f in frames])
+        value = np.packbits(bits, bitorder="little").tobytes()  # PS3.5 8.1.1: frames packed on
+    else:
+        value = b"".join(f.data.tobytes() for f in frames)  # planar 0, native little endian
+    tag = next(t for t, k in PIXEL_KEYWORDS.items() if k == info.pixel_keyword)
+    vr = {"FloatPixelData": VR.OF, "DoubleFloatPixelData": VR.OD}.get(info.pixel_keyword)
+    if vr is None:
+        vr = VR.OW if info.bits_allocated > 8 else VR.OB
+    _clear_pixels(ds)
+    ds.add(DataElement(tag, vr, value))
+
+
+def _store_encapsulated(ds: Dataset, frames: list[EncapsulatedFrame], offset_table: str) -> None:
+    packed = encapsulate([f.data for f in frames], offset_table=offset_table)
+    _clear_pixels(ds)
+    if packed.extended_offsets is not None and packed.extended_lengths is not None:
+        ds.add(DataElement(0x7FE00001, VR.OV, packed.extended_offsets))
+        ds.add(DataElement(0x7FE00002, VR.OV, packed.extended_lengths))
+    ds.add(DataElement(0x7FE00010, VR.OB, packed.value, undefined_length=True))
+
+
+def _describe(ds: Dataset, info: FrameInfo, count: int) -> None:
+    for keyword, tag in _PIXEL_DESCRIPTION.items():
+        attribute = "".join("_" + c.lower() if c.isupper() else c for c in keyword).lstrip("_")
+        ds.set(tag, int(getattr(info, attribute)), VR.US)
+    ds.set(0x00280004, info.photometric_interpretation, VR.CS)
+    if info.samples_per_pixel > 1:
+        ds.set(0x00280006, 0, VR.US)  # frames are stored interleaved (PS3.3 C.7.6.3.1.3)
+    else:
+        ds.pop(0x00280006, None)
+    if count > 1 or 0x00280008 in ds:
+        ds.set(0x00280008, str(count), VR.IS)
+    if info.pixel_keyword != "PixelData":
+        for tag in (0x00280101, 0x00280102, 0x00280103):
+            ds.pop(tag, None)  # Float pixel data has no stored bits or representation
+
+
+def _set_syntax(ds: Dataset, syntax: TransferSyntax) -> None:
+    ds.transfer_syntax = syntax
+    if ds.meta is not None:
+        ds.meta.set(0x00020010, syntax.uid, VR.UI)
+    ds.__dict__.pop("_pixels", None)

@@ -1,0 +1,243 @@
+"""Transcode a dataset to another transfer syntax, with the bookkeeping done right.
+
+``transcode(ds, syntax)`` returns a new dataset whose pixels are in
+``syntax`` and whose attributes say so:
+
+- the Image Pixel attributes, Photometric Interpretation and Planar
+  Configuration follow what the codec produced (RGB <-> YBR_FULL_422 for JPEG
+  Baseline, YBR_RCT/YBR_ICT for JPEG 2000 with the colour transform, RGB
+  again when decoding to a native syntax), and the VR and transfer syntax
+  follow the pixels (see :mod:`dicomframe.core.set_pixels`);
+- a lossy target sets Lossy Image Compression (0028,2110) to "01" and appends
+  to Lossy Image Compression Ratio (0028,2112) and Method (0028,2114), and
+  gives the result a new SOP Instance UID (``keep_uid=True`` keeps it);
+  transcoding data that was already lossy to a lossy syntax warns, or raises
+  with ``allow_second_generation_lossy=False``;
+- frames whose syntax does not change and were not edited are passed through
+  byte for byte; other frames are decoded once and encoded once;
+- ``verify`` (default: on for lossless targets) decodes every encoded frame
+  and compares it with the source pixels; a difference is an error.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dicomframe.core.dataset import Dataset
+from dicomframe.core.element import DataElement
+from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+from dicomframe.core.frame_info import PIXEL_KEYWORDS
+from dicomframe.core.set_pixels import set_pixel_data
+from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
+from dicomframe.core.vr import VR
+from dicomframe.errors import DicomWarning, EncodingError
+
+if TYPE_CHECKING:
+    from dicomframe.core.pixel_data import PixelData
+    from dicomframe.plugins.manager import CodecManager
+
+__all__ = ["LOSSY_METHODS", "transcode"]
+
+_J = "1.2.840.10008.1.2.4."
+# PS3.3 C.7.6.1.1.5.1: Lossy Image Compression Method defined terms, by syntax.
+LOSSY_METHODS = {
+    _J + "50": "ISO_10918_1",
+    _J + "51": "ISO_10918_1",
+    _J + "81": "ISO_14495_1",
+    _J + "91": "ISO_15444_1",
+    _J + "93": "ISO_15444_1",
+    _J + "203": "ISO_15444_15",
+    _J + "111": "ISO_18181_1",
+    _J + "112": "ISO_18181_1",
+    _J + "100": "ISO_13818_2",
+    _J + "101": "ISO_13818_2",
+    _J + "102": "ISO_14496_10",
+    _J + "103": "ISO_14496_10",
+    _J + "104": "ISO_14496_10",
+    _J + "105": "ISO_14496_10",
+    _J + "106": "ISO_14496_10",
+    _J + "107": "ISO_23008_2",
+    _J + "108": "ISO_23008_2",
+}
+LOSSY_COMPRESSION, LOSSY_RATIO, LOSSY_METHOD = 0x00282110, 0x00282112, 0x00282114
+
+
+def transcode(
+    ds: Dataset,
+    transfer_syntax: str | TransferSyntax,
+    /,
+    *,
+    codecs: CodecManager | None = None,
+    keep_uid: bool = False,
+    verify: bool | None = None,
+    allow_second_generation_lossy: bool = True,
+    offset_table: str = "auto",
+    **encode_options: Any,
+) -> Dataset:
+    """Return a copy of ``ds`` with its pixels in ``transfer_syntax``.
+
+    Parameters
+    ----------
+    ds
+        The source dataset; it is not changed.
+    transfer_syntax
+        UID or keyword of the target.
+    codecs
+        The codec registry (the default manager when None).
+    keep_uid
+        Keep the SOP Instance UID even when the target is lossy.
+    verify
+        Decode the result and compare it with the source pixels; default on
+        for lossless targets. A difference raises :class:`EncodingError`.
+    allow_second_generation_lossy
+        When False, refuse to compress already lossy data lossily again.
+    offset_table
+        ``"auto"`` (Basic, Extended past 4 GiB), ``"basic"`` or ``"extended"``.
+    **encode_options
+        Passed to the encoder (``quality=``, ``level=`` ...).
+    """
+    target = resolve(transfer_syntax)
+    source_syntax = ds.transfer_syntax or ExplicitVRLittleEndian
+    result = _copy_without_pixels(ds)
+    if not any(tag in ds for tag in PIXEL_KEYWORDS):
+        _set_syntax_only(result, target)
+        return result
+    pixels = ds.pixel_data
+    frames, sources, reencoded = _convert(pixels, source_syntax, target, codecs, encode_options)
+    if verify is None:
+        verify = not target.is_lossy
+    if verify and reencoded:
+        _verify(frames, sources, codecs)
+    set_pixel_data(result, frames, target, codecs=codecs, offset_table=offset_table)
+    if target.is_lossy and reencoded:
+        _mark_lossy(
+            result,
+            ds,
+            source_syntax,
+            target,
+            sources,
+            frames,
+            keep_uid,
+            allow_second_generation_lossy,
+        )
+    return result
+
+
+def _copy_without_pixels(ds: Dataset) -> Dataset:
+    result = Dataset(
+        copy.deepcopy(e)
+        for e in ds
+        if e.tag not in PIXEL_KEYWORDS and e.tag not in (0x7FE00001, 0x7FE00002)
+    )
+    result.meta = copy.deepcopy(ds.meta)
+    result.preamble = ds.preamble
+    result.transfer_syntax = ds.transfer_syntax
+    return result
+
+
+def _set_syntax_only(ds: Dataset, target: TransferSyntax) -> None:
+    ds.transfer_syntax = target
+    if ds.meta is not None:
+        ds.meta.set(0x00020010, target.uid, VR.UI)
+
+
+def _convert(
+    pixels: PixelData,
+    source: TransferSyntax,
+    target: TransferSyntax,
+    codecs: CodecManager | None,
+    options: dict[str, Any],
+) -> tuple[list[NativeFrame] | list[EncapsulatedFrame], list[NativeFrame | None], bool]:
+    """Each frame in the target form, the native source of each re-encoded frame, and
+    whether any frame was re-encoded."""
+    from dicomframe.plugins.manager import default_manager
+
+    manager = codecs or default_manager()
+    out: list[Any] = []
+    sources: list[NativeFrame | None] = []
+    reencoded = False
+    used: str | None = None
+    for frame in pixels:
+        if isinstance(frame, EncapsulatedFrame) and source.uid == target.uid:
+            out.append(frame)  # unchanged syntax, not edited: byte for byte
+            sources.append(None)
+            continue
+        if isinstance(frame, EncapsulatedFrame):
+            native, used = manager.decode_with(frame, sticky=used)
+        else:
+            native = frame
+        if target.is_encapsulated:
+            out.append(manager.encode(native, target, **options))
+            reencoded = True
+        else:
+            out.append(native)
+        sources.append(native)
+    return out, sources, reencoded
+
+
+def _verify(
+    frames: list[Any], sources: list[NativeFrame | None], codecs: CodecManager | None
+) -> None:
+    for index, (frame, source) in enumerate(zip(frames, sources, strict=True)):
+        if source is None or not isinstance(frame, EncapsulatedFrame):
+            continue
+        decoded = frame.decode(codecs=codecs)
+        if decoded.array.shape != source.array.shape or not np.array_equal(
+            decoded.array, source.array
+        ):
+            raise EncodingError(
+                f"verification failed: frame {index} does not decode to the source pixels "
+                f"({frame.transfer_syntax.keyword}); nothing was changed",
+                tag=0x7FE00010,
+            )
+
+
+def _compressed_ratio(sources: list[NativeFrame | None], frames: list[Any]) -> float:
+    native = sum(s.data.nbytes for s in sources if s is not None)
+    compressed = sum(len(f) for f, s in zip(frames, sources, strict=True) if s is not None)
+    return native / compressed if compressed else 0.0
+
+
+def _mark_lossy(
+    result: Dataset,
+    source_ds: Dataset,
+    source: TransferSyntax,
+    target: TransferSyntax,
+    sources: list[NativeFrame | None],
+    frames: list[Any],
+    keep_uid: bool,
+    allow_second: bool,
+) -> None:
+    """Set the lossy attributes (PS3.3 C.7.6.1.1.5) and, unless kept, a new SOP Instance UID."""
+    already = str(source_ds.get(LOSSY_COMPRESSION) or "").strip() == "01" or source.is_lossy
+    if already:
+        message = f"the source was already lossy compressed; {target.keyword} compresses it again"
+        if not allow_second:
+            raise EncodingError(
+                message + " (allow_second_generation_lossy=False)", tag=LOSSY_COMPRESSION
+            )
+        warnings.warn(message, DicomWarning, stacklevel=3)
+    ratios = _as_list(result.get(LOSSY_RATIO))
+    methods = _as_list(result.get(LOSSY_METHOD))
+    ratios.append(f"{_compressed_ratio(sources, frames):.4g}"[:16])
+    methods.append(LOSSY_METHODS.get(target.uid, target.keyword[:16].upper()))
+    result.set(LOSSY_COMPRESSION, "01", VR.CS)
+    result.add(DataElement(LOSSY_RATIO, VR.DS, [str(r) for r in ratios]))
+    result.add(DataElement(LOSSY_METHOD, VR.CS, [str(m) for m in methods]))
+    if not keep_uid:
+        from dicomframe.core.uids import generate_uid
+
+        uid = generate_uid()
+        result.set(0x00080018, uid, VR.UI)
+        if result.meta is not None:
+            result.meta.set(0x00020003, uid, VR.UI)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None or value == "":
+        return []
+    return list(value) if isinstance(value, list) else [value]
