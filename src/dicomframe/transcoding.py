@@ -152,8 +152,10 @@ def _convert(
     codecs: CodecManager | None,
     options: dict[str, Any],
 ) -> tuple[list[NativeFrame] | list[EncapsulatedFrame], list[NativeFrame | None], bool]:
-    """Each frame in the target form, the native source of each re-encoded frame, and
-    whether any frame was re-encoded."""
+    """Each frame in the target form, and the native source of each frame that changed.
+
+    Also returns whether any frame was encoded anew.
+    """
     from dicomframe.plugins.manager import default_manager
 
     manager = codecs or default_manager()
@@ -202,28 +204,20 @@ def _compressed_ratio(sources: list[NativeFrame | None], frames: list[Any]) -> f
     return native / compressed if compressed else 0.0
 
 
-def _mark_lossy(
-    result: Dataset,
-    source_ds: Dataset,
-    source: TransferSyntax,
-    target: TransferSyntax,
-    sources: list[NativeFrame | None],
-    frames: list[Any],
-    keep_uid: bool,
-    allow_second: bool,
-) -> None:
+def _second_generation(target: TransferSyntax, *, allow: bool) -> None:
+    message = f"the source was already lossy compressed; {target.keyword} compresses it again"
+    if not allow:
+        raise EncodingError(
+            message + " (allow_second_generation_lossy=False)", tag=LOSSY_COMPRESSION
+        )
+    warnings.warn(message, DicomWarning, stacklevel=4)
+
+
+def _mark_lossy(result: Dataset, target: TransferSyntax, ratio: float, *, keep_uid: bool) -> None:
     """Set the lossy attributes (PS3.3 C.7.6.1.1.5) and, unless kept, a new SOP Instance UID."""
-    already = str(source_ds.get(LOSSY_COMPRESSION) or "").strip() == "01" or source.is_lossy
-    if already:
-        message = f"the source was already lossy compressed; {target.keyword} compresses it again"
-        if not allow_second:
-            raise EncodingError(
-                message + " (allow_second_generation_lossy=False)", tag=LOSSY_COMPRESSION
-            )
-        warnings.warn(message, DicomWarning, stacklevel=3)
     ratios = _as_list(result.get(LOSSY_RATIO))
     methods = _as_list(result.get(LOSSY_METHOD))
-    ratios.append(f"{_compressed_ratio(sources, frames):.4g}"[:16])
+    ratios.append(f"{ratio:.4g}"[:16])
     methods.append(LOSSY_METHODS.get(target.uid, target.keyword[:16].upper()))
     result.set(LOSSY_COMPRESSION, "01", VR.CS)
     result.add(DataElement(LOSSY_RATIO, VR.DS, [str(r) for r in ratios]))
