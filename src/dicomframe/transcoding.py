@@ -66,7 +66,7 @@ LOSSY_METHODS = {
 LOSSY_COMPRESSION, LOSSY_RATIO, LOSSY_METHOD = 0x00282110, 0x00282112, 0x00282114
 
 
-def transcode(
+def transcode(  # noqa: PLR0913 - every option is keyword-only
     ds: Dataset,
     transfer_syntax: str | TransferSyntax,
     /,
@@ -114,16 +114,10 @@ def transcode(
         _verify(frames, sources, codecs)
     set_pixel_data(result, frames, target, codecs=codecs, offset_table=offset_table)
     if target.is_lossy and reencoded:
-        _mark_lossy(
-            result,
-            ds,
-            source_syntax,
-            target,
-            sources,
-            frames,
-            keep_uid,
-            allow_second_generation_lossy,
-        )
+        already = str(ds.get(LOSSY_COMPRESSION) or "").strip() == "01" or source_syntax.is_lossy
+        if already:
+            _second_generation(target, allow=allow_second_generation_lossy)
+        _mark_lossy(result, target, _compressed_ratio(sources, frames), keep_uid=keep_uid)
     return result
 
 
