@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from dicomframe.core.dataset import Dataset
     from dicomframe.plugins.manager import CodecManager
 
-__all__ = ["frames_from_array", "set_pixel_data"]
+__all__ = ["describe_pixels", "frames_from_array", "set_pixel_data", "set_syntax"]
 
 Frames = Sequence[NativeFrame] | Sequence[EncapsulatedFrame]
 _PIXEL_DESCRIPTION = {
@@ -140,8 +140,8 @@ def set_pixel_data(
         natives = _natives(frames, codecs)
         _store_native(ds, natives)
         described = natives[0].info
-    _describe(ds, described, len(frames))
-    _set_syntax(ds, target)
+    describe_pixels(ds, described, len(frames))
+    set_syntax(ds, target)
 
 
 def _target_syntax(
@@ -222,7 +222,8 @@ def _store_encapsulated(ds: Dataset, frames: list[EncapsulatedFrame], offset_tab
     ds.add(DataElement(0x7FE00010, VR.OB, packed.value, undefined_length=True))
 
 
-def _describe(ds: Dataset, info: FrameInfo, count: int) -> None:
+def describe_pixels(ds: Dataset, info: FrameInfo, count: int) -> None:
+    """Set the Image Pixel attributes and Number of Frames for ``count`` frames of ``info``."""
     for keyword, tag in _PIXEL_DESCRIPTION.items():
         attribute = "".join("_" + c.lower() if c.isupper() else c for c in keyword).lstrip("_")
         ds.set(tag, int(getattr(info, attribute)), VR.US)
@@ -238,7 +239,8 @@ def _describe(ds: Dataset, info: FrameInfo, count: int) -> None:
             ds.pop(tag, None)  # Float pixel data has no stored bits or representation
 
 
-def _set_syntax(ds: Dataset, syntax: TransferSyntax) -> None:
+def set_syntax(ds: Dataset, syntax: TransferSyntax) -> None:
+    """Record ``syntax`` on the dataset and in its file meta."""
     ds.transfer_syntax = syntax
     if ds.meta is not None:
         ds.meta.set(0x00020010, syntax.uid, VR.UI)

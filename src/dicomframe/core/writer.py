@@ -20,6 +20,7 @@ import os
 import struct
 import tempfile
 import zlib
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from dicomframe._version import __version__
@@ -155,6 +156,18 @@ def write(
     if not isinstance(dest, str | os.PathLike):
         _write_chunks(chunks, dest)
         return
+    with atomic_file(dest) as handle:
+        _write_chunks(chunks, handle)
+
+
+@contextlib.contextmanager
+def atomic_file(dest: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary file that replaces ``dest`` only if the block completes.
+
+    The data goes to a temporary file in the same directory, which is synced
+    and renamed over ``dest`` at the end; on any failure it is removed and
+    ``dest`` is left as it was. OS errors become :class:`WriteError`.
+    """
     path = os.fspath(dest)
     directory = os.path.dirname(os.path.abspath(path))
     try:
@@ -169,14 +182,14 @@ def write(
         except OSError:
             mode = 0o666 & ~_UMASK
         os.chmod(temp, mode)
-        with os.fdopen(fd, "wb") as handle:
-            _write_chunks(chunks, handle)
+        with os.fdopen(fd, "w+b") as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
-        if isinstance(exc, OSError):
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
             raise WriteError(f"cannot write {path}: {exc}", path=path) from exc
         raise
