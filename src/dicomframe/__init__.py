@@ -7,6 +7,7 @@ first needed.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from dicomframe._version import __version__
@@ -46,6 +47,19 @@ def transcode(ds: Dataset, transfer_syntax: str | TransferSyntax, /, **options: 
     from dicomframe.transcoding import transcode as _transcode
 
     return _transcode(ds, transfer_syntax, **options)
+
+
+def transcode_file(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    transfer_syntax: str | TransferSyntax,
+    /,
+    **options: Any,
+) -> None:
+    """Transcode a file frame by frame, in the memory of a few frames; see :mod:`dicomframe.streaming`."""
+    from dicomframe.streaming import transcode_file as _transcode_file
+
+    _transcode_file(src, dst, transfer_syntax, **options)
 
 
 def list_codecs() -> list[CodecStatus]:
@@ -90,5 +104,6 @@ __all__ = [
     "list_codecs",
     "read",
     "transcode",
+    "transcode_file",
     "write",
 ]

@@ -88,13 +88,26 @@ class PixelData:
         return self.frame(index)
 
     def __iter__(self) -> Iterator[Frame]:
-        raw = self.element._raw
         for index in range(len(self)):
             yield self.frame(index)
-            if isinstance(raw, Located) and not self.is_encapsulated:
-                # Done with this frame's pages: drop them from the process (still valid).
-                size = self.info.bytes_per_frame
-                raw.source.release(raw.offset + index * size, size)
+            self.release(index)  # done with this frame's pages: drop them (views stay valid)
+
+    def release(self, index: int) -> None:
+        """Drop frame ``index``'s mapped file pages from the process.
+
+        Frames already built stay valid (their pages fault back in when
+        read); this only keeps a pass over a large file from keeping it all
+        resident.
+        """
+        raw = self.element._raw
+        if not isinstance(raw, Located):
+            return
+        if self.is_encapsulated:
+            for offset, length in self._frame_spans()[index]:
+                raw.source.release(raw.offset + offset, length)
+        else:
+            size = self.info.bytes_per_frame
+            raw.source.release(raw.offset + index * size, size)
 
     def frame(self, index: int) -> Frame:
         """Frame ``index`` (negative counts from the end)."""

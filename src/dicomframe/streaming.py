@@ -1,0 +1,291 @@
+"""Transcode a file frame by frame: ``transcode_file(src, dst, syntax)``.
+
+The source is read lazily (its Pixel Data stays in the mapped file); each
+frame is decoded, encoded and written before the next is read, so a file
+larger than memory transcodes in the memory of a few frames. The header is
+written first with room kept for what is only known at the end (the Basic
+or Extended Offset Table, the Lossy Image Compression Ratio), which is filled
+in before the temporary file is renamed over the destination. The
+bookkeeping is the same as :func:`dicomframe.transcode`'s.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
+
+import numpy as np
+
+from dicomframe.core.dataset import Dataset
+from dicomframe.core.element import DataElement
+from dicomframe.core.encoder import EncodeContext, encode_dataset
+from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+from dicomframe.core.frame_info import PIXEL_KEYWORDS
+from dicomframe.core.reader import read
+from dicomframe.core.set_pixels import describe_pixels, set_syntax
+from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
+from dicomframe.core.vr import VR
+from dicomframe.core.writer import atomic_file, build_meta, encode_file
+from dicomframe.errors import EncodingError
+from dicomframe.transcoding import (
+    LOSSY_COMPRESSION,
+    LOSSY_RATIO,
+    _copy_without_pixels,
+    _mark_lossy,
+    _second_generation,
+    transcode,
+)
+
+if TYPE_CHECKING:
+    from dicomframe.plugins.manager import CodecManager
+
+__all__ = ["transcode_file"]
+
+_ITEM = b"\xfe\xff\x00\xe0"
+_RATIO_MARK = "7.77777777777777"  # 16 characters, overwritten with the real ratio at the end
+
+
+@dataclass
+class _Job:
+    """One streaming transcode: the header to write, the frames and how to convert them."""
+
+    header: Dataset
+    target: TransferSyntax
+    pixels: Any
+    first: Any
+    manager: Any
+    settings: dict[str, Any]
+
+    def frame(self, index: int) -> Any:
+        """Frame ``index`` converted to the target, its source pages released."""
+        if index == 0:
+            return self.first
+        converted = _convert(self.pixels.frame(index), self.target, self.manager, self.settings)
+        self.pixels.release(index)
+        return converted
+
+
+@dataclass
+class _Progress:
+    """What the streaming writer has to fill in once every frame is written."""
+
+    offsets: list[int] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    native_bytes: int = 0
+    encoded_bytes: int = 0
+
+
+def transcode_file(  # noqa: PLR0913 - every option is keyword-only
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    transfer_syntax: str | TransferSyntax,
+    /,
+    *,
+    codecs: CodecManager | None = None,
+    keep_uid: bool = False,
+    verify: bool | None = None,
+    allow_second_generation_lossy: bool = True,
+    offset_table: str = "auto",
+    **encode_options: Any,
+) -> None:
+    """Transcode the file ``src`` into ``dst``, one frame at a time.
+
+    Options are those of :func:`dicomframe.transcode`. ``dst`` is written
+    atomically and may not be ``src``.
+    """
+    if os.path.exists(dst) and os.path.samefile(src, dst):
+        raise EncodingError(f"will not overwrite the input {os.fspath(src)}: choose another output")
+    target = resolve(transfer_syntax)
+    with read(src) as ds:
+        if not any(t in ds for t in PIXEL_KEYWORDS) or not _streamable(ds, target):
+            result = transcode(
+                ds,
+                target,
+                codecs=codecs,
+                keep_uid=keep_uid,
+                verify=verify,
+                allow_second_generation_lossy=allow_second_generation_lossy,
+                offset_table=offset_table,
+                **encode_options,
+            )
+            with atomic_file(dst) as handle:
+                for chunk in encode_file(result, target):
+                    handle.write(chunk)
+            return
+        _stream(ds, dst, target, codecs, {
+            "keep_uid": keep_uid,
+            "verify": (not target.is_lossy) if verify is None else verify,
+            "allow": allow_second_generation_lossy,
+            "extended": offset_table == "extended",
+            "options": encode_options,
+        })  # fmt: skip
+
+
+def _streamable(ds: Dataset, target: TransferSyntax) -> bool:
+    """Frame-by-frame writing covers the common cases; others go through memory."""
+    info = ds.pixel_data.info
+    source = ds.transfer_syntax or ExplicitVRLittleEndian
+    return (
+        not target.is_deflated
+        and info.bits_allocated != 1
+        and not (source.is_encapsulated and source.uid == target.uid)
+        and (target.is_encapsulated or target.is_little_endian or info.bits_allocated > 8)
+    )
+
+
+def _stream(
+    ds: Dataset,
+    dst: str | os.PathLike[str],
+    target: TransferSyntax,
+    codecs: CodecManager | None,
+    settings: dict[str, Any],
+) -> None:
+    from dicomframe.plugins.manager import default_manager
+
+    manager = codecs or default_manager()
+    pixels = ds.pixel_data
+    count = len(pixels)
+    source = ds.transfer_syntax or ExplicitVRLittleEndian
+    first = _convert(pixels.frame(0), target, manager, settings)
+    header = _copy_without_pixels(ds)
+    describe_pixels(header, first.info, count)
+    set_syntax(header, target)
+    if target.is_lossy and target.is_encapsulated:
+        already = str(ds.get(LOSSY_COMPRESSION) or "").strip() == "01" or source.is_lossy
+        if already:
+            _second_generation(target, allow=settings["allow"])
+        _mark_lossy(header, target, 1.0, keep_uid=settings["keep_uid"])
+        ratios = header[LOSSY_RATIO].value
+        ratios[-1] = _RATIO_MARK
+        header[LOSSY_RATIO].value = ratios
+    job = _Job(header, target, pixels, first, manager, settings)
+    with atomic_file(dst) as handle:
+        if target.is_encapsulated:
+            _write_encapsulated(handle, job)
+        else:
+            _write_native(handle, job)
+
+
+def _convert(
+    frame: NativeFrame | EncapsulatedFrame,
+    target: TransferSyntax,
+    manager: Any,
+    settings: dict[str, Any],
+) -> Any:
+    native = frame.decode(codecs=manager) if isinstance(frame, EncapsulatedFrame) else frame
+    if not target.is_encapsulated:
+        return native
+    encoded = manager.encode(native, target, **settings["options"])
+    if settings["verify"]:
+        decoded = encoded.decode(codecs=manager)
+        if decoded.array.shape != native.array.shape or not np.array_equal(
+            decoded.array, native.array
+        ):
+            raise EncodingError(
+                f"verification failed: frame {frame.index} does not decode to the source pixels"
+            )
+    return encoded
+
+
+def _header_bytes(header: Dataset, target: TransferSyntax, extra: list[DataElement]) -> bytes:
+    """Preamble, meta and every element before Pixel Data, encoded."""
+    body = Dataset(e for e in header if e.tag < 0x7FE00000)
+    for element in extra:
+        body.add(element)
+    body.meta = build_meta(header, target)
+    body.preamble = header.preamble
+    body.transfer_syntax = target
+    return b"".join(bytes(c) for c in encode_file(body, target))
+
+
+def _trailer_bytes(header: Dataset, target: TransferSyntax) -> bytes:
+    """Elements after Pixel Data (digital signatures, padding), encoded."""
+    after = Dataset(e for e in header if e.tag > 0x7FE00010 and e.tag not in PIXEL_KEYWORDS)
+    if len(after) == 0:
+        return b""
+    ctx = EncodeContext(explicit_vr=target.is_explicit_vr, little_endian=target.is_little_endian)
+    return b"".join(bytes(c) for c in encode_dataset(after, ctx))
+
+
+def _patch_ratio(handle: BinaryIO, head: bytes, progress: _Progress) -> None:
+    position = head.rfind(_RATIO_MARK.encode())
+    if position < 0:
+        return
+    ratio = progress.native_bytes / progress.encoded_bytes if progress.encoded_bytes else 0.0
+    handle.seek(position)
+    handle.write(f"{ratio:.4g}".ljust(16).encode()[:16])
+
+
+def _write_encapsulated(handle: BinaryIO, job: _Job) -> None:
+    header, target, pixels = job.header, job.target, job.pixels
+    count = len(pixels)
+    extended = job.settings["extended"]
+    extra = []
+    if extended:  # room for the Extended Offset Table, filled in at the end
+        extra = [DataElement(t, VR.OV, b"\0" * 8 * count) for t in (0x7FE00001, 0x7FE00002)]
+    head = _header_bytes(header, target, extra)
+    handle.write(head)
+    handle.write(b"\xe0\x7f\x10\x00OB\0\0\xff\xff\xff\xff")  # Pixel Data, undefined length
+    table_at = handle.tell() + 8
+    table = b"" if extended else b"\0" * 4 * count
+    handle.write(_ITEM + struct.pack("<L", len(table)) + table)
+    base = handle.tell()
+    progress = _Progress()
+    for index in range(count):
+        data = job.frame(index).data
+        progress.offsets.append(handle.tell() - base)
+        progress.lengths.append(len(data))
+        progress.encoded_bytes += len(data)
+        progress.native_bytes += pixels.info.bytes_per_frame
+        handle.write(_ITEM + struct.pack("<L", len(data) + len(data) % 2))
+        handle.write(data)
+        if len(data) % 2:
+            handle.write(b"\0")  # PS3.5 A.4: fragments have even length
+    handle.write(b"\xfe\xff\xdd\xe0\0\0\0\0")
+    handle.write(_trailer_bytes(header, target))
+    end = handle.tell()
+    if not extended and progress.offsets[-1] > 0xFFFFFFFF:
+        raise EncodingError("pixel data passes 4 GiB: use offset_table='extended'")
+    if extended:
+        _patch_extended(handle, head, progress)
+    else:
+        handle.seek(table_at)
+        handle.write(np.asarray(progress.offsets, dtype="<u4").tobytes())
+    _patch_ratio(handle, head, progress)
+    handle.seek(end)
+
+
+def _patch_extended(handle: BinaryIO, head: bytes, progress: _Progress) -> None:
+    size = 8 * len(progress.offsets)
+    for tag, values in (
+        (b"\xe0\x7f\x01\x00OV", progress.offsets),
+        (b"\xe0\x7f\x02\x00OV", progress.lengths),
+    ):
+        position = head.rfind(tag) + 12
+        handle.seek(position)
+        handle.write(np.asarray(values, dtype="<u8").tobytes()[:size])
+
+
+def _write_native(handle: BinaryIO, job: _Job) -> None:
+    header, target, pixels = job.header, job.target, job.pixels
+    info = job.first.info
+    count = len(pixels)
+    tag = next(t for t, k in PIXEL_KEYWORDS.items() if k == info.pixel_keyword)
+    vr = {"FloatPixelData": VR.OF, "DoubleFloatPixelData": VR.OD}.get(
+        info.pixel_keyword, VR.OW if info.bits_allocated > 8 else VR.OB
+    )
+    length = info.bytes_per_frame * count
+    handle.write(_header_bytes(header, target, []))
+    order: Literal["<", ">"] = "<" if target.is_little_endian else ">"
+    element = struct.pack(f"{order}HH", tag >> 16, tag & 0xFFFF)
+    if target.is_explicit_vr:
+        element += vr.value.encode() + b"\0\0"
+    handle.write(element + struct.pack(f"{order}L", length + length % 2))
+    dtype = info.dtype.newbyteorder(order)
+    for index in range(count):
+        handle.write(job.frame(index).data.astype(dtype, copy=False).tobytes())
+    if length % 2:
+        handle.write(b"\0")
+    handle.write(_trailer_bytes(header, target))
