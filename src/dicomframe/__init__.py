@@ -56,7 +56,10 @@ def transcode_file(
     /,
     **options: Any,
 ) -> None:
-    """Transcode a file frame by frame, in the memory of a few frames; see :mod:`dicomframe.streaming`."""
+    """Transcode a file frame by frame, in the memory of a few frames.
+
+    See :mod:`dicomframe.streaming`.
+    """
     from dicomframe.streaming import transcode_file as _transcode_file
 
     _transcode_file(src, dst, transfer_syntax, **options)
