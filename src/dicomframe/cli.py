@@ -1,4 +1,4 @@
-"""The ``dicomframe`` command: ``dump FILE`` and ``codecs``.
+"""The ``dicomframe`` command: ``dump``, ``codecs``, ``extract`` and ``transcode``.
 
 Errors are one line on stderr and a non-zero exit status; ``--debug`` shows
 the traceback instead.
@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from dicomframe._version import __version__
 from dicomframe.errors import DicomError
@@ -64,6 +66,107 @@ def _codecs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _extract(args: argparse.Namespace) -> int:
+    from dicomframe.core.reader import read
+    from dicomframe.extract import extract
+
+    with read(args.file, force=args.force) as ds:
+        if args.all:
+            frames: list[int] | None = list(range(len(ds.pixel_data)))
+        else:
+            frames = [args.frame]
+        written = extract(
+            ds,
+            Path(args.out),
+            frames=frames,
+            raw=args.raw,
+            window=tuple(args.window) if args.window else None,
+            voi=args.voi,
+        )
+    for path in written:
+        sys.stdout.write(f"{path}\n")
+    return 0
+
+
+def _transcode(args: argparse.Namespace) -> int:
+    from dicomframe.batch import default_progress, run
+    from dicomframe.core.transfer_syntax import resolve
+
+    syntax = resolve(args.to)  # an unknown name fails here, before any file is touched
+    src, dst = Path(args.src), Path(args.dst)
+    if not src.exists():
+        raise FileNotFoundError(f"{src} does not exist")
+    options = {"keep_uid": args.keep_uid, "verify": False if args.no_verify else None}
+
+    def report(path: Path, error: str) -> None:
+        sys.stderr.write(f"\rdicomframe transcode: {path}: {error}\n")
+
+    result = run(
+        src,
+        dst,
+        syntax.uid,
+        workers=args.workers,
+        options=options,
+        report=report,
+        progress=default_progress(),
+    )
+    sys.stdout.write(
+        f"{result.converted} converted, {len(result.failed)} failed, "
+        f"{len(result.skipped)} skipped (not DICOM) in {result.seconds:.1f} s\n"
+    )
+    return 0 if result.ok else 1
+
+
+def _add_debug(command: argparse.ArgumentParser) -> None:
+    # Also after the command (`dicomframe dump FILE --debug`); SUPPRESS keeps the top-level value.
+    command.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors"
+    )
+
+
+def _add_extract(commands: Any) -> None:
+    extract = commands.add_parser(
+        "extract", help="save frames as PNG, TIFF or JPEG (by the extension)"
+    )
+    extract.add_argument("file", help="a DICOM file")
+    extract.add_argument("out", help="the image file: .png, .tif or .jpg")
+    which = extract.add_mutually_exclusive_group()
+    which.add_argument("--frame", type=int, default=0, help="the frame to save (default 0)")
+    which.add_argument(
+        "--all", action="store_true", help="every frame: numbered files, or one multi-page TIFF"
+    )
+    extract.add_argument(
+        "--window", nargs=2, type=float, metavar=("CENTER", "WIDTH"), help="the VOI window"
+    )
+    extract.add_argument("--voi", type=int, help="use the dataset's Nth window or VOI LUT")
+    extract.add_argument(
+        "--raw", action="store_true", help="keep full precision (16-bit PNG/TIFF), no rendering"
+    )
+    extract.add_argument("--force", action="store_true", help="read files without preamble or meta")
+    _add_debug(extract)
+    extract.set_defaults(run=_extract)
+
+
+def _add_transcode(commands: Any) -> None:
+    transcode = commands.add_parser(
+        "transcode", help="convert files or a directory tree to another transfer syntax"
+    )
+    transcode.add_argument("src", help="a DICOM file or a directory (walked recursively)")
+    transcode.add_argument("dst", help="the output file, or the directory to mirror the tree in")
+    transcode.add_argument(
+        "--to", required=True, metavar="SYNTAX", help="UID or keyword, e.g. JPEG2000Lossless"
+    )
+    transcode.add_argument("--workers", type=int, default=1, help="files converted in parallel")
+    transcode.add_argument(
+        "--keep-uid", action="store_true", help="keep SOP Instance UIDs even when lossy"
+    )
+    transcode.add_argument(
+        "--no-verify", action="store_true", help="do not decode lossless results to check them"
+    )
+    _add_debug(transcode)
+    transcode.set_defaults(run=_transcode)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dicomframe",
@@ -77,14 +180,13 @@ def _parser() -> argparse.ArgumentParser:
     dump.add_argument("--force", action="store_true", help="read files without preamble or meta")
     dump.add_argument("--no-pixels", action="store_true", help="stop before the pixel data")
     dump.add_argument("--width", type=int, default=64, help="cut values longer than this")
-    # Also after the command (`dicomframe dump FILE --debug`); SUPPRESS keeps the top-level value.
-    dump.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors"
-    )
+    _add_debug(dump)
     dump.set_defaults(run=_dump)
     codecs = commands.add_parser("codecs", help="list the codecs: plugin, syntaxes, availability")
     codecs.add_argument("--wide", action="store_true", help="list every transfer syntax")
     codecs.set_defaults(run=_codecs)
+    _add_extract(commands)
+    _add_transcode(commands)
     return parser
 
 
@@ -99,10 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.run(args)
     except BrokenPipeError:  # pragma: no cover - `dicomframe dump | head`
         return 0
-    except (DicomError, OSError) as exc:
+    except (DicomError, OSError, ValueError) as exc:
         if args.debug:
             raise
-        print(f"dicomframe {args.command}: error: {exc}", file=sys.stderr)
+        message = str(exc).replace("\n", " | ")
+        print(f"dicomframe {args.command}: error: {message}", file=sys.stderr)
         return 1
     return status
 
