@@ -84,15 +84,7 @@ def run(  # noqa: PLR0913 - every option is keyword-only
     """Transcode ``src`` (file or tree) into ``dst``; see the module docstring."""
     started = time.perf_counter()
     result = BatchResult()
-    jobs = []
-    for source, target in plan(src, dst):
-        if not _looks_like_dicom(source):
-            result.skipped.append(source)
-            continue
-        if target.exists() and target.resolve() == source.resolve():
-            result.failed.append((source, "refusing to overwrite the input"))
-            continue
-        jobs.append((source, target))
+    jobs = _jobs(src, dst, result)
     options = options or {}
     done = 0
 
@@ -117,6 +109,19 @@ def run(  # noqa: PLR0913 - every option is keyword-only
         progress.write("\n")
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _jobs(src: Path, dst: Path, result: BatchResult) -> list[tuple[Path, Path]]:
+    """The files to convert; non-DICOM files are skipped and inputs never overwritten."""
+    jobs = []
+    for source, target in plan(src, dst):
+        if not _looks_like_dicom(source):
+            result.skipped.append(source)
+        elif target.exists() and target.resolve() == source.resolve():
+            result.failed.append((source, "refusing to overwrite the input"))
+        else:
+            jobs.append((source, target))
+    return jobs
 
 
 def _run_pool(
