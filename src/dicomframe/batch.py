@@ -148,10 +148,10 @@ def _run_pool(
                     finished(source, f"{type(exc).__name__}: {exc}")
                 following = next(queue, None)
                 if following is not None:
-                    future = pool.submit(
+                    job = pool.submit(
                         _convert_one, str(following[0]), str(following[1]), syntax, options
                     )
-                    pending[future] = following[0]
+                    pending[job] = following[0]
 
 
 def _draw(stream: TextIO, done: int, total: int, failed: int) -> None:
