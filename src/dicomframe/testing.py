@@ -111,10 +111,28 @@ def _check_facts(codec: Codec) -> list[TransferSyntax]:
         raise AssertionError(f"codec name {codec.name!r} must be kebab-case: a-z, 0-9 and -")
     if codec.decode is None and codec.encode is None:
         raise AssertionError(f"{codec.name}: neither decodes nor encodes")
-    syntaxes = [resolve(uid) for uid in sorted(codec.transfer_syntaxes)]
+    syntaxes = [_resolve(uid, codec) for uid in sorted(codec.transfer_syntaxes)]
     if not syntaxes:
         raise AssertionError(f"{codec.name}: handles no transfer syntax")
     return syntaxes
+
+
+def _resolve(uid: str, codec: Codec) -> TransferSyntax:
+    """A syntax of the standard, or a private one a plugin declares (plugins are loaded)."""
+    from dicomframe.errors import UnknownTransferSyntaxError
+    from dicomframe.plugins.manager import default_manager
+
+    try:
+        return resolve(uid)
+    except UnknownTransferSyntaxError:
+        default_manager().load()
+    try:
+        return resolve(uid)
+    except UnknownTransferSyntaxError:
+        raise AssertionError(
+            f"{codec.name}: transfer syntax {uid} is not known; a private syntax must be "
+            "returned by the plugin's dicomframe_transfer_syntaxes hook"
+        ) from None
 
 
 def check_codec(
