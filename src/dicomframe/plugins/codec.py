@@ -61,9 +61,16 @@ class Capabilities:
     photometric: frozenset[str] | None = None  # None: any
     signed: bool = True
     max_bits_stored: int | None = None
+    min_size: int = 1  # smallest rows and columns the backend accepts
 
     def why_not(self, info: FrameInfo) -> str | None:
         """The reason this codec cannot handle ``info``, or None when it can."""
+        reason = self._layout(info)
+        if reason is None and min(info.rows, info.columns) < self.min_size:
+            reason = f"frames under {self.min_size}x{self.min_size} not supported"
+        return reason
+
+    def _layout(self, info: FrameInfo) -> str | None:
         if info.bits_allocated not in self.bits_allocated:
             return f"Bits Allocated {info.bits_allocated} not in {sorted(self.bits_allocated)}"
         if info.samples_per_pixel not in self.samples_per_pixel:
@@ -90,6 +97,8 @@ class Codec:
         Unique, kebab-case: ``"pylibjpeg-openjpeg"``, ``"rle"``.
     transfer_syntaxes
         The UIDs it handles.
+    encode_syntaxes
+        The UIDs it can encode, when fewer than it decodes.
     decode, encode
         The functions; None when it cannot do that direction.
     decode_caps, encode_caps
@@ -106,6 +115,7 @@ class Codec:
 
     name: str
     transfer_syntaxes: frozenset[str]
+    encode_syntaxes: frozenset[str] | None = None  # None: every one of transfer_syntaxes
     decode: DecodeFn | None = None
     encode: EncodeFn | None = None
     decode_caps: Capabilities = field(default_factory=Capabilities)
@@ -114,6 +124,10 @@ class Codec:
     requires: tuple[str, ...] = ()
     priority: int = 0
     extra_check: Callable[[FrameInfo], str | None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.encode_syntaxes is not None and not self.encode_syntaxes <= self.transfer_syntaxes:
+            raise ValueError(f"codec {self.name}: encode_syntaxes must be among transfer_syntaxes")
 
     def missing_modules(self) -> list[str]:
         """The modules this codec needs that are not installed."""
@@ -136,6 +150,15 @@ class Codec:
         if not self.requires:
             return f"install {', '.join(self.missing_modules())}"
         return "pip install " + " ".join(f'"{r}"' for r in self.requires)
+
+    def handles(self, uid: str, *, encoding: bool) -> bool:
+        """True when the codec has a function for ``uid`` in that direction."""
+        if encoding:
+            syntaxes = (
+                self.encode_syntaxes if self.encode_syntaxes is not None else self.transfer_syntaxes
+            )
+            return self.encode is not None and uid in syntaxes
+        return self.decode is not None and uid in self.transfer_syntaxes
 
     def why_not(self, info: FrameInfo, *, encoding: bool = False) -> str | None:
         """Why this codec cannot handle ``info`` in that direction, or None."""

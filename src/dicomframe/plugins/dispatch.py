@@ -50,11 +50,7 @@ def order(
     prefer: Sequence[str] = (),
 ) -> list[Codec]:
     """The candidates for ``uid``, in the order they are tried."""
-    found = [
-        c
-        for c in codecs
-        if uid in c.transfer_syntaxes and (c.encode if encoding else c.decode) is not None
-    ]
+    found = [c for c in codecs if c.handles(uid, encoding=encoding)]
     if codec is not None:
         return [c for c in found if c.name == codec]
     rank = {name: index for index, name in enumerate(prefer)}
