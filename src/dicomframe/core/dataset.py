@@ -42,19 +42,24 @@ _OWN = frozenset(
 
 
 def _coerce(value: Any, vr: VR) -> Any:
-    """Give text the type a value read from a file would have (PN -> PersonName, ...)."""
-    from dicomframe.core.valuerep import DA, DT, TM, PersonName
+    """Give text the type a value read from a file would have (PN -> PersonName, IS -> IS, ...)."""
+    from dicomframe.core.valuerep import DA, DS, DT, IS, TM, PersonName
 
-    kind = {VR.PN: PersonName, VR.DA: DA, VR.TM: TM, VR.DT: DT}.get(vr)
+    kind = {VR.PN: PersonName, VR.DA: DA, VR.TM: TM, VR.DT: DT, VR.IS: IS, VR.DS: DS}.get(vr)
     if kind is None:
         return value
-    if isinstance(value, str) and not isinstance(value, kind):
-        return kind(value) if value else value
+
+    def one(item: Any) -> Any:
+        if not isinstance(item, str) or isinstance(item, kind) or not item:
+            return item
+        try:
+            return kind(item)
+        except ValueError:
+            return item  # text that is not a number stays text, as when read from a file
+
     if isinstance(value, list):
-        return [
-            kind(v) if isinstance(v, str) and v and not isinstance(v, kind) else v for v in value
-        ]
-    return value
+        return [one(v) for v in value]
+    return one(value)
 
 
 def to_tag(key: int | str) -> Tag:
