@@ -17,7 +17,7 @@ import pytest
 
 from tests.reference import ROOT
 
-PAGES = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
@@ -29,11 +29,11 @@ def test_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
-    for number, code in enumerate(blocks):
-        code = code.replace("/tmp/", f"{tmp_path}{os.sep}")
+    for number, block in enumerate(blocks):
+        code = block.replace("/tmp/", f"{tmp_path}{os.sep}")
         compiled = compile(code, f"{page.name} block {number}", "exec")
         if code.lstrip().startswith("# illustration"):
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            exec(compiled, namespace)  # noqa: S102 - running the documentation is the test
+            exec(compiled, namespace)  # running the documentation is the test
