@@ -1,0 +1,392 @@
+"""get_image() and to_frame(): frames to Pillow images and back.
+
+With no rendering option, ``get_image`` keeps the values in the Pillow mode that holds them
+exactly, and ``to_frame`` is its inverse:
+
+- Bits Allocated 1: "1"; uint8: "L"; uint16: "I;16"; float32: "F";
+- int8/16/32, uint32, (u)int64: "I", when every value fits int32;
+- float64: "F", when every value survives float32 (or with ``allow_precision_loss=True``);
+- uint8 RGB: "RGB"; uint8 YBR_FULL and YBR_FULL_422: "YCbCr" (the raw values, which
+  ``display=True`` converts to RGB with :func:`dicomframe.color.ybr_to_rgb`);
+- PALETTE COLOR: "RGB" through the palette (``palette=False``: the indices, as above).
+
+Anything else (colour above 8 bits, uint32 above 2**31 - 1, ...) raises ImageModeError
+saying what to pass instead. The image records the frame's FrameInfo in
+``image.info["dicomframe.frame_info"]``; while the image keeps its size and mode,
+``to_frame`` uses it, so ``to_frame(get_image(f), syntax)`` gives back the same dtype,
+Bits Stored and Photometric Interpretation.
+
+A rendering option (``display=True``, ``modality_lut=True``, ``voi=``, ``window=``,
+``voi_function=``) gives an 8-bit "L" or "RGB" display image through
+:mod:`dicomframe.rendering`: Modality LUT, VOI, MONOCHROME1 inversion. The attributes come
+from the dataset; only top-level ones are read (not enhanced objects' functional groups).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dicomframe import rendering
+from dicomframe.core.dataset import Dataset
+from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+from dicomframe.core.frame_info import FrameInfo
+from dicomframe.core.transfer_syntax import TransferSyntax, resolve
+from dicomframe.errors import DicomError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from dicomframe.plugins.manager import CodecManager
+
+__all__ = ["INFO_KEY", "ImageModeError", "get_image", "to_frame"]
+
+Array = np.ndarray[Any, Any]
+INFO_KEY = "dicomframe.frame_info"
+_YCBCR = ("YBR_FULL", "YBR_FULL_422")
+_INFO_FIELDS = frozenset(f.name for f in fields(FrameInfo)) - {"transfer_syntax_uid"}
+_FLOAT_BITS = {"FloatPixelData": 32, "DoubleFloatPixelData": 64}
+_INSTEAD = "display=True for an 8-bit display image, or use frame.array"
+# Pillow mode -> (dtype of its values, Photometric Interpretation)
+_GRAY = {"1": "bool", "L": "u1", "I;16": "<u2", "I;16L": "<u2", "I;16B": "<u2", "I": "<i4"}
+_FROM_MODE = {m: (d, "MONOCHROME2") for m, d in _GRAY.items()}
+_FROM_MODE.update(F=("<f4", "MONOCHROME2"), RGB=("u1", "RGB"), YCbCr=("u1", "YBR_FULL"))
+
+
+class ImageModeError(DicomError, ValueError):
+    """No Pillow mode holds the values (``.info``), or no frame fits the image (``.mode``)."""
+
+    def __init__(self, message: str, *, info: FrameInfo | None = None, mode: str = "") -> None:
+        self.info = info
+        self.mode = mode
+        super().__init__(message)
+
+
+def get_image(  # noqa: PLR0913 - the options are keyword-only
+    frame: NativeFrame | EncapsulatedFrame | Dataset,
+    /,
+    *,
+    dataset: Dataset | None = None,
+    frame_index: int | None = None,
+    display: bool = False,
+    modality_lut: bool | None = None,
+    voi: int | None = None,
+    window: tuple[float, float] | None = None,
+    voi_function: str | None = None,
+    palette: bool = True,
+    allow_precision_loss: bool = False,
+    codecs: CodecManager | None = None,
+    **decode_options: Any,
+) -> Image.Image:
+    """One frame as a Pillow image: its values kept, or rendered for display.
+
+    Parameters
+    ----------
+    frame
+        A NativeFrame, an EncapsulatedFrame (decoded through ``codecs``) or a Dataset
+        (its frame ``frame_index``, default 0).
+    dataset
+        The frame's dataset, for the Modality LUT, VOI and palette (a Dataset frame's own).
+    display
+        Render an 8-bit "L" or "RGB" image; implied by the four options below.
+    modality_lut
+        Apply the Modality LUT Sequence, else Rescale Slope/Intercept (PS3.3 C.11.1);
+        None: when rendering with a dataset (without one, a window sees stored values).
+    voi
+        The dataset's VOI: VOI LUT Sequence item ``voi`` when there is a sequence (as
+        pydicom prefers), else Window Center/Width pair ``voi``. Rendering without
+        ``voi`` and ``window`` uses VOI 0, or the frame's min..max when there is none.
+    window
+        ``(center, width)`` in Modality LUT output units; wins over ``voi``.
+    voi_function
+        LINEAR, LINEAR_EXACT or SIGMOID (PS3.3 C.11.2.1); default the dataset's, else LINEAR.
+    palette
+        Apply a PALETTE COLOR frame's palette (8-bit RGB); False keeps the indices.
+    allow_precision_loss
+        Let float64 values that float32 cannot hold exactly become an "F" image.
+    codecs
+        The codec registry for an encapsulated frame; the default manager when None.
+    **decode_options
+        ``codec=``, ``prefer=``, ``block=`` and codec options (encapsulated frames only).
+
+    Raises
+    ------
+    ImageModeError
+        When no Pillow mode holds the values; the message says what to pass instead.
+    ValueError
+        For options that need a dataset or do not fit the frame's colour model.
+    """
+    native, ds = _native(frame, dataset, frame_index, codecs, decode_options)
+    info = native.info
+    pi, signed = info.photometric_interpretation, info.pixel_representation == 1
+    voi_options = (voi, window, voi_function)
+    display = display or bool(modality_lut) or voi_options != (None, None, None)
+    if pi == "PALETTE COLOR" and palette:
+        if display:
+            raise ValueError("a PALETTE COLOR frame has no Modality LUT or VOI; pass palette=False")
+        luts = rendering.read_palette(_require(ds, "the palette"), signed=signed)
+        return _image(rendering.apply_palette(native.array, *luts), "RGB")
+    if not display:
+        values, mode = _kept_values(native.array, info, allow_precision_loss)
+        image = _image(values, mode)
+        image.info[INFO_KEY] = info
+        return image
+    if info.samples_per_pixel == 1:
+        if modality_lut and ds is None:
+            raise ValueError("modality_lut=True needs the dataset: pass dataset= or the Dataset")
+        values = native.array.astype(np.float64)
+        if ds is not None and modality_lut is not False:
+            values = rendering.read_modality(ds, values, signed=signed)
+        return _image(_render_gray(values, ds, info, voi_options))
+    if modality_lut or voi_options != (None, None, None):
+        raise ValueError(f"the Modality LUT and VOI apply to MONOCHROME1/2 frames, not {pi}")
+    if info.samples_per_pixel != 3 or info.dtype.kind == "f":
+        raise ImageModeError(f"cannot display {pi} {info.dtype} data; use frame.array", info=info)
+    return _image(rendering.render_color(native.array, pi, info.bits_stored), "RGB")
+
+
+def _native(
+    frame: NativeFrame | EncapsulatedFrame | Dataset,
+    dataset: Dataset | None,
+    index: int | None,
+    codecs: CodecManager | None,
+    options: dict[str, Any],
+) -> tuple[NativeFrame, Dataset | None]:
+    """The decoded frame, and the dataset its attributes come from."""
+    if isinstance(frame, Dataset):
+        if dataset is not None:
+            raise TypeError("pass a Dataset as the frame or as dataset=, not both")
+        dataset, frame = frame, frame.pixel_data[0 if index is None else index]
+    elif not isinstance(frame, NativeFrame | EncapsulatedFrame):
+        raise TypeError(f"get_image() takes a frame or a Dataset, not {type(frame).__name__}")
+    elif index is not None:
+        raise TypeError("frame_index= selects a frame of a Dataset; a frame was given")
+    if isinstance(frame, EncapsulatedFrame):
+        return frame.decode(codecs=codecs, **options), dataset
+    if options:
+        raise TypeError(f"unexpected keyword argument(s) {', '.join(sorted(options))}")
+    return frame, dataset
+
+
+def _require(ds: Dataset | None, what: str) -> Dataset:
+    if ds is None:
+        raise ValueError(f"{what} needs the dataset: pass dataset= or the Dataset itself")
+    return ds
+
+
+def _image(values: Array, mode: str | None = None) -> Image.Image:
+    try:
+        from PIL import Image
+    except ImportError as exc:  # Pillow is optional (the `all` extra)
+        raise ImportError("dicomframe images need Pillow: pip install pillow") from exc
+    array = np.ascontiguousarray(values)
+    if mode == "YCbCr":  # fromarray reads 3 x uint8 as RGB
+        return Image.frombytes(mode, (array.shape[1], array.shape[0]), array.tobytes())
+    # The dtype gives the mode ("1" given as a mode would read the bools as packed bits).
+    return Image.fromarray(array)
+
+
+# -- values kept ---------------------------------------------------------------------------
+def _kept_mode(info: FrameInfo) -> str:
+    """The Pillow mode that holds the frame's values, from its FrameInfo alone."""
+    pi, dtype, samples = info.photometric_interpretation, info.dtype, info.samples_per_pixel
+    if samples != 1:
+        if dtype != np.uint8 or samples != 3 or pi not in ("RGB", *_YCBCR):
+            message = f"Pillow has no mode for {samples} samples of {dtype} ({pi}); pass "
+            raise ImageModeError(message + _INSTEAD, info=info)
+        return "RGB" if pi == "RGB" else "YCbCr"
+    if info.bits_allocated == 1:
+        return "1"
+    return "F" if dtype.kind == "f" else {"u1": "L", "u2": "I;16"}.get(dtype.str[1:], "I")
+
+
+def _kept_values(array: Array, info: FrameInfo, allow_loss: bool) -> tuple[Array, str]:
+    mode = _kept_mode(info)
+    if mode == "1":
+        return array.astype(bool), mode
+    if mode == "F":
+        single = array.astype(np.float32)
+        if not (allow_loss or np.array_equal(single, array, equal_nan=True)):
+            message = "float64 values do not all survive Pillow's float32 mode 'F'; pass "
+            raise ImageModeError(f"{message}allow_precision_loss=True, {_INSTEAD}", info=info)
+        return single, mode
+    if mode != "I":
+        return array, mode
+    low, high = (int(array.min()), int(array.max())) if array.size else (0, 0)
+    if low < -(2**31) or high > 2**31 - 1:
+        message = f"{array.dtype} values {low}..{high} do not fit Pillow's int32 mode 'I'; pass "
+        raise ImageModeError(message + _INSTEAD, info=info)
+    return array.astype(np.int32), mode
+
+
+# -- rendering -------------------------------------------------------------------------------
+def _render_gray(
+    values: Array,
+    ds: Dataset | None,
+    info: FrameInfo,
+    options: tuple[int | None, tuple[float, float] | None, str | None],
+) -> Array:
+    """The VOI the options and dataset ask for, then 8-bit display values (PS3.4 N.2.1.1)."""
+    voi, window, function = options
+    chosen: rendering.LUT | tuple[float, float, str] | None = None
+    if window is not None:
+        name = str(ds.get(0x00281056) or "LINEAR") if ds is not None else "LINEAR"
+        chosen = (float(window[0]), float(window[1]), name)
+    elif ds is not None or voi is not None:
+        signed = info.pixel_representation == 1
+        chosen = rendering.read_voi(_require(ds, "voi="), voi or 0, signed=signed)
+    if function is not None:
+        if not isinstance(chosen, tuple):
+            raise ValueError("voi_function= needs a window: pass window=, or a dataset with one")
+        chosen = (chosen[0], chosen[1], function)
+    invert = info.photometric_interpretation == "MONOCHROME1"
+    return rendering.render_gray(values, chosen, invert=invert)
+
+
+# -- to_frame ---------------------------------------------------------------------------------
+def to_frame(
+    image_or_array: Image.Image | Array | NativeFrame | EncapsulatedFrame,
+    transfer_syntax: str | TransferSyntax,
+    /,
+    *,
+    codecs: CodecManager | None = None,
+    **info_and_options: Any,
+) -> NativeFrame | EncapsulatedFrame:
+    """A frame from a Pillow image, a numpy array or a frame: the inverse of get_image.
+
+    Parameters
+    ----------
+    image_or_array
+        A Pillow image (modes 1, L, I;16, I, F, RGB, YCbCr); an array ``(rows, columns)``
+        or ``(rows, columns, 1 or 3)`` whose dtype gives Bits Allocated and Pixel
+        Representation (bool: 1 bit; float32: Float, float64: Double Float Pixel Data);
+        or a frame to re-encode.
+    transfer_syntax
+        UID or keyword. Native: a NativeFrame whose FrameInfo records the syntax (the data
+        stays in native order). Encapsulated: an EncapsulatedFrame encoded through ``codecs``.
+    codecs
+        The codec registry; the default manager when None.
+    **info_and_options
+        FrameInfo fields (``bits_stored=12``, ``photometric_interpretation="MONOCHROME1"``,
+        ``planar_configuration=1``...): the values are converted to the dtype they call
+        for and must fit Bits Stored; Bits Allocated alone implies integer Pixel Data, and
+        High Bit follows Bits Stored. Other keywords go to the encoder (``codec=``...).
+
+    Raises
+    ------
+    ImageModeError
+        For an image mode, array shape or dtype with no DICOM equivalent.
+    ValueError
+        For values that do not fit the FrameInfo, or contradictory attributes.
+    """
+    syntax = resolve(transfer_syntax)
+    overrides = {k: v for k, v in info_and_options.items() if k in _INFO_FIELDS}
+    options = {k: v for k, v in info_and_options.items() if k not in _INFO_FIELDS}
+    if isinstance(image_or_array, EncapsulatedFrame):
+        image_or_array = image_or_array.decode(codecs=codecs)
+    array, base = _source(image_or_array)
+    info = _frame_info(array, base, overrides)
+    frame = NativeFrame(_flat(array, info), info)
+    if syntax.is_encapsulated:
+        from dicomframe.plugins.manager import default_manager
+
+        return (codecs or default_manager()).encode(frame, syntax, **options)
+    if options:  # neither FrameInfo fields nor options for an encoder
+        raise TypeError(f"unexpected keyword argument(s) {', '.join(sorted(options))}")
+    return NativeFrame(frame.data, info.replace(transfer_syntax_uid=syntax.uid))
+
+
+def _source(obj: Image.Image | Array | NativeFrame) -> tuple[Array, dict[str, Any]]:
+    """The values as ``(rows, columns[, samples])`` and the FrameInfo fields they imply."""
+    if isinstance(obj, np.ndarray):
+        return obj, _from_dtype(obj)
+    if isinstance(obj, NativeFrame):
+        return obj.array, _fields_of(obj.info)
+    known = _FROM_MODE.get(obj.mode)
+    if known is None:
+        raise ImageModeError(
+            f"no DICOM frame for Pillow mode {obj.mode!r}; convert the image to one of "
+            f"{', '.join(_FROM_MODE)} (e.g. image.convert('RGB'))",
+            mode=obj.mode,
+        )
+    array = np.asarray(obj).astype(known[0])
+    base = dict(_from_dtype(array), photometric_interpretation=known[1])
+    stashed = obj.info.get(INFO_KEY)  # used while the image keeps get_image's size and mode
+    if isinstance(stashed, FrameInfo) and (*obj.size, obj.mode) == (
+        stashed.columns,
+        stashed.rows,
+        _kept_mode(stashed),
+    ):
+        base.update(_fields_of(stashed), number_of_frames=1)
+    return array, base
+
+
+def _fields_of(info: FrameInfo) -> dict[str, Any]:
+    """A FrameInfo's fields but the syntax; subsampled YBR is expanded in ``.array``."""
+    base = {f: getattr(info, f) for f in _INFO_FIELDS}
+    if info.is_subsampled:
+        base["photometric_interpretation"] = "YBR_FULL"
+    return base
+
+
+def _from_dtype(array: Array) -> dict[str, Any]:
+    dtype, kind = array.dtype, array.dtype.kind
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3)):
+        raise ImageModeError(f"an array of shape {array.shape} is not (rows, columns[, 1 or 3])")
+    if not (kind == "b" or (kind in "ui" and dtype.itemsize in (1, 2, 4, 8))) and not (
+        kind == "f" and dtype.itemsize in (4, 8)
+    ):
+        raise ImageModeError(f"no DICOM pixel type for numpy dtype {dtype}")
+    bits, samples = (
+        1 if kind == "b" else dtype.itemsize * 8,
+        1 if array.ndim == 2 else array.shape[2],
+    )
+    keyword = {32: "FloatPixelData", 64: "DoubleFloatPixelData"}[bits] if kind == "f" else None
+    return {"rows": array.shape[0], "columns": array.shape[1], "samples_per_pixel": samples,
+            "photometric_interpretation": "MONOCHROME2" if samples == 1 else "RGB",
+            "pixel_representation": int(kind == "i"), "pixel_keyword": keyword or "PixelData",
+            "bits_allocated": bits, "bits_stored": bits, "high_bit": bits - 1}  # fmt: skip
+
+
+def _frame_info(array: Array, base: dict[str, Any], overrides: dict[str, Any]) -> FrameInfo:
+    values = {**base, **overrides}
+    keyword = overrides.get("pixel_keyword")
+    if keyword in _FLOAT_BITS and "bits_allocated" not in overrides:
+        values.update(bits_allocated=_FLOAT_BITS[keyword], pixel_representation=0)
+    elif keyword is None and "bits_allocated" in overrides:
+        values["pixel_keyword"] = "PixelData"  # Bits Allocated alone asks for integer data
+    if {"bits_allocated", "pixel_keyword"} & overrides.keys() and "bits_stored" not in overrides:
+        values["bits_stored"] = values["bits_allocated"]
+    if "high_bit" not in overrides and values["bits_stored"] != base.get("bits_stored"):
+        values["high_bit"] = values["bits_stored"] - 1
+    info = FrameInfo(**values)
+    samples, pi = 1 if array.ndim == 2 else array.shape[2], info.photometric_interpretation
+    if info.samples_per_pixel != samples or (info.rows, info.columns) != array.shape[:2]:
+        raise ValueError(
+            f"the data is {array.shape[0]}x{array.shape[1]} with {samples} samples; the "
+            f"FrameInfo says {info.rows}x{info.columns} with {info.samples_per_pixel}"
+        )
+    if info.is_subsampled or samples != (
+        1 if pi in ("MONOCHROME1", "MONOCHROME2", "PALETTE COLOR") else 3
+    ):
+        raise ValueError(f"cannot make a {pi} frame from {samples}-sample data (YBR_*_422 "
+                         "comes from codecs: use YBR_FULL)")  # fmt: skip
+    return info
+
+
+def _flat(array: Array, info: FrameInfo) -> Array:
+    """The values as ONE flat array of ``info.dtype``, checked against Bits Stored."""
+    if info.dtype.kind in "ui" and array.size:
+        if array.dtype.kind == "f" and not np.array_equal(array, np.round(array)):
+            raise ValueError(f"{info.dtype} pixel data needs whole numbers, not {array.dtype}")
+        bits, signed = info.bits_stored, info.pixel_representation == 1
+        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        found = (array.min().item(), array.max().item())
+        if found[0] < low or found[1] > high:
+            raise ValueError(f"values {found[0]}..{found[1]} do not fit Bits Stored {bits} "
+                             f"{'signed' if signed else 'unsigned'} ({low}..{high})")  # fmt: skip
+    if array.ndim == 3 and info.planar_configuration == 1:
+        array = array.transpose(2, 0, 1)
+    return np.array(array, dtype=info.dtype, order="C").reshape(-1)
