@@ -31,6 +31,7 @@ from dicomframe.errors import (
     DicomWarning,
     EncodeError,
     EncodingError,
+    ImageModeError,
     InvalidDicomError,
     NoCodecError,
     PluginError,
@@ -39,6 +40,8 @@ from dicomframe.errors import (
 )
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from dicomframe.plugins.manager import CodecStatus
 
 
@@ -63,6 +66,25 @@ def transcode_file(
     from dicomframe.streaming import transcode_file as _transcode_file
 
     _transcode_file(src, dst, transfer_syntax, **options)
+
+
+def get_image(frame: Any, /, **options: Any) -> Image.Image:
+    """One frame as a Pillow image, values kept or rendered.
+
+    See :func:`dicomframe.imaging.get_image`.
+    """
+    from dicomframe.imaging import get_image as _get_image
+
+    return _get_image(frame, **options)
+
+
+def to_frame(
+    image_or_array: Any, transfer_syntax: str | TransferSyntax, /, **options: Any
+) -> NativeFrame | EncapsulatedFrame:
+    """The inverse of :func:`get_image`; see :func:`dicomframe.imaging.to_frame`."""
+    from dicomframe.imaging import to_frame as _to_frame
+
+    return _to_frame(image_or_array, transfer_syntax, **options)
 
 
 def list_codecs() -> list[CodecStatus]:
@@ -92,6 +114,7 @@ __all__ = [
     "EncodeError",
     "EncodingError",
     "FrameInfo",
+    "ImageModeError",
     "InvalidDicomError",
     "NativeFrame",
     "NoCodecError",
@@ -103,9 +126,11 @@ __all__ = [
     "UnknownTransferSyntaxError",
     "WriteError",
     "__version__",
+    "get_image",
     "iter_elements",
     "list_codecs",
     "read",
+    "to_frame",
     "transcode",
     "transcode_file",
     "write",

@@ -14,6 +14,7 @@ input, ``OSError`` for a failed write), so ``except ValueError`` still works::
     │   └── NoCodecError(CodecError, NotImplementedError)   .syntax .attempts
     ├── PluginError(DicomError)                          .plugin
     ├── EncodingError(DicomError, ValueError)            .tag
+    ├── ImageModeError(DicomError, ValueError)           .info .mode
     └── WriteError(DicomError, OSError)                  .path
     DicomWarning(UserWarning) → CodecFallbackWarning, CharsetWarning
 
@@ -36,6 +37,7 @@ __all__ = [
     "DicomWarning",
     "EncodeError",
     "EncodingError",
+    "ImageModeError",
     "InvalidDicomError",
     "NoCodecError",
     "PluginError",
@@ -142,6 +144,15 @@ class EncodingError(DicomError, ValueError):
     def __init__(self, message: str, *, tag: int | None = None) -> None:
         self.tag = tag
         super().__init__(f"{_format_tag(tag)}: {message}" if tag is not None else message)
+
+
+class ImageModeError(DicomError, ValueError):
+    """No Pillow mode holds a frame's values (``.info``), or no frame fits an image (``.mode``)."""
+
+    def __init__(self, message: str, *, info: Any = None, mode: str = "") -> None:
+        self.info = info
+        self.mode = mode
+        super().__init__(message)
 
 
 class WriteError(DicomError, OSError):

@@ -34,7 +34,7 @@ from dicomframe.core.dataset import Dataset
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import FrameInfo
 from dicomframe.core.transfer_syntax import TransferSyntax, resolve
-from dicomframe.errors import DicomError
+from dicomframe.errors import ImageModeError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -53,15 +53,6 @@ _INSTEAD = "display=True for an 8-bit display image, or use frame.array"
 _GRAY = {"1": "bool", "L": "u1", "I;16": "<u2", "I;16L": "<u2", "I;16B": "<u2", "I": "<i4"}
 _FROM_MODE = {m: (d, "MONOCHROME2") for m, d in _GRAY.items()}
 _FROM_MODE.update(F=("<f4", "MONOCHROME2"), RGB=("u1", "RGB"), YCbCr=("u1", "YBR_FULL"))
-
-
-class ImageModeError(DicomError, ValueError):
-    """No Pillow mode holds the values (``.info``), or no frame fits the image (``.mode``)."""
-
-    def __init__(self, message: str, *, info: FrameInfo | None = None, mode: str = "") -> None:
-        self.info = info
-        self.mode = mode
-        super().__init__(message)
 
 
 def get_image(  # noqa: PLR0913 - the options are keyword-only
