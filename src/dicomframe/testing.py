@@ -168,7 +168,7 @@ def check_codec(
     encodable = [s for s in syntaxes if codec.handles(s.uid, encoding=True)]
     for syntax, frame in itertools.product(encodable, sample_frames(syntaxes[0])):
         what = f"{codec.name} {syntax.keyword} {frame!r} signed={frame.info.pixel_representation}"
-        if codec.why_not(frame.info, encoding=True) is not None:
+        if codec.why_not(frame.info, encoding=True, syntax=syntax) is not None:
             report.declined.append(what)
             continue
         encoded = _check_encoded(codec.encode(frame, syntax, **(options or {})), syntax, what)

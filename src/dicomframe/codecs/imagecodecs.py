@@ -65,6 +65,7 @@ from dicomframe.core.transfer_syntax import (
     JPEGXL,
     HTJ2KLosslessRPCL,
     JPEGBaseline8Bit,
+    JPEGExtended12Bit,
     JPEGLossless,
     JPEGLosslessSV1,
     JPEGXLJPEGRecompression,
@@ -227,6 +228,21 @@ def _jpeg_lossless(
     if info.samples_per_pixel == 3:  # store the samples as they are: no colour transform
         kwargs.update(colorspace="RGB", outcolorspace="RGB")
     return patterns, kwargs, _full_size(info.photometric_interpretation)
+
+
+def _lossy_check(info: FrameInfo, syntax: TransferSyntax) -> str | None:
+    """Target-syntax limits, declared so the registry declines up front (encoders check too)."""
+    if not syntax.is_lossy:
+        return None
+    if info.photometric_interpretation == "PALETTE COLOR":
+        return f"{syntax.keyword} is lossy: palette indices must be stored losslessly"
+    if syntax.uid not in (JPEGBaseline8Bit.uid, JPEGExtended12Bit.uid, JPEGXLJPEGRecompression.uid):
+        return None
+    eight_only = syntax.uid != JPEGExtended12Bit.uid
+    limit = 8 if eight_only or info.bits_allocated == 8 else 12
+    if info.bits_stored > limit or (eight_only and info.bits_allocated != 8):
+        return f"{syntax.keyword} holds {limit}-bit samples; this frame has {info.bits_stored}"
+    return "signed samples cannot be lossy JPEG" if info.pixel_representation else None
 
 
 def _jpeg_lossy(
@@ -535,6 +551,7 @@ JPEG = _imagecodecs(
         max_bits_stored=16, photometric=frozenset({*JPEGLS_PHOTOMETRIC, "YBR_FULL_422"})
     ),
     extra_check=_jpeg_check,
+    encode_check=_lossy_check,
 )
 JPEGLS = _imagecodecs(
     name=_JPEGLS,
@@ -571,6 +588,7 @@ JPEGXL_CODEC = _imagecodecs(
     decode_caps=_UP_TO_16,
     encode_caps=Capabilities(max_bits_stored=16, signed=False, photometric=_MONO_COLOUR),
     extra_check=_built_with("JPEGXL", "JPEG XL (libjxl)"),
+    encode_check=_lossy_check,
 )
 
 

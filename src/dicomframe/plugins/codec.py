@@ -111,6 +111,9 @@ class Codec:
         Higher is tried first.
     extra_check
         For limits :class:`Capabilities` cannot say: returns a reason or None.
+    encode_check
+        For encoding limits that depend on the target syntax (8-bit only for
+        JPEG Baseline, say): ``(info, syntax)`` -> a reason or None.
     """
 
     name: str
@@ -124,6 +127,7 @@ class Codec:
     requires: tuple[str, ...] = ()
     priority: int = 0
     extra_check: Callable[[FrameInfo], str | None] | None = None
+    encode_check: Callable[[FrameInfo, TransferSyntax], str | None] | None = None
 
     def __post_init__(self) -> None:
         if self.encode_syntaxes is not None and not self.encode_syntaxes <= self.transfer_syntaxes:
@@ -160,10 +164,14 @@ class Codec:
             return self.encode is not None and uid in syntaxes
         return self.decode is not None and uid in self.transfer_syntaxes
 
-    def why_not(self, info: FrameInfo, *, encoding: bool = False) -> str | None:
-        """Why this codec cannot handle ``info`` in that direction, or None."""
+    def why_not(
+        self, info: FrameInfo, *, encoding: bool = False, syntax: TransferSyntax | None = None
+    ) -> str | None:
+        """Why this codec cannot handle ``info`` in that direction (and syntax), or None."""
         caps = self.encode_caps if encoding else self.decode_caps
         reason = caps.why_not(info)
         if reason is None and self.extra_check is not None:
             reason = self.extra_check(info)
+        if reason is None and encoding and syntax is not None and self.encode_check is not None:
+            reason = self.encode_check(info, syntax)
         return reason

@@ -64,6 +64,7 @@ def run(
     *,
     encoding: bool,
     blocked: set[str],
+    syntax: TransferSyntax | None = None,
 ) -> tuple[Any, list[Attempt]]:
     """Try each candidate; return the first result and the attempts made."""
     attempts: list[Attempt] = []
@@ -74,7 +75,7 @@ def run(
         if not candidate.is_available():
             attempts.append(Attempt(candidate.name, "unavailable", candidate.install_hint()))
             continue
-        reason = candidate.why_not(info, encoding=encoding)
+        reason = candidate.why_not(info, encoding=encoding, syntax=syntax)
         if reason is not None:
             attempts.append(Attempt(candidate.name, "declined", reason))
             continue

@@ -350,7 +350,9 @@ class CodecManager:
                 raise KeyError(f"no codec named {codec_name!r}")
             if not named[0].is_available():
                 raise dispatch.unavailable(named[0])
-        result, attempts = dispatch.run(candidates, call, info, encoding=encoding, blocked=blocked)
+        result, attempts = dispatch.run(
+            candidates, call, info, encoding=encoding, blocked=blocked, syntax=syntax
+        )
         if result is None:
             hints = sorted({r for c in candidates if not c.is_available() for r in c.requires})
             raise dispatch.no_codec(
