@@ -48,18 +48,16 @@ from dicomframe.core.frame_info import FrameInfo
 from dicomframe.errors import NoCodecError
 from dicomframe.plugins import Codec, CodecManager
 from dicomframe.testing import check_codec
+from tests.codecs.common import case_id, read_quietly, require_backend
 from tests.codecs.test_jpegls import (
     REFERENCES,
     assert_truthful,
-    case_id,
     decode_with_pydicom,
     jls_near,
     make_frame,
     oracle,
     psnr,
-    read,
     reference_cases,
-    require_backend,
     smooth_frame,
 )
 
@@ -96,7 +94,7 @@ def _assert_close(actual: Any, expected: Any, tolerance: int, mean: float = 0.2)
 @pytest.mark.parametrize(("codec", "path"), reference_cases(ALL), ids=case_id)
 def test_decode_matches_pydicom(codecs: CodecManager, codec: Codec, path: Path) -> None:
     require_backend(codec)
-    pixels = read(path).pixel_data
+    pixels = read_quietly(path).pixel_data
     if path.name in UNDECODABLE:
         with pytest.raises(NoCodecError) as caught:
             codecs.decode(pixels[0], codec=codec.name)
@@ -140,7 +138,7 @@ def test_every_reference_family_is_covered() -> None:
 def test_photometric_says_what_was_decoded(
     codecs: CodecManager, name: str, as_rgb: bool, photometric: str
 ) -> None:
-    pixels = read(_reference(name)).pixel_data
+    pixels = read_quietly(_reference(name)).pixel_data
     codec = J2K if pixels.info.transfer_syntax_uid in J2K_SYNTAXES else JPEG
     require_backend(codec)
     frame = codecs.decode(pixels[0], as_rgb=as_rgb)
@@ -671,7 +669,7 @@ def test_codec_facts() -> None:
 def test_pyjpegls_is_tried_before_imagecodecs(codecs: CodecManager) -> None:
     require_backend(jpegls.PYJPEGLS)
     codecs.register(jpegls, "jpegls")
-    frame = read(_reference("MR_small_jpeg_ls_lossless.dcm")).pixel_data[0]
+    frame = read_quietly(_reference("MR_small_jpeg_ls_lossless.dcm")).pixel_data[0]
     _, used = codecs.decode_with(frame)
     assert used == "pyjpegls"
     codecs.block("pyjpegls")

@@ -12,7 +12,6 @@ shared with test_imagecodecs.py.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import warnings
@@ -30,7 +29,7 @@ from dicomframe.core.frame_info import FrameInfo
 from dicomframe.errors import EncodeError, NoCodecError
 from dicomframe.plugins import Codec, CodecManager
 from dicomframe.testing import check_codec
-from tests.reference import project_files, pydicom_files
+from tests.codecs.common import case_id, read_quietly, references, require_backend
 
 PYJPEGLS = jpegls.PYJPEGLS
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -38,40 +37,12 @@ Array = np.ndarray[Any, Any]
 
 
 # -- shared helpers -------------------------------------------------------------------------------
-def read(path: Path) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # some references are deliberately malformed
-        return dcf.read(path)
-
-
-def _syntax(path: Path) -> str | None:
-    try:
-        ds = read(path)
-    except dcf.DicomError:
-        return None
-    syntax = ds.transfer_syntax
-    return syntax.uid if syntax is not None and 0x7FE00010 in ds else None
-
-
-REFERENCES = [(p, _syntax(p)) for p in [*pydicom_files(), *project_files()]]
+REFERENCES = references()
 
 
 def reference_cases(codecs: list[Codec]) -> list[tuple[Codec, Path]]:
     """Every (codec, reference file) pair the codec claims."""
     return [(c, p) for c in codecs for p, uid in REFERENCES if uid in c.transfer_syntaxes]
-
-
-def case_id(value: object) -> str:
-    return value.name if isinstance(value, Codec | Path) else str(value)
-
-
-def require_backend(codec: Codec) -> None:
-    """Skip when the backend is missing; fail instead under DICOMFRAME_STRICT_BACKENDS=1."""
-    if codec.is_available():
-        return
-    if os.environ.get("DICOMFRAME_STRICT_BACKENDS") == "1":
-        pytest.fail(f"{codec.name} is required: {codec.install_hint()}")
-    pytest.skip(codec.install_hint())
 
 
 def oracle(path: Path, index: int, *, as_rgb: bool) -> Array:
@@ -226,7 +197,7 @@ def codecs(manager: CodecManager) -> CodecManager:
 @pytest.mark.parametrize(("codec", "path"), reference_cases([PYJPEGLS]), ids=case_id)
 def test_decode_matches_pydicom(codecs: CodecManager, codec: Codec, path: Path) -> None:
     require_backend(codec)
-    pixels = read(path).pixel_data
+    pixels = read_quietly(path).pixel_data
     for index in range(len(pixels)):
         for as_rgb in (True, False):
             frame = codecs.decode(pixels[index], codec=codec.name, as_rgb=as_rgb)

@@ -11,7 +11,6 @@ wavelet are implemented differently.
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 import warnings
@@ -21,16 +20,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-import dicomframe as dcf
 from dicomframe.codecs import pillow, pylibjpeg
 from dicomframe.codecs._common import J2K_SYNTAXES, jpeg_parameters
 from dicomframe.color import rgb_to_ybr, ybr_to_rgb
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import FrameInfo
 from dicomframe.errors import NoCodecError
-from dicomframe.plugins import Codec, CodecManager
+from dicomframe.plugins import CodecManager
 from dicomframe.testing import check_codec
-from tests.reference import project_files, pydicom_files
+from tests.codecs.common import case_id, read_quietly, references, require_backend
 
 PILLOW = pillow.PILLOW
 BASELINE = "1.2.840.10008.1.2.4.50"
@@ -45,36 +43,8 @@ FAILING = {
 }
 
 
-def _read(path: Path) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # some references are deliberately malformed
-        return dcf.read(path)
-
-
-def _syntax(path: Path) -> str | None:
-    try:
-        ds = _read(path)
-    except dcf.DicomError:
-        return None
-    syntax = ds.transfer_syntax
-    return syntax.uid if syntax is not None and 0x7FE00010 in ds else None
-
-
-REFERENCES = [(p, _syntax(p)) for p in [*pydicom_files(), *project_files()]]
+REFERENCES = references()
 CASES = [p for p, uid in REFERENCES if uid in PILLOW.transfer_syntaxes]
-
-
-def _id(value: object) -> str:
-    return value.name if isinstance(value, Codec | Path) else str(value)
-
-
-def require_backend(codec: Codec) -> None:
-    """Skip when the backend is missing; fail instead under DICOMFRAME_STRICT_BACKENDS=1."""
-    if codec.is_available():
-        return
-    if os.environ.get("DICOMFRAME_STRICT_BACKENDS") == "1":
-        pytest.fail(f"{codec.name} is required: {codec.install_hint()}")
-    pytest.skip(codec.install_hint())
 
 
 @pytest.fixture
@@ -119,10 +89,10 @@ def assert_truthful(frame: NativeFrame, source: FrameInfo) -> None:
 
 
 # -- every reference file -----------------------------------------------------------------
-@pytest.mark.parametrize("path", CASES, ids=_id)
+@pytest.mark.parametrize("path", CASES, ids=case_id)
 def test_decode_matches_pydicom(codecs: CodecManager, path: Path) -> None:
     require_backend(PILLOW)
-    pixels = _read(path).pixel_data
+    pixels = read_quietly(path).pixel_data
     if path.name in DECLINED | FAILING:
         outcome = "declined" if path.name in DECLINED else "failed"
         with pytest.raises(NoCodecError) as caught:
@@ -143,14 +113,14 @@ def test_decode_matches_pydicom(codecs: CodecManager, path: Path) -> None:
 CROSS = [p for p in CASES if p.name not in DECLINED | FAILING]
 
 
-@pytest.mark.parametrize("path", CROSS, ids=_id)
+@pytest.mark.parametrize("path", CROSS, ids=case_id)
 @pytest.mark.parametrize("as_rgb", [False, True])
 def test_agrees_with_the_pylibjpeg_codecs(both: CodecManager, path: Path, as_rgb: bool) -> None:
     """Another backend: exact for lossless streams; for lossy ones the decoded components may
     differ by +-2 (JPEG; +-1 seen) or +-1 (JPEG 2000; 0 seen), and RGB converted from JPEG
     YCbCr by +-4, as Cb and Cr differences are scaled by up to 1.772 (3 seen)."""
     require_backend(PILLOW)
-    pixels = _read(path).pixel_data
+    pixels = read_quietly(path).pixel_data
     j2k = pixels.info.transfer_syntax_uid in J2K_SYNTAXES
     other = "pylibjpeg-openjpeg" if j2k else "pylibjpeg-libjpeg"
     require_backend(both.get(other))
@@ -468,7 +438,7 @@ def test_capabilities_decline_with_reasons(
 
 def _jpeg_reference() -> EncapsulatedFrame:
     path = next(p for p, _ in REFERENCES if p.name == "SC_rgb_jpeg_dcmtk.dcm")
-    return _read(path).pixel_data[0]  # type: ignore[no-any-return]
+    return read_quietly(path).pixel_data[0]  # type: ignore[no-any-return]
 
 
 def test_pillow_goes_before_libjpeg_and_falls_back_to_it(both: CodecManager) -> None:
@@ -492,7 +462,7 @@ def test_every_blocked_codec_is_listed(both: CodecManager) -> None:
 def test_openjpeg_goes_before_pillow_for_jpeg_2000(both: CodecManager) -> None:
     require_backend(pylibjpeg.OPENJPEG)
     path = next(p for p, _ in REFERENCES if p.name == "MR_small_jp2klossless.dcm")
-    frame = _read(path).pixel_data[0]
+    frame = read_quietly(path).pixel_data[0]
     assert both.decode_with(frame)[1] == "pylibjpeg-openjpeg"
     assert both.decode_with(frame, block=["pylibjpeg-openjpeg"])[1] == "pillow"
 

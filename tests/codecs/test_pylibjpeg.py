@@ -10,7 +10,6 @@ RGB) and False (the components as libjpeg decodes them).
 from __future__ import annotations
 
 import dataclasses
-import os
 import subprocess
 import sys
 import warnings
@@ -20,7 +19,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-import dicomframe as dcf
 from dicomframe.codecs import pylibjpeg
 from dicomframe.codecs._common import HTJ2K_SYNTAXES, J2K_SYNTAXES, j2k_parameters
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
@@ -28,7 +26,7 @@ from dicomframe.core.frame_info import FrameInfo
 from dicomframe.errors import CodecUnavailableError, NoCodecError
 from dicomframe.plugins import Codec, CodecManager, hookimpl
 from dicomframe.testing import check_codec
-from tests.reference import project_files, pydicom_files
+from tests.codecs.common import case_id, read_quietly, references, require_backend
 
 OPENJPEG, LIBJPEG = pylibjpeg.OPENJPEG, pylibjpeg.LIBJPEG
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -42,36 +40,8 @@ UNDECODABLE = {
 }
 
 
-def _read(path: Path) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # some references are deliberately malformed
-        return dcf.read(path)
-
-
-def _syntax(path: Path) -> str | None:
-    try:
-        ds = _read(path)
-    except dcf.DicomError:
-        return None
-    syntax = ds.transfer_syntax
-    return syntax.uid if syntax is not None and 0x7FE00010 in ds else None
-
-
-REFERENCES = [(p, _syntax(p)) for p in [*pydicom_files(), *project_files()]]
+REFERENCES = references()
 CASES = [(c, p) for c in (OPENJPEG, LIBJPEG) for p, uid in REFERENCES if uid in c.transfer_syntaxes]
-
-
-def _id(value: object) -> str:
-    return value.name if isinstance(value, Codec | Path) else str(value)
-
-
-def require_backend(codec: Codec) -> None:
-    """Skip when the backend is missing; fail instead under DICOMFRAME_STRICT_BACKENDS=1."""
-    if codec.is_available():
-        return
-    if os.environ.get("DICOMFRAME_STRICT_BACKENDS") == "1":
-        pytest.fail(f"{codec.name} is required: {codec.install_hint()}")
-    pytest.skip(codec.install_hint())
 
 
 @pytest.fixture
@@ -111,10 +81,10 @@ def assert_truthful(frame: NativeFrame, source: FrameInfo) -> None:
 
 
 # -- every reference file -----------------------------------------------------------------
-@pytest.mark.parametrize(("codec", "path"), CASES, ids=_id)
+@pytest.mark.parametrize(("codec", "path"), CASES, ids=case_id)
 def test_decode_matches_pydicom(codecs: CodecManager, codec: Codec, path: Path) -> None:
     require_backend(codec)
-    pixels = _read(path).pixel_data
+    pixels = read_quietly(path).pixel_data
     if path.name in UNDECODABLE:
         with pytest.raises(NoCodecError) as caught:
             codecs.decode(pixels[0], codec=codec.name)
@@ -153,7 +123,7 @@ def test_photometric_says_what_was_decoded(
     codecs: CodecManager, name: str, as_rgb: bool, photometric: str
 ) -> None:
     path = next(p for p, _ in REFERENCES if p.name == name)
-    pixels = _read(path).pixel_data
+    pixels = read_quietly(path).pixel_data
     codec = OPENJPEG if pixels.info.transfer_syntax_uid in J2K_SYNTAXES else LIBJPEG
     require_backend(codec)
     frame = codecs.decode(pixels[0], as_rgb=as_rgb)
@@ -446,7 +416,7 @@ def test_declined_frame_is_listed_in_no_codec_error(codecs: CodecManager) -> Non
 
 def _j2k_reference() -> EncapsulatedFrame:
     path = next(p for p, _ in REFERENCES if p.name == "MR_small_jp2klossless.dcm")
-    return _read(path).pixel_data[0]  # type: ignore[no-any-return]
+    return read_quietly(path).pixel_data[0]  # type: ignore[no-any-return]
 
 
 def test_blocked_backend_is_listed_in_no_codec_error(codecs: CodecManager) -> None:
@@ -511,7 +481,7 @@ def test_importing_the_plugin_imports_no_backend() -> None:
 def test_libjpeg_passes_the_conformance_checks() -> None:
     require_backend(LIBJPEG)
     samples = [
-        _read(p).pixel_data[0]
+        read_quietly(p).pixel_data[0]
         for p, uid in REFERENCES
         if uid in LIBJPEG.transfer_syntaxes and p.name not in UNDECODABLE
     ]
