@@ -1,0 +1,398 @@
+"""RLE Lossless (1.2.840.10008.1.2.5, PS3.5 Annex G): our numpy codec and pylibjpeg-rle.
+
+Codec ``"rle"``, priority 0, needs only numpy; it decodes and encodes.
+Codec ``"pylibjpeg-rle"``, priority 10 (a compiled backend, preferred when
+installed), decodes and encodes through ``rle.utils.decode_pixel_data`` /
+``encode_pixel_data``; its output (sample by sample, as planar configuration
+1) is interleaved here.
+
+The stream (PS3.5 G.2, G.5): a 64-byte header of 16 little-endian uint32,
+the number of segments then their offsets (unused ones 0), then one segment
+per byte of each sample: sample by sample, most significant byte first, each
+segment a PackBits byte stream of ``rows * columns`` bytes padded to an even
+length. At most 15 segments fit the header, so 64-bit frames of 3 samples,
+and 1-bit frames (whose bytes are not per-pixel), are declined.
+
+Decoded frames are Explicit VR Little Endian, samples interleaved (planar
+configuration 0) whatever the dataset says, photometric unchanged except
+that YBR_FULL_422 becomes YBR_FULL (the segments hold every sample of every
+pixel); unused high bits are masked, or sign-extended for signed pixels, as
+for native data (PS3.5 8.1.1) and as pydicom does. A segment whose runs go
+past ``rows * columns`` bytes is cut there, as other decoders do (its padding
+may decode to a byte).
+
+The numpy decoder has no loop over bytes or runs: each byte of a segment is
+read as a PackBits header to give the position of the next header, and
+pointer doubling over that ``next`` array finds the chain of real headers
+from byte 0 in about log2(runs) vectorised steps; the runs are then expanded
+with index arithmetic. The encoder finds runs with a comparison of
+neighbours, never across a row (PS3.5 G.3.1), splits them into runs of at
+most 128 and lays out the whole frame at once. Its output is byte for byte
+pydicom's: runs of two or more bytes are replicate runs, a lone byte left
+after 128-byte replicate runs is a literal run of one. Encoding refuses
+values outside the Bits Stored range (decoding would mask them). No options.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dicomframe.codecs import _common
+from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, RLELossless
+from dicomframe.errors import DecodeError, EncodeError
+from dicomframe.plugins import Capabilities, Codec, hookimpl
+
+if TYPE_CHECKING:
+    from dicomframe.core.frame_info import FrameInfo
+    from dicomframe.core.transfer_syntax import TransferSyntax
+
+__all__ = ["PYLIBJPEG_RLE", "RLE", "dicomframe_codecs", "parse_header"]
+
+Array = np.ndarray[Any, Any]
+_HEADER = 64
+_MAX_SEGMENTS = 15  # PS3.5 G.5: the header holds 15 offsets
+_RLE = "rle"
+_PYLIBJPEG_RLE = "pylibjpeg-rle"
+_PARTIAL = ("YBR_PARTIAL_422", "YBR_PARTIAL_420")
+# PS3.5 G.3.2, by header byte n: n < 128 copies the next n + 1 bytes, n > 128 repeats the
+# next byte 257 - n times, 128 does nothing. _COUNT: bytes output; _STEP: to the next header.
+_N = np.arange(256)
+_COUNT = np.where(_N < 128, _N + 1, np.where(_N > 128, 257 - _N, 0)).astype(np.int64)
+_STEP = np.where(_N < 128, _N + 2, np.where(_N > 128, 2, 1)).astype(np.int32)
+
+
+# -- checks -----------------------------------------------------------------------------
+def _segments(info: FrameInfo) -> int:
+    return info.samples_per_pixel * (info.bits_allocated // 8)  # PS3.5 G.2
+
+
+def _why_not(info: FrameInfo) -> str | None:
+    if info.pixel_keyword != "PixelData":
+        return f"{info.pixel_keyword} cannot be encapsulated (PS3.5 A.4): Pixel Data only"
+    if info.photometric_interpretation in _PARTIAL:
+        return (
+            f"{info.photometric_interpretation} is subsampled, but RLE segments hold every "
+            "sample of every pixel (PS3.5 G.2): no Photometric Interpretation says so"
+        )
+    if _segments(info) > _MAX_SEGMENTS:
+        return (
+            f"{info.samples_per_pixel} samples of {info.bits_allocated} bits need "
+            f"{_segments(info)} segments; RLE allows {_MAX_SEGMENTS} (PS3.5 G.5)"
+        )
+    return None
+
+
+def parse_header(data: bytes | memoryview, info: FrameInfo) -> list[tuple[int, int]]:
+    """The ``(start, end)`` of each segment of an RLE frame, checked against ``info``.
+
+    Raises
+    ------
+    ValueError
+        When the header is short, its segment count does not match ``info``,
+        or an offset points outside the data or backwards.
+    """
+    size = len(data)
+    if size < _HEADER:
+        raise ValueError(f"RLE header is truncated: the frame has {size} bytes, the header 64")
+    count, *offsets = struct.unpack_from("<16L", data)
+    expected = _segments(info)
+    if count != expected:
+        raise ValueError(
+            f"RLE header gives {count} segments; {info.samples_per_pixel} sample(s) of "
+            f"{info.bits_allocated} bits need {expected} (PS3.5 G.2)"
+        )
+    starts = offsets[:count]
+    ends = [*starts[1:], size]
+    for index, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        if not _HEADER <= start < size:
+            raise ValueError(
+                f"RLE segment {index} offset {start} is outside the frame's data "
+                f"({_HEADER}..{size - 1})"
+            )
+        if end <= start:
+            raise ValueError(f"RLE segment {index + 1} offset {end} is not after {start}")
+    return list(zip(starts, ends, strict=True))
+
+
+def _short(index: int, got: int, info: FrameInfo) -> ValueError:
+    return ValueError(
+        f"RLE segment {index} decodes to {got} bytes; a {info.columns}x{info.rows} frame "
+        f"needs {info.rows * info.columns}"
+    )
+
+
+# -- numpy decoding ---------------------------------------------------------------------
+def _header_chain(seg: Array) -> Array:
+    """Positions of the PackBits headers from byte 0, by pointer doubling (no run loop)."""
+    size = seg.size
+    jump = np.empty(size + 1, dtype=np.int32)
+    np.add(np.arange(size, dtype=np.int32), np.take(_STEP, seg), out=jump[:size])
+    np.minimum(jump[:size], size, out=jump[:size])
+    jump[size] = size  # past the end: a sentinel that stays put
+    spare = np.empty_like(jump)
+    chain = np.zeros(1, dtype=np.int32)  # headers 0 .. 2**k - 1 of the chain
+    while True:
+        after = np.take(jump, chain)  # headers 2**k .. 2**(k+1) - 1, sentinels at the end
+        if after[-1] >= size:
+            return np.concatenate([chain, after[after < size]])
+        chain = np.concatenate([chain, after])
+        # Now jump 2**(k+1) headers; every index is in range, so no bounds-check copy.
+        np.take(jump, jump, out=spare, mode="clip")
+        jump, spare = spare, jump
+
+
+def _decode_segment(seg: Array, needed: int, index: int, info: FrameInfo) -> Array:
+    """Decode one (non-empty) PackBits segment to exactly ``needed`` bytes."""
+    heads = _header_chain(seg)
+    value = np.take(seg, heads)
+    literal = value < 128
+    count = np.take(_COUNT, value)
+    starts = np.zeros(count.size, dtype=np.int64)
+    np.cumsum(count[:-1], out=starts[1:])
+    keep = starts < needed  # runs after the frame is full are padding
+    heads, literal, count, starts = heads[keep], literal[keep], count[keep], starts[keep]
+    # Bytes each run can take from the segment: a literal may be cut short at its end.
+    source = heads + 1
+    available = np.where(literal, np.clip(seg.size - source, 0, count), count)
+    available[~literal & (source >= seg.size)] = 0
+    lengths = np.minimum(count, needed - starts)
+    short = np.flatnonzero(available < lengths)
+    if short.size:
+        first = short[0]
+        raise _short(index, int(starts[first] + available[first]), info)
+    if starts.size == 0 or starts[-1] + count[-1] < needed:
+        raise _short(index, int(count.sum()), info)
+    # Output byte i of run r is seg[source_r + (i - start_r) * literal_r].
+    step = literal.astype(np.int32)
+    base = (source - starts * step).astype(np.int32)
+    lengths = lengths.astype(np.int32)
+    where = np.repeat(base, lengths)
+    where += np.arange(needed, dtype=np.int32) * np.repeat(step, lengths)
+    return np.take(seg, where)
+
+
+def _planes_to_values(planes: Array, info: FrameInfo) -> Array:
+    """``(pixels, samples, bytes)`` little-endian bytes -> flat values, bits corrected."""
+    kind = "i" if info.pixel_representation else "u"
+    values = planes.reshape(-1).view(f"<{kind}{info.bits_allocated // 8}")
+    if info.needs_bit_correction:
+        _common.sign_extend(values, info.bits_stored)  # PS3.5 8.1.1, as pydicom does
+    return values
+
+
+def _full(photometric: str) -> str:
+    """RLE segments hold every sample of every pixel: YBR_FULL_422 data is YBR_FULL."""
+    return "YBR_FULL" if photometric == "YBR_FULL_422" else photometric
+
+
+def _output(values: Array, info: FrameInfo) -> NativeFrame:
+    out = info.replace(
+        photometric_interpretation=_full(info.photometric_interpretation),
+        planar_configuration=0,
+        transfer_syntax_uid=ExplicitVRLittleEndian.uid,
+    )
+    return NativeFrame(values, out)
+
+
+def _decode_rle(frame: EncapsulatedFrame, /, **_options: Any) -> NativeFrame:
+    """Decode an RLE Lossless frame with numpy."""
+    info = frame.info
+    data = np.frombuffer(frame.data, dtype=np.uint8)
+    pixels = info.rows * info.columns
+    width = info.bits_allocated // 8
+    planes = np.empty((pixels, info.samples_per_pixel, width), dtype=np.uint8)
+    try:
+        spans = parse_header(frame.data, info)
+        for index, (start, end) in enumerate(spans):
+            sample, byte = divmod(index, width)
+            # PS3.5 G.2: most significant byte first; the output is little endian.
+            planes[:, sample, width - 1 - byte] = _decode_segment(
+                data[start:end], pixels, index, info
+            )
+    except ValueError as exc:
+        raise DecodeError(str(exc), codec=_RLE, frame_index=frame.index) from exc
+    return _output(_planes_to_values(planes, info), info)
+
+
+# -- numpy encoding ---------------------------------------------------------------------
+def _byte_planes(frame: NativeFrame) -> Array:
+    """The frame as ``(segments, rows, columns)`` bytes in segment order (PS3.5 G.2)."""
+    info = frame.info
+    width = info.bits_allocated // 8
+    # NativeFrame data is little endian (FrameInfo.dtype), so its bytes are in LSB order.
+    arr = np.ascontiguousarray(frame.array).reshape(info.rows, info.columns, -1)
+    raw = arr.view(np.uint8).reshape(info.rows, info.columns, -1, width)
+    # sample by sample, most significant byte first
+    return np.ascontiguousarray(raw[..., ::-1].transpose(2, 3, 0, 1)).reshape(
+        -1, info.rows, info.columns
+    )
+
+
+def _runs(flat: Array, columns: int) -> tuple[Array, Array, Array]:
+    """Start and length of each run, and which bytes are lone (make up literal runs)."""
+    size = flat.size
+    new = np.ones(size + 1, dtype=bool)  # a new group of equal bytes starts here
+    np.not_equal(flat[1:], flat[:-1], out=new[1:size])
+    new[:size:columns] = True  # PS3.5 G.3.1: each row is encoded separately
+    lone = new[:size] & new[1:]  # a group of one byte: part of a literal run
+    start = new[:size].copy()
+    # A literal run takes the lone bytes in a row; a replicate run is one group.
+    start[1:] &= ~lone[1:] | ~lone[:-1]
+    start[::columns] = True
+    starts = np.flatnonzero(start)
+    return starts, np.diff(starts, append=size), lone
+
+
+def _chunks(starts: Array, lengths: Array, literal: Array) -> tuple[Array, Array, Array]:
+    """Runs cut to at most 128 bytes (PS3.5 G.3.1), full ones first: start, count, literal."""
+    pieces = (lengths + 127) // 128
+    if pieces.size == 0 or pieces.max() == 1:
+        return starts, lengths, literal | (lengths == 1)
+    run = np.repeat(np.arange(starts.size), pieces)
+    nth = np.arange(run.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    count = np.minimum(128, lengths[run] - 128 * nth)
+    # A replicate run's last byte alone is a literal run of one (as pydicom writes it).
+    return starts[run] + 128 * nth, count, literal[run] | (count == 1)
+
+
+def _encode_planes(planes: Array) -> tuple[Array, Array]:
+    """PackBits-encode every segment at once: the segments' bytes and their lengths."""
+    segments, rows, columns = planes.shape
+    flat = planes.reshape(-1)
+    starts, lengths, lone = _runs(flat, columns)
+    position, count, literal = _chunks(starts, lengths, lone[starts])
+    header = np.where(literal, count - 1, 257 - count).astype(np.uint8)
+    size = np.where(literal, count + 1, 2)  # header and payload
+    # Chunks never cross a row, so never a segment: find each segment's first chunk.
+    first = np.searchsorted(position, np.arange(segments) * (rows * columns))
+    seg_lengths = np.add.reduceat(size, first)
+    padding = seg_lengths & 1  # PS3.5 G.5: segments have even length (a trailing 0)
+    ends = np.cumsum(seg_lengths + padding)
+    shift = np.repeat(np.cumsum(padding) - padding, np.diff(first, append=position.size))
+    out_at = np.cumsum(size) - size + shift
+    out = np.zeros(int(ends[-1]), dtype=np.uint8)
+    out[out_at] = header
+    payload = np.ones(out.size, dtype=bool)
+    payload[out_at] = False
+    payload[ends[padding == 1] - 1] = False
+    copied = lone.copy()  # literal bytes, and the first byte of each replicate run
+    copied[position] = True
+    out[payload] = flat[copied]
+    return out, seg_lengths + padding
+
+
+def _header(lengths: Array) -> bytes:
+    table = np.zeros(16, dtype="<u4")  # PS3.5 G.5: count, offsets, unused offsets 0
+    table[0] = lengths.size
+    table[1 : 1 + lengths.size] = _HEADER + np.cumsum(lengths) - lengths
+    return table.tobytes()
+
+
+def _encoded(data: bytes, frame: NativeFrame) -> EncapsulatedFrame:
+    photometric = _full(frame.info.photometric_interpretation)  # frame.array is upsampled
+    return _common.encapsulated_frame(data, frame, RLELossless, photometric)
+
+
+def _check_encodable(frame: NativeFrame, codec: str) -> None:
+    if frame.info.needs_bit_correction:
+        try:
+            _common.check_range(frame.data, frame.info)
+        except ValueError as exc:
+            raise EncodeError(str(exc), codec=codec) from exc
+
+
+def _encode_rle(
+    frame: NativeFrame, syntax: TransferSyntax, /, **_options: Any
+) -> EncapsulatedFrame:
+    """Encode a frame as RLE Lossless with numpy."""
+    _check_encodable(frame, _RLE)
+    data, lengths = _encode_planes(_byte_planes(frame))
+    return _encoded(_header(lengths) + data.tobytes(), frame)
+
+
+# -- pylibjpeg-rle ----------------------------------------------------------------------
+def _decode_pylibjpeg(frame: EncapsulatedFrame, /, **_options: Any) -> NativeFrame:
+    """Decode an RLE Lossless frame with pylibjpeg-rle."""
+    from rle.utils import decode_pixel_data
+
+    info = frame.info
+    src = bytes(frame.data)
+    pixels = info.rows * info.columns
+    width = info.bits_allocated // 8
+    try:
+        parse_header(src, info)  # it infers the samples from the segment count: check first
+        raw = decode_pixel_data(
+            src, version=2, rows=info.rows, columns=info.columns, bits_allocated=info.bits_allocated
+        )
+    except ValueError as exc:
+        raise DecodeError(str(exc), codec=_PYLIBJPEG_RLE, frame_index=frame.index) from exc
+    expected = pixels * info.samples_per_pixel * width
+    if len(raw) != expected:
+        raise DecodeError(
+            f"pylibjpeg-rle gave {len(raw)} bytes; the frame needs {expected}",
+            codec=_PYLIBJPEG_RLE,
+            frame_index=frame.index,
+        )
+    # Its output is sample by sample (planar configuration 1), each value little endian.
+    planes = np.frombuffer(raw, dtype=np.uint8).reshape(info.samples_per_pixel, pixels, width)
+    return _output(_planes_to_values(planes.transpose(1, 0, 2).copy(), info), info)
+
+
+def _encode_pylibjpeg(
+    frame: NativeFrame, syntax: TransferSyntax, /, **_options: Any
+) -> EncapsulatedFrame:
+    """Encode a frame as RLE Lossless with pylibjpeg-rle."""
+    from rle.utils import encode_pixel_data
+
+    _check_encodable(frame, _PYLIBJPEG_RLE)
+    info = frame.info
+    arr = np.ascontiguousarray(frame.array)  # little endian, samples interleaved
+    try:
+        data = encode_pixel_data(
+            arr.tobytes(),
+            rows=info.rows,
+            columns=info.columns,
+            samples_per_pixel=arr.size // (info.rows * info.columns),
+            bits_allocated=info.bits_allocated,
+            byteorder="<",
+        )
+    except ValueError as exc:
+        raise EncodeError(f"pylibjpeg-rle: {exc}", codec=_PYLIBJPEG_RLE) from exc
+    return _encoded(data, frame)
+
+
+_CAPS = Capabilities(bits_allocated=frozenset({8, 16, 32, 64}))
+
+RLE = Codec(
+    name=_RLE,
+    transfer_syntaxes=frozenset({RLELossless.uid}),
+    decode=_decode_rle,
+    encode=_encode_rle,
+    decode_caps=_CAPS,
+    encode_caps=_CAPS,
+    modules=("numpy",),
+    extra_check=_why_not,
+)
+
+PYLIBJPEG_RLE = Codec(
+    name=_PYLIBJPEG_RLE,
+    transfer_syntaxes=frozenset({RLELossless.uid}),
+    decode=_decode_pylibjpeg,
+    encode=_encode_pylibjpeg,
+    decode_caps=_CAPS,
+    encode_caps=_CAPS,
+    modules=("rle",),
+    requires=("pylibjpeg-rle>=2.0",),
+    priority=10,
+    extra_check=_why_not,
+)
+
+
+@hookimpl
+def dicomframe_codecs() -> list[Codec]:
+    """The RLE Lossless codecs (pylibjpeg-rle is imported on first use)."""
+    return [RLE, PYLIBJPEG_RLE]

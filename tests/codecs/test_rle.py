@@ -1,0 +1,636 @@
+"""RLE Lossless: our numpy codec ("rle") and pylibjpeg-rle, against pydicom and DCMTK.
+
+Oracles: pydicom 3's own pure-Python RLE decoder (``decoding_plugin="pydicom"``) for every
+RLE file bundled with pydicom and in testdata/, and for every stream we encode; pydicom's
+own RLE encoder for the exact bytes our encoder must write; DCMTK ``dcmdrle``/``dcmcrle``
+when installed. Every comparison is exact.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import struct
+import subprocess
+import sys
+import warnings
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import dicomframe as dcf
+from dicomframe.codecs import rle
+from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+from dicomframe.core.frame_info import FrameInfo
+from dicomframe.errors import CodecUnavailableError, DecodeError, EncodeError, NoCodecError
+from dicomframe.plugins import Codec, CodecManager, hookimpl
+from dicomframe.testing import check_codec
+from tests.reference import TESTDATA, project_files, pydicom_files, require_tool
+
+RLE, PYLIBJPEG_RLE = rle.RLE, rle.PYLIBJPEG_RLE
+CODECS = (RLE, PYLIBJPEG_RLE)
+RLE_UID = "1.2.840.10008.1.2.5"
+EXPLICIT_LE = "1.2.840.10008.1.2.1"
+
+
+def _read(path: Path) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # some references are deliberately odd
+        return dcf.read(path)
+
+
+def _is_rle(path: Path) -> bool:
+    try:
+        ds = _read(path)
+    except dcf.DicomError:
+        return False
+    syntax = ds.transfer_syntax
+    return syntax is not None and syntax.uid == RLE_UID and 0x7FE00010 in ds
+
+
+RLE_FILES = [p for p in [*pydicom_files(), *project_files()] if _is_rle(p)]
+NATIVE_FILES = [
+    p
+    for p in [*pydicom_files(), *project_files()]
+    if p.name in {"CT_small.dcm", "MR_small.dcm", "SC_rgb.dcm", "SC_rgb_16bit.dcm", "rtdose.dcm"}
+    or (
+        p.parent == TESTDATA
+        and p.stem in {"ct_explicit_le", "mr_multiframe_uint16", "rgb_planar0", "rgb_planar1"}
+    )
+]
+
+
+def _id(value: object) -> str:
+    return value.name if isinstance(value, Codec | Path) else str(value)
+
+
+def require_backend(codec: Codec) -> None:
+    """Skip when the backend is missing; fail instead under DICOMFRAME_STRICT_BACKENDS=1."""
+    if codec.is_available():
+        return
+    if os.environ.get("DICOMFRAME_STRICT_BACKENDS") == "1":
+        pytest.fail(f"{codec.name} is required: {codec.install_hint()}")
+    pytest.skip(codec.install_hint())
+
+
+@pytest.fixture
+def codecs(manager: CodecManager) -> CodecManager:
+    manager.register(rle, "rle")
+    return manager
+
+
+def _manager() -> CodecManager:
+    manager = CodecManager(entry_points=False)
+    manager.register(rle, "rle")
+    return manager
+
+
+def _stream(frame: NativeFrame) -> bytes:
+    """Our encoder's bytes for ``frame``."""
+    return bytes(_manager().encode(frame, "RLELossless", codec="rle").data)
+
+
+def make_frame(
+    dtype: str,
+    samples: int = 1,
+    *,
+    shape: tuple[int, int] = (7, 5),
+    planar: int = 0,
+    data: np.ndarray[Any, Any] | None = None,
+    bits_stored: int | None = None,
+    photometric: str | None = None,
+) -> NativeFrame:
+    """A native frame of ``dtype``; random values unless ``data`` (flat, stored order) is given."""
+    kind = np.dtype(dtype)
+    bits = kind.itemsize * 8
+    stored = bits_stored or bits
+    info = FrameInfo(
+        rows=shape[0],
+        columns=shape[1],
+        samples_per_pixel=samples,
+        bits_allocated=bits,
+        bits_stored=stored,
+        high_bit=stored - 1,
+        pixel_representation=int(kind.kind == "i"),
+        photometric_interpretation=photometric or ("RGB" if samples == 3 else "MONOCHROME2"),
+        planar_configuration=planar,
+    )
+    if data is None:
+        rng = np.random.default_rng(zlib.crc32(repr((dtype, samples, shape, planar)).encode()))
+        low, high = (-(1 << (stored - 1)), (1 << (stored - 1)) - 1) if kind.kind == "i" else (0, 0)
+        if kind.kind == "u":
+            high = (1 << stored) - 1
+        data = rng.integers(low, high, size=info.values_per_frame, dtype=kind, endpoint=True)
+    return NativeFrame(np.ascontiguousarray(data, dtype=info.dtype), info)
+
+
+def assert_truthful(frame: NativeFrame, source: FrameInfo) -> None:
+    """The decoded frame's FrameInfo describes its data (the contract in plugins/codec.py)."""
+    info = frame.info
+    assert frame.data.ndim == 1
+    assert frame.data.dtype == info.dtype == source.dtype
+    assert frame.data.size == info.values_per_frame
+    assert info.planar_configuration == 0
+    assert info.transfer_syntax_uid == EXPLICIT_LE
+    assert info.photometric_interpretation == source.photometric_interpretation
+
+
+def pydicom_decode(frame: EncapsulatedFrame) -> np.ndarray[Any, Any]:
+    """Decode one RLE frame with pydicom's own pure-Python decoder."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.encaps import encapsulate
+    from pydicom.pixels import get_decoder
+
+    info = frame.info
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = RLE_UID
+    ds.Rows, ds.Columns, ds.SamplesPerPixel = info.rows, info.columns, info.samples_per_pixel
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = (
+        info.bits_allocated,
+        info.bits_stored,
+        info.high_bit,
+    )
+    ds.PixelRepresentation = info.pixel_representation
+    ds.PhotometricInterpretation = info.photometric_interpretation
+    if info.samples_per_pixel > 1:
+        ds.PlanarConfiguration = 0
+    ds.NumberOfFrames = 1
+    ds.PixelData = encapsulate([bytes(frame.data)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. "compressed as long as uncompressed" (all zeros)
+        arr, _ = get_decoder(RLE_UID).as_array(ds, decoding_plugin="pydicom", as_rgb=False)
+    return arr
+
+
+def pydicom_encode(frame: NativeFrame) -> bytes:
+    """Encode one frame with pydicom's own (pure-Python) RLE encoder."""
+    from pydicom.pixels import get_encoder
+
+    info = frame.info
+    return bytes(
+        get_encoder(RLE_UID).encode(
+            np.ascontiguousarray(frame.array),
+            encoding_plugin="pydicom",
+            validate=False,  # it refuses layouts PS3.5 8.2 does not list, e.g. signed RGB
+            rows=info.rows,
+            columns=info.columns,
+            samples_per_pixel=info.samples_per_pixel,
+            bits_allocated=info.bits_allocated,
+            bits_stored=info.bits_stored,
+            pixel_representation=info.pixel_representation,
+            photometric_interpretation=info.photometric_interpretation,
+            number_of_frames=1,
+            planar_configuration=0,
+        )
+    )
+
+
+# -- every RLE reference file ---------------------------------------------------------------
+def test_references_are_found() -> None:
+    names = {p.name for p in RLE_FILES}
+    assert {"MR_small_RLE.dcm", "SC_rgb_rle.dcm", "rtdose_rle.dcm", "rle_multiframe.dcm"} <= names
+    assert len(RLE_FILES) >= 10
+
+
+@pytest.mark.parametrize(("codec", "path"), [(c, p) for c in CODECS for p in RLE_FILES], ids=_id)
+def test_decode_matches_pydicom(codecs: CodecManager, codec: Codec, path: Path) -> None:
+    from pydicom.pixels import pixel_array
+
+    require_backend(codec)
+    pixels = _read(path).pixel_data
+    for index in range(len(pixels)):
+        frame = codecs.decode(pixels[index], codec=codec.name)
+        assert_truthful(frame, pixels.info)
+        expected = pixel_array(path, index=index, as_rgb=False, decoding_plugin="pydicom")
+        assert frame.array.dtype == expected.dtype
+        np.testing.assert_array_equal(frame.array, expected)
+
+
+@pytest.mark.parametrize("path", RLE_FILES, ids=_id)
+def test_both_codecs_agree_through_pixel_array(codecs: CodecManager, path: Path) -> None:
+    pixels = _read(path).pixel_data
+    ours = pixels.pixel_array(codecs=codecs, codec="rle", workers=1)
+    require_backend(PYLIBJPEG_RLE)
+    theirs = pixels.pixel_array(codecs=codecs, codec="pylibjpeg-rle", workers=1)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_dcmcrle_output_decodes(codecs: CodecManager, tmp_path: Path) -> None:
+    tool = require_tool("dcmcrle")
+    for name in ("ct_explicit_le", "mr_multiframe_uint16", "rgb_planar0", "rgb_planar1"):
+        source = TESTDATA / f"{name}.dcm"
+        out = tmp_path / f"{name}_rle.dcm"
+        subprocess.run([tool, str(source), str(out)], check=True, capture_output=True)
+        native = _read(source).pixel_array
+        pixels = _read(out).pixel_data
+        for codec in CODECS:
+            require_backend(codec)
+            decoded = pixels.pixel_array(codecs=codecs, codec=codec.name, workers=1)
+            np.testing.assert_array_equal(decoded, native, err_msg=f"{name} {codec.name}")
+
+
+# -- encoding -----------------------------------------------------------------------------
+LAYOUTS = [
+    (dtype, samples)
+    for dtype in ("u1", "i1", "<u2", "<i2", "<u4", "<i4", "<u8", "<i8")
+    for samples in (1, 3)
+    if np.dtype(dtype).itemsize * samples <= 15  # PS3.5 G.5: at most 15 segments
+]
+
+
+def _patterns(dtype: str, samples: int, shape: tuple[int, int]) -> dict[str, np.ndarray[Any, Any]]:
+    kind = np.dtype(dtype)
+    size = shape[0] * shape[1] * samples
+    info = np.iinfo(kind)
+    rng = np.random.default_rng(size)
+    ramp = (np.arange(size) % 251 + 1).astype(kind)  # no two neighbours equal: no runs
+    runs = np.repeat(rng.integers(0, 3, size // 300 + 1), 300)[:size].astype(kind)  # > 128
+    return {
+        "zeros": np.zeros(size, kind),
+        "extremes": np.where(np.arange(size) % 7 < 3, info.min, info.max).astype(kind),
+        "no-runs": ramp,
+        "long-runs": runs,
+        "random": rng.integers(info.min, info.max, size, dtype=kind, endpoint=True),
+    }
+
+
+ROUND_TRIPS = [
+    (dtype, samples, shape, planar, pattern)
+    for dtype, samples in LAYOUTS
+    for shape in ((7, 5), (1, 1), (1, 257), (300, 1), (16, 40))
+    for planar in ((0, 1) if samples == 3 else (0,))
+    for pattern in ("zeros", "extremes", "no-runs", "long-runs", "random")
+]
+
+
+def _case_id(case: tuple[Any, ...]) -> str:
+    dtype, samples, (rows, columns), planar, pattern = case
+    return f"{dtype.lstrip('<')}x{samples}-{rows}x{columns}-planar{planar}-{pattern}"
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("case", ROUND_TRIPS, ids=_case_id)
+def test_round_trip_is_bit_exact(
+    codecs: CodecManager, codec: Codec, case: tuple[str, int, tuple[int, int], int, str]
+) -> None:
+    dtype, samples, shape, planar, pattern = case
+    require_backend(codec)
+    frame = make_frame(
+        dtype, samples, shape=shape, planar=planar, data=_patterns(dtype, samples, shape)[pattern]
+    )
+    encoded = codecs.encode(frame, "RLELossless", codec=codec.name)
+    assert encoded.info.transfer_syntax_uid == RLE_UID
+    assert encoded.info.planar_configuration == 0
+    assert len(encoded.fragments) == 1
+    assert len(encoded.data) % 2 == 0
+    for decoder in CODECS:
+        decoded = codecs.decode(encoded, codec=decoder.name)
+        assert_truthful(decoded, frame.info)
+        np.testing.assert_array_equal(decoded.array, frame.array)
+    if dtype[-1] != "8":  # pydicom's decoder handles 8 to 32 bits
+        np.testing.assert_array_equal(pydicom_decode(encoded), frame.array)
+
+
+@pytest.mark.parametrize(("dtype", "samples"), [x for x in LAYOUTS if x[0][-1] != "8"])
+@pytest.mark.parametrize("pattern", ["zeros", "extremes", "no-runs", "long-runs", "random"])
+def test_encoder_writes_pydicoms_bytes(
+    codecs: CodecManager, dtype: str, samples: int, pattern: str
+) -> None:
+    for shape in ((7, 5), (1, 257), (16, 40)):
+        data = _patterns(dtype, samples, shape)[pattern]
+        frame = make_frame(dtype, samples, shape=shape, data=data)
+        encoded = codecs.encode(frame, "RLELossless", codec="rle")
+        assert bytes(encoded.data) == pydicom_encode(frame)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    dtype=st.sampled_from(["u1", "i1", "<u2", "<i2", "<u4", "<i8"]),
+    samples=st.sampled_from([1, 3]),
+    rows=st.integers(1, 12),
+    columns=st.integers(1, 300),
+    alphabet=st.integers(1, 256),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_random_frames_round_trip(
+    dtype: str, samples: int, rows: int, columns: int, alphabet: int, seed: int
+) -> None:
+    if np.dtype(dtype).itemsize * samples > 15:
+        samples = 1
+    rng = np.random.default_rng(seed)
+    size = rows * columns * samples
+    # A small alphabet makes runs of every length; a large one makes literal runs.
+    data = rng.integers(0, alphabet, size).astype(np.int64) * (rng.integers(1, 3, size) * 7)
+    frame = make_frame(dtype, samples, shape=(rows, columns), data=data.astype(dtype))
+    manager = _manager()
+    encoded = manager.encode(frame, "RLELossless", codec="rle")
+    np.testing.assert_array_equal(manager.decode(encoded, codec="rle").array, frame.array)
+    if PYLIBJPEG_RLE.is_available():
+        np.testing.assert_array_equal(
+            manager.decode(encoded, codec="pylibjpeg-rle").array, frame.array
+        )
+        theirs = manager.encode(frame, "RLELossless", codec="pylibjpeg-rle")
+        np.testing.assert_array_equal(manager.decode(theirs, codec="rle").array, frame.array)
+
+
+@pytest.mark.parametrize("path", NATIVE_FILES, ids=_id)
+def test_reference_native_frames_round_trip(codecs: CodecManager, path: Path) -> None:
+    pixels = _read(path).pixel_data
+    for index in range(len(pixels)):
+        frame = pixels[index]
+        assert isinstance(frame, NativeFrame)
+        for codec in CODECS:
+            require_backend(codec)
+            encoded = codecs.encode(frame, "RLELossless", codec=codec.name)
+            for decoder in CODECS:
+                decoded = codecs.decode(encoded, codec=decoder.name)
+                np.testing.assert_array_equal(decoded.array, frame.array)
+        np.testing.assert_array_equal(pydicom_decode(encoded), frame.array)
+
+
+def test_dcmdrle_decodes_our_files(codecs: CodecManager, tmp_path: Path) -> None:
+    tool = require_tool("dcmdrle")
+    template = TESTDATA / "ct_explicit_le.dcm"
+    for dtype, samples in [x for x in LAYOUTS if x[0][-1] != "8"]:
+        frames = [make_frame(dtype, samples, shape=(9, 13), planar=p) for p in (0, 1)]
+        encoded = [codecs.encode(f, "RLELossless", codec="rle") for f in frames]
+        ds = _read(template)
+        ds.set_pixel_data(encoded)
+        ours, theirs = tmp_path / "ours.dcm", tmp_path / "theirs.dcm"
+        dcf.write(ds, ours)
+        subprocess.run([tool, str(ours), str(theirs)], check=True, capture_output=True)
+        back = _read(theirs)
+        assert back.transfer_syntax.uid == EXPLICIT_LE
+        expected = np.stack([f.array for f in frames])
+        np.testing.assert_array_equal(back.pixel_array, expected, err_msg=f"{dtype} x{samples}")
+
+
+def test_written_file_reads_back_in_pydicom(codecs: CodecManager, tmp_path: Path) -> None:
+    import pydicom
+
+    source = _read(TESTDATA / "mr_multiframe_uint16.dcm")
+    native = source.pixel_array
+    encoded = [codecs.encode(f, "RLELossless", codec="rle") for f in source.pixel_data]
+    source.set_pixel_data(encoded)
+    out = tmp_path / "mr_rle.dcm"
+    dcf.write(source, out)
+    theirs = pydicom.dcmread(out)
+    assert theirs.file_meta.TransferSyntaxUID == RLE_UID
+    np.testing.assert_array_equal(theirs.pixel_array, native)
+    np.testing.assert_array_equal(_read(out).pixel_data.pixel_array(codecs=codecs), native)
+
+
+def test_stream_layout() -> None:
+    frame = make_frame("<u2", 3, shape=(3, 3), data=np.arange(27, dtype="<u2") * 257)
+    data = _stream(frame)
+    count, *offsets = struct.unpack_from("<16L", data)
+    assert count == 6
+    assert offsets[0] == 64
+    assert offsets[6:] == [0] * 9
+    ends = [*offsets[1:6], len(data)]
+    assert all((end - start) % 2 == 0 for start, end in zip(offsets[:6], ends, strict=True))
+    # Segment 0 is the red samples' high bytes, row by row: 0x00, 0x03, 0x06 | 0x09 ...
+    assert data[offsets[0] : offsets[0] + 4] == bytes([2, 0, 3, 6])
+
+
+def test_runs_never_cross_a_row() -> None:
+    frame = make_frame("u1", shape=(4, 200), data=np.zeros(800, np.uint8))
+    data = _stream(frame)
+    # Each row: a replicate run of 128 then one of 72 (PS3.5 G.3.1: rows encoded apart).
+    assert data[64:] == bytes([129, 0, 257 - 72, 0]) * 4
+
+
+# -- colour, sign and precision -------------------------------------------------------------
+def test_ybr_full_422_is_encoded_and_decoded_as_ybr_full(codecs: CodecManager) -> None:
+    data = np.array([10, 20, 128, 130, 30, 40, 100, 90] * 4, dtype=np.uint8)
+    frame = make_frame("u1", 3, shape=(4, 4), data=data, photometric="YBR_FULL_422")
+    encoded = codecs.encode(frame, "RLELossless", codec="rle")
+    assert encoded.info.photometric_interpretation == "YBR_FULL"
+    decoded = codecs.decode(encoded, codec="rle")
+    assert decoded.info.photometric_interpretation == "YBR_FULL"
+    np.testing.assert_array_equal(decoded.array, frame.array)
+    # A stream that says YBR_FULL_422 holds every sample all the same: decoded as YBR_FULL.
+    relabelled = EncapsulatedFrame(
+        encoded.fragments, frame.info.replace(transfer_syntax_uid=RLE_UID)
+    )
+    for codec in CODECS:
+        require_backend(codec)
+        decoded = codecs.decode(relabelled, codec=codec.name)
+        assert decoded.info.photometric_interpretation == "YBR_FULL"
+        np.testing.assert_array_equal(decoded.array, frame.array)
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("signed", [0, 1])
+def test_unused_high_bits_are_corrected_as_pydicom_does(
+    codecs: CodecManager, codec: Codec, signed: int
+) -> None:
+    require_backend(codec)
+    dtype = "<i2" if signed else "<u2"
+    raw = np.array([0x0FFF, 0xF800, 0x0800, 0x7123, 0xFFFF, 0x1234], dtype="<u2").view(dtype)
+    full = make_frame(dtype, shape=(2, 3), data=raw)
+    stream = codecs.encode(full, "RLELossless", codec="rle")
+    info = full.info.replace(bits_stored=12, high_bit=11, transfer_syntax_uid=RLE_UID)
+    frame = EncapsulatedFrame(stream.fragments, info)
+    decoded = codecs.decode(frame, codec=codec.name)
+    np.testing.assert_array_equal(decoded.array, pydicom_decode(frame))
+    expected = [0x0FFF, 0x0800, 0x0800, 0x0123, 0x0FFF, 0x0234]
+    if signed:
+        expected = [-1, -2048, -2048, 291, -1, 564]
+    assert decoded.data.tolist() == expected
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=_id)
+def test_encode_refuses_values_outside_bits_stored(codecs: CodecManager, codec: Codec) -> None:
+    require_backend(codec)
+    frame = make_frame("<u2", data=np.full(35, 5000, np.uint16), bits_stored=12)
+    with pytest.raises(NoCodecError) as caught:
+        codecs.encode(frame, "RLELossless", codec=codec.name)
+    [attempt] = caught.value.attempts
+    assert attempt.outcome == "failed"
+    assert isinstance(attempt.error, EncodeError)
+    assert "Bits Stored 12" in attempt.reason
+
+
+# -- declines ---------------------------------------------------------------------------------
+DECLINED = [
+    (FrameInfo(rows=4, columns=4, bits_allocated=1, bits_stored=1, high_bit=0), "Bits Allocated 1"),
+    (
+        FrameInfo(
+            rows=4,
+            columns=4,
+            samples_per_pixel=3,
+            bits_allocated=64,
+            bits_stored=64,
+            high_bit=63,
+            photometric_interpretation="RGB",
+        ),
+        "24 segments",
+    ),
+    (
+        FrameInfo(
+            rows=4,
+            columns=4,
+            bits_allocated=32,
+            bits_stored=32,
+            high_bit=31,
+            pixel_keyword="FloatPixelData",
+        ),
+        "FloatPixelData",
+    ),
+    (
+        FrameInfo(
+            rows=4, columns=4, samples_per_pixel=3, photometric_interpretation="YBR_PARTIAL_422"
+        ),
+        "YBR_PARTIAL_422",
+    ),
+    (FrameInfo(rows=4, columns=4, samples_per_pixel=4, photometric_interpretation="CMYK"), "4"),
+]
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize(
+    ("info", "reason"), DECLINED, ids=["1-bit", "64-bit-rgb", "float", "ybr-partial", "cmyk"]
+)
+def test_capabilities_decline_with_reasons(codec: Codec, info: FrameInfo, reason: str) -> None:
+    for encoding in (False, True):
+        why = codec.why_not(info, encoding=encoding)
+        assert why is not None
+        assert reason in why
+
+
+def test_declined_frame_is_listed_in_no_codec_error(codecs: CodecManager) -> None:
+    info = DECLINED[0][0].replace(transfer_syntax_uid=RLE_UID)
+    with pytest.raises(NoCodecError) as caught:
+        codecs.decode(EncapsulatedFrame([b"\0" * 64], info))
+    outcomes = {a.codec: a.outcome for a in caught.value.attempts}
+    assert outcomes["rle"] == "declined"
+    assert "Bits Allocated 1" in str(caught.value)
+
+
+# -- malformed streams ------------------------------------------------------------------------
+def _header(count: int, *offsets: int) -> bytes:
+    return struct.pack("<16L", count, *offsets, *([0] * (15 - len(offsets))))
+
+
+GOOD = make_frame("<u2", shape=(4, 6))
+GOOD_STREAM = _stream(GOOD)
+SEGMENT_1 = struct.unpack_from("<3L", GOOD_STREAM)[2]
+MALFORMED = {
+    "truncated-header": (GOOD_STREAM[:40], "header is truncated"),
+    "empty": (b"", "header is truncated"),
+    "segment-count": (_header(3, 64, 70, 76) + b"\0" * 40, "gives 3 segments"),
+    "offset-past-end": (
+        _header(2, 64, len(GOOD_STREAM) + 10) + GOOD_STREAM[64:],
+        f"offset {len(GOOD_STREAM) + 10} is outside",
+    ),
+    "offset-in-header": (_header(2, 12, SEGMENT_1) + GOOD_STREAM[64:], "offset 12 is outside"),
+    "offsets-backwards": (
+        _header(2, SEGMENT_1, 64) + GOOD_STREAM[64:],
+        "offset 64 is not after",
+    ),
+    "segment-short": (
+        _header(2, 64, 70) + bytes([3, 1, 2, 3, 4, 128]) + GOOD_STREAM[SEGMENT_1:],
+        "segment 0 decodes to 4 bytes",
+    ),
+    "literal-cut": (
+        _header(2, 64, 66) + bytes([23, 1]) + GOOD_STREAM[SEGMENT_1:],
+        "segment 0 decodes to 1 bytes",
+    ),
+    "replicate-cut": (
+        GOOD_STREAM[:SEGMENT_1] + bytes([0xE9]),
+        "segment 1 decodes to 0 bytes",
+    ),
+}
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_stream_fails_with_decode_error(
+    codecs: CodecManager, codec: Codec, case: str
+) -> None:
+    require_backend(codec)
+    data, message = MALFORMED[case]
+    frame = EncapsulatedFrame([data], GOOD.info.replace(transfer_syntax_uid=RLE_UID), index=3)
+    with pytest.raises(NoCodecError) as caught:
+        codecs.decode(frame, codec=codec.name)
+    [attempt] = caught.value.attempts
+    assert (attempt.codec, attempt.outcome) == (codec.name, "failed")
+    error = attempt.error
+    assert isinstance(error, DecodeError)
+    assert caught.value.__cause__ is error
+    assert error.frame_index == 3
+    assert error.codec == codec.name
+    if codec is RLE or case not in ("segment-short", "literal-cut", "replicate-cut"):
+        assert message in str(error)  # pylibjpeg-rle words its own stream errors
+
+
+def test_padding_and_overlong_last_run_are_cut(codecs: CodecManager) -> None:
+    info = FrameInfo(rows=1, columns=3, transfer_syntax_uid=RLE_UID)
+    # A replicate run of 5 for a 3-byte segment, then a padding byte that reads as a header.
+    data = _header(1, 64) + bytes([0xFC, 7, 0])
+    for codec in CODECS:
+        require_backend(codec)
+        decoded = codecs.decode(EncapsulatedFrame([data], info), codec=codec.name)
+        assert decoded.data.tolist() == [7, 7, 7]
+    # No-op headers (128) are skipped.
+    data = _header(1, 64) + bytes([128, 1, 5, 6, 128, 0, 9, 128])
+    assert codecs.decode(EncapsulatedFrame([data], info), codec="rle").data.tolist() == [5, 6, 9]
+
+
+# -- registry facts ---------------------------------------------------------------------------
+def test_codec_facts() -> None:
+    assert (RLE.name, RLE.priority, RLE.modules, RLE.requires) == ("rle", 0, ("numpy",), ())
+    assert PYLIBJPEG_RLE.priority == 10  # preferred when installed
+    assert PYLIBJPEG_RLE.modules == ("rle",)
+    assert PYLIBJPEG_RLE.requires == ("pylibjpeg-rle>=2.0",)
+    assert RLE.transfer_syntaxes == PYLIBJPEG_RLE.transfer_syntaxes == frozenset({RLE_UID})
+    assert rle.dicomframe_codecs() == [RLE, PYLIBJPEG_RLE]
+
+
+def test_pylibjpeg_rle_is_tried_first(codecs: CodecManager) -> None:
+    require_backend(PYLIBJPEG_RLE)
+    frame = _read(RLE_FILES[0]).pixel_data[0]
+    _, used = codecs.decode_with(frame)
+    assert used == "pylibjpeg-rle"
+    _, used = codecs.decode_with(frame, block=["pylibjpeg-rle"])
+    assert used == "rle"
+
+
+class _Missing:
+    """The RLE codecs as they look where pylibjpeg-rle is not installed."""
+
+    @hookimpl
+    def dicomframe_codecs(self) -> list[Codec]:
+        return [RLE, dataclasses.replace(PYLIBJPEG_RLE, modules=("rle_not_installed",))]
+
+
+def test_missing_backend_falls_back_to_numpy(manager: CodecManager) -> None:
+    manager.register(_Missing(), "rle")
+    frame = _read(RLE_FILES[0]).pixel_data[0]
+    _, used = manager.decode_with(frame)
+    assert used == "rle"
+    with pytest.raises(CodecUnavailableError) as caught:
+        manager.decode(frame, codec="pylibjpeg-rle")
+    assert caught.value.requires == ("pylibjpeg-rle>=2.0",)
+
+
+def test_importing_the_plugin_imports_no_backend() -> None:
+    code = (
+        "import sys, dicomframe.codecs.rle as m; m.dicomframe_codecs(); print('rle' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=_id)
+def test_passes_the_conformance_checks(codec: Codec) -> None:
+    require_backend(codec)
+    report = check_codec(codec)
+    assert len(report.round_trips) >= 8
