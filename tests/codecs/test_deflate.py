@@ -9,7 +9,6 @@ length. Files are written with dicomframe and their fragments read back with pyd
 
 from __future__ import annotations
 
-import warnings
 import zlib
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from dicomframe.core.frame_info import FrameInfo
 from dicomframe.errors import DecodeError, EncodeError, NoCodecError
 from dicomframe.plugins import Codec, CodecManager
 from dicomframe.testing import check_codec
+from tests.codecs.common import case_id, read_quietly
 from tests.reference import TESTDATA
 
 DEFLATE, UNCOMPRESSED = deflate.DEFLATE, deflate.ENCAPSULATED_UNCOMPRESSED
@@ -32,16 +32,6 @@ DEFLATE_UID = "1.2.840.10008.1.2.8.1"
 UNCOMPRESSED_UID = "1.2.840.10008.1.2.1.98"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 SYNTAX = {DEFLATE.name: DEFLATE_UID, UNCOMPRESSED.name: UNCOMPRESSED_UID}
-
-
-def _id(value: object) -> str:
-    return value.name if isinstance(value, Codec | Path) else str(value)
-
-
-def _read(path: Path) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return dcf.read(path)
 
 
 @pytest.fixture
@@ -117,7 +107,7 @@ SHAPES = [(7, 5), (1, 1), (3, 3), (16, 40)]  # 1-bit 3x3: 9 bits, a frame of 2 b
 
 
 # -- round trips ------------------------------------------------------------------------------
-@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("codec", CODECS, ids=case_id)
 @pytest.mark.parametrize("layout", LAYOUTS, ids=lambda x: "bits{}-x{}-signed{}-planar{}".format(*x))
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_round_trip_is_bit_exact(
@@ -148,7 +138,7 @@ def test_round_trip_is_bit_exact(
     np.testing.assert_array_equal(decoded.array, frame.array)
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("codec", CODECS, ids=case_id)
 def test_ybr_full_422_keeps_its_two_values_per_pixel(codecs: CodecManager, codec: Codec) -> None:
     data = np.array([10, 20, 128, 130, 30, 40, 100, 90] * 3, dtype=np.uint8)
     frame = make_frame(8, 3, shape=(3, 4), data=data, photometric="YBR_FULL_422")
@@ -159,7 +149,7 @@ def test_ybr_full_422_keeps_its_two_values_per_pixel(codecs: CodecManager, codec
     np.testing.assert_array_equal(decoded.data, data)
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("codec", CODECS, ids=case_id)
 def test_planar_stream_is_decoded_interleaved(codecs: CodecManager, codec: Codec) -> None:
     planes = np.arange(3 * 2 * 4, dtype="<u2") * 1000  # R plane, G plane, B plane
     raw = planes.tobytes()
@@ -214,20 +204,20 @@ def test_deflate_is_raw_without_zlib_header(codecs: CodecManager) -> None:
     assert len(data) < 20
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("codec", CODECS, ids=case_id)
 @pytest.mark.parametrize("name", ["mr_multiframe_uint16", "rgb_planar1", "bits1_3frames"])
 def test_file_round_trip(codecs: CodecManager, codec: Codec, name: str, tmp_path: Path) -> None:
     from pydicom import dcmread
     from pydicom.encaps import generate_frames
 
-    source = _read(TESTDATA / f"{name}.dcm")
+    source = read_quietly(TESTDATA / f"{name}.dcm")
     native = source.pixel_array
     frames = list(source.pixel_data)
     encoded = [codecs.encode(f, SYNTAX[codec.name], codec=codec.name) for f in frames]
     source.set_pixel_data(encoded)
     out = tmp_path / "out.dcm"
     dcf.write(source, out)
-    back = _read(out)
+    back = read_quietly(out)
     assert back.transfer_syntax.uid == SYNTAX[codec.name]
     np.testing.assert_array_equal(back.pixel_data.pixel_array(codecs=codecs, workers=1), native)
     # pydicom finds one fragment per frame, each the frame's own bytes (deflated).
@@ -251,7 +241,7 @@ def test_uncompressed_frame_is_a_view_on_its_fragment(codecs: CodecManager) -> N
     assert not decoded.is_writable
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("codec", CODECS, ids=case_id)
 @pytest.mark.parametrize("signed", [0, 1])
 def test_unused_high_bits_are_corrected(codecs: CodecManager, codec: Codec, signed: int) -> None:
     dtype = "<i2" if signed else "<u2"
@@ -280,7 +270,7 @@ def test_level_option(codecs: CodecManager) -> None:
     assert "level must be -1..9" in attempt.reason
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("codec", CODECS, ids=case_id)
 def test_encode_refuses_values_that_would_change(codecs: CodecManager, codec: Codec) -> None:
     too_big = make_frame(16, data=np.full(35, 5000, np.uint16), bits_stored=12)
     not_a_bit = make_frame(1, data=np.full(35, 2, np.uint8))
@@ -293,7 +283,7 @@ def test_encode_refuses_values_that_would_change(codecs: CodecManager, codec: Co
         assert reason in attempt.reason
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("codec", CODECS, ids=case_id)
 @pytest.mark.parametrize("keyword", ["FloatPixelData", "DoubleFloatPixelData"])
 def test_float_pixel_data_is_declined(codecs: CodecManager, codec: Codec, keyword: str) -> None:
     bits = 32 if keyword == "FloatPixelData" else 64
@@ -330,7 +320,7 @@ MALFORMED = {
 CASES = [(c, name) for c in CODECS for name in sorted(MALFORMED[c.name])]
 
 
-@pytest.mark.parametrize(("codec", "case"), CASES, ids=_id)
+@pytest.mark.parametrize(("codec", "case"), CASES, ids=case_id)
 def test_malformed_frame_fails_with_decode_error(
     codecs: CodecManager, codec: Codec, case: str
 ) -> None:
@@ -372,7 +362,7 @@ def test_codec_facts() -> None:
         assert codec.decode_caps.bits_allocated == frozenset({1, 8, 16, 32, 64})
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("codec", CODECS, ids=case_id)
 def test_passes_the_conformance_checks(codec: Codec) -> None:
     report = check_codec(codec)
     assert len(report.round_trips) >= 8

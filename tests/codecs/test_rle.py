@@ -9,7 +9,6 @@ when installed. Every comparison is exact.
 from __future__ import annotations
 
 import dataclasses
-import os
 import struct
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from dicomframe.core.frame_info import FrameInfo
 from dicomframe.errors import CodecUnavailableError, DecodeError, EncodeError, NoCodecError
 from dicomframe.plugins import Codec, CodecManager, hookimpl
 from dicomframe.testing import check_codec
+from tests.codecs.common import case_id, read_quietly, require_backend
 from tests.reference import TESTDATA, project_files, pydicom_files, require_tool
 
 RLE, PYLIBJPEG_RLE = rle.RLE, rle.PYLIBJPEG_RLE
@@ -38,15 +38,9 @@ RLE_UID = "1.2.840.10008.1.2.5"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 
 
-def _read(path: Path) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # some references are deliberately odd
-        return dcf.read(path)
-
-
 def _is_rle(path: Path) -> bool:
     try:
-        ds = _read(path)
+        ds = read_quietly(path)
     except dcf.DicomError:
         return False
     syntax = ds.transfer_syntax
@@ -63,19 +57,6 @@ NATIVE_FILES = [
         and p.stem in {"ct_explicit_le", "mr_multiframe_uint16", "rgb_planar0", "rgb_planar1"}
     )
 ]
-
-
-def _id(value: object) -> str:
-    return value.name if isinstance(value, Codec | Path) else str(value)
-
-
-def require_backend(codec: Codec) -> None:
-    """Skip when the backend is missing; fail instead under DICOMFRAME_STRICT_BACKENDS=1."""
-    if codec.is_available():
-        return
-    if os.environ.get("DICOMFRAME_STRICT_BACKENDS") == "1":
-        pytest.fail(f"{codec.name} is required: {codec.install_hint()}")
-    pytest.skip(codec.install_hint())
 
 
 @pytest.fixture
@@ -198,12 +179,14 @@ def test_references_are_found() -> None:
     assert len(RLE_FILES) >= 10
 
 
-@pytest.mark.parametrize(("codec", "path"), [(c, p) for c in CODECS for p in RLE_FILES], ids=_id)
+@pytest.mark.parametrize(
+    ("codec", "path"), [(c, p) for c in CODECS for p in RLE_FILES], ids=case_id
+)
 def test_decode_matches_pydicom(codecs: CodecManager, codec: Codec, path: Path) -> None:
     from pydicom.pixels import pixel_array
 
     require_backend(codec)
-    pixels = _read(path).pixel_data
+    pixels = read_quietly(path).pixel_data
     for index in range(len(pixels)):
         frame = codecs.decode(pixels[index], codec=codec.name)
         assert_truthful(frame, pixels.info)
@@ -212,9 +195,9 @@ def test_decode_matches_pydicom(codecs: CodecManager, codec: Codec, path: Path) 
         np.testing.assert_array_equal(frame.array, expected)
 
 
-@pytest.mark.parametrize("path", RLE_FILES, ids=_id)
+@pytest.mark.parametrize("path", RLE_FILES, ids=case_id)
 def test_both_codecs_agree_through_pixel_array(codecs: CodecManager, path: Path) -> None:
-    pixels = _read(path).pixel_data
+    pixels = read_quietly(path).pixel_data
     ours = pixels.pixel_array(codecs=codecs, codec="rle", workers=1)
     require_backend(PYLIBJPEG_RLE)
     theirs = pixels.pixel_array(codecs=codecs, codec="pylibjpeg-rle", workers=1)
@@ -227,8 +210,8 @@ def test_dcmcrle_output_decodes(codecs: CodecManager, tmp_path: Path) -> None:
         source = TESTDATA / f"{name}.dcm"
         out = tmp_path / f"{name}_rle.dcm"
         subprocess.run([tool, str(source), str(out)], check=True, capture_output=True)
-        native = _read(source).pixel_array
-        pixels = _read(out).pixel_data
+        native = read_quietly(source).pixel_array
+        pixels = read_quietly(out).pixel_data
         for codec in CODECS:
             require_backend(codec)
             decoded = pixels.pixel_array(codecs=codecs, codec=codec.name, workers=1)
@@ -274,7 +257,7 @@ def _case_id(case: tuple[Any, ...]) -> str:
     return f"{dtype.lstrip('<')}x{samples}-{rows}x{columns}-planar{planar}-{pattern}"
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("codec", CODECS, ids=case_id)
 @pytest.mark.parametrize("case", ROUND_TRIPS, ids=_case_id)
 def test_round_trip_is_bit_exact(
     codecs: CodecManager, codec: Codec, case: tuple[str, int, tuple[int, int], int, str]
@@ -339,9 +322,9 @@ def test_random_frames_round_trip(
         np.testing.assert_array_equal(manager.decode(theirs, codec="rle").array, frame.array)
 
 
-@pytest.mark.parametrize("path", NATIVE_FILES, ids=_id)
+@pytest.mark.parametrize("path", NATIVE_FILES, ids=case_id)
 def test_reference_native_frames_round_trip(codecs: CodecManager, path: Path) -> None:
-    pixels = _read(path).pixel_data
+    pixels = read_quietly(path).pixel_data
     for index in range(len(pixels)):
         frame = pixels[index]
         assert isinstance(frame, NativeFrame)
@@ -360,12 +343,12 @@ def test_dcmdrle_decodes_our_files(codecs: CodecManager, tmp_path: Path) -> None
     for dtype, samples in [x for x in LAYOUTS if x[0][-1] != "8"]:
         frames = [make_frame(dtype, samples, shape=(9, 13), planar=p) for p in (0, 1)]
         encoded = [codecs.encode(f, "RLELossless", codec="rle") for f in frames]
-        ds = _read(template)
+        ds = read_quietly(template)
         ds.set_pixel_data(encoded)
         ours, theirs = tmp_path / "ours.dcm", tmp_path / "theirs.dcm"
         dcf.write(ds, ours)
         subprocess.run([tool, str(ours), str(theirs)], check=True, capture_output=True)
-        back = _read(theirs)
+        back = read_quietly(theirs)
         assert back.transfer_syntax.uid == EXPLICIT_LE
         expected = np.stack([f.array for f in frames])
         np.testing.assert_array_equal(back.pixel_array, expected, err_msg=f"{dtype} x{samples}")
@@ -374,7 +357,7 @@ def test_dcmdrle_decodes_our_files(codecs: CodecManager, tmp_path: Path) -> None
 def test_written_file_reads_back_in_pydicom(codecs: CodecManager, tmp_path: Path) -> None:
     import pydicom
 
-    source = _read(TESTDATA / "mr_multiframe_uint16.dcm")
+    source = read_quietly(TESTDATA / "mr_multiframe_uint16.dcm")
     native = source.pixel_array
     encoded = [codecs.encode(f, "RLELossless", codec="rle") for f in source.pixel_data]
     source.set_pixel_data(encoded)
@@ -383,7 +366,7 @@ def test_written_file_reads_back_in_pydicom(codecs: CodecManager, tmp_path: Path
     theirs = pydicom.dcmread(out)
     assert theirs.file_meta.TransferSyntaxUID == RLE_UID
     np.testing.assert_array_equal(theirs.pixel_array, native)
-    np.testing.assert_array_equal(_read(out).pixel_data.pixel_array(codecs=codecs), native)
+    np.testing.assert_array_equal(read_quietly(out).pixel_data.pixel_array(codecs=codecs), native)
 
 
 def test_stream_layout() -> None:
@@ -426,7 +409,7 @@ def test_ybr_full_422_is_encoded_and_decoded_as_ybr_full(codecs: CodecManager) -
         np.testing.assert_array_equal(decoded.array, frame.array)
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("codec", CODECS, ids=case_id)
 @pytest.mark.parametrize("signed", [0, 1])
 def test_unused_high_bits_are_corrected_as_pydicom_does(
     codecs: CodecManager, codec: Codec, signed: int
@@ -446,7 +429,7 @@ def test_unused_high_bits_are_corrected_as_pydicom_does(
     assert decoded.data.tolist() == expected
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("codec", CODECS, ids=case_id)
 def test_encode_refuses_values_outside_bits_stored(codecs: CodecManager, codec: Codec) -> None:
     require_backend(codec)
     frame = make_frame("<u2", data=np.full(35, 5000, np.uint16), bits_stored=12)
@@ -494,7 +477,7 @@ DECLINED = [
 ]
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("codec", CODECS, ids=case_id)
 @pytest.mark.parametrize(
     ("info", "reason"), DECLINED, ids=["1-bit", "64-bit-rgb", "float", "ybr-partial", "cmyk"]
 )
@@ -550,7 +533,7 @@ MALFORMED = {
 }
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("codec", CODECS, ids=case_id)
 @pytest.mark.parametrize("case", sorted(MALFORMED))
 def test_malformed_stream_fails_with_decode_error(
     codecs: CodecManager, codec: Codec, case: str
@@ -596,7 +579,7 @@ def test_codec_facts() -> None:
 
 def test_pylibjpeg_rle_is_tried_first(codecs: CodecManager) -> None:
     require_backend(PYLIBJPEG_RLE)
-    frame = _read(RLE_FILES[0]).pixel_data[0]
+    frame = read_quietly(RLE_FILES[0]).pixel_data[0]
     _, used = codecs.decode_with(frame)
     assert used == "pylibjpeg-rle"
     _, used = codecs.decode_with(frame, block=["pylibjpeg-rle"])
@@ -613,7 +596,7 @@ class _Missing:
 
 def test_missing_backend_falls_back_to_numpy(manager: CodecManager) -> None:
     manager.register(_Missing(), "rle")
-    frame = _read(RLE_FILES[0]).pixel_data[0]
+    frame = read_quietly(RLE_FILES[0]).pixel_data[0]
     _, used = manager.decode_with(frame)
     assert used == "rle"
     with pytest.raises(CodecUnavailableError) as caught:
@@ -629,7 +612,7 @@ def test_importing_the_plugin_imports_no_backend() -> None:
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=_id)
+@pytest.mark.parametrize("codec", CODECS, ids=case_id)
 def test_passes_the_conformance_checks(codec: Codec) -> None:
     require_backend(codec)
     report = check_codec(codec)
