@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from dicomframe.errors import DicomError
-
 __all__ = ["BatchResult", "plan", "run"]
 
 
@@ -48,25 +46,35 @@ def _looks_like_dicom(path: Path) -> bool:
 
 
 def plan(src: Path, dst: Path) -> Iterator[tuple[Path, Path]]:
-    """The (input, output) pairs: one file, or a tree mirrored under ``dst``."""
+    """The (input, output) pairs: one file, or a tree mirrored under ``dst``.
+
+    A destination inside the source tree is not walked: a second run does not
+    transcode the first run's output.
+    """
     if src.is_file():
         yield src, (dst / src.name if dst.is_dir() else dst)
         return
+    if src.resolve() == dst.resolve():
+        raise ValueError(f"{dst} is the source directory: choose another output directory")
     for root, dirs, files in os.walk(src):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if (Path(root) / d).resolve() != dst.resolve())
         for name in sorted(files):
             source = Path(root) / name
             yield source, dst / source.relative_to(src)
 
 
 def _convert_one(source: str, target: str, syntax: str, options: dict[str, Any]) -> str | None:
-    """Run in a worker: transcode one file; return an error line, or None on success."""
+    """Run in a worker: transcode one file; return an error line, or None on success.
+
+    Any exception is this file's failure, reported with its type while the
+    batch goes on: a backend may raise anything on a corrupt file.
+    """
     from dicomframe.streaming import transcode_file
 
     try:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
         transcode_file(source, target, syntax, **options)
-    except (DicomError, OSError, ValueError) as exc:
+    except Exception as exc:
         return f"{type(exc).__name__}: {exc}".replace("\n", " | ")
     return None
 
@@ -85,6 +93,9 @@ def run(  # noqa: PLR0913 - every option is keyword-only
     started = time.perf_counter()
     result = BatchResult()
     jobs = _jobs(src, dst, result)
+    if report is not None:
+        for source, error in result.failed:
+            report(source, error)
     options = options or {}
     done = 0
 
@@ -112,10 +123,14 @@ def run(  # noqa: PLR0913 - every option is keyword-only
 
 
 def _jobs(src: Path, dst: Path, result: BatchResult) -> list[tuple[Path, Path]]:
-    """The files to convert; non-DICOM files are skipped and inputs never overwritten."""
+    """The files to convert; non-DICOM files in a tree are skipped, inputs never overwritten.
+
+    A file named on its own is always tried, so a bad one is reported, not skipped.
+    """
     jobs = []
+    walked = not src.is_file()
     for source, target in plan(src, dst):
-        if not _looks_like_dicom(source):
+        if walked and not _looks_like_dicom(source):
             result.skipped.append(source)
         elif target.exists() and target.resolve() == source.resolve():
             result.failed.append((source, "refusing to overwrite the input"))

@@ -71,10 +71,13 @@ def _extract(args: argparse.Namespace) -> int:
     from dicomframe.extract import extract
 
     with read(args.file, force=args.force) as ds:
+        count = len(ds.pixel_data)
         if args.all:
-            frames: list[int] | None = list(range(len(ds.pixel_data)))
+            frames: list[int] | None = list(range(count))
+        elif -count <= args.frame < count:
+            frames = [args.frame % count]
         else:
-            frames = [args.frame]
+            raise ValueError(f"--frame {args.frame}: {args.file} has frames 0 to {count - 1}")
         written = extract(
             ds,
             Path(args.out),
@@ -96,10 +99,14 @@ def _transcode(args: argparse.Namespace) -> int:
     src, dst = Path(args.src), Path(args.dst)
     if not src.exists():
         raise FileNotFoundError(f"{src} does not exist")
+    if args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, not {args.workers}")
     options = {"keep_uid": args.keep_uid, "verify": False if args.no_verify else None}
+    progress = default_progress()
+    start = "\r" if progress is not None else ""  # over the progress bar, on a terminal
 
     def report(path: Path, error: str) -> None:
-        sys.stderr.write(f"\rdicomframe transcode: {path}: {error}\n")
+        sys.stderr.write(f"{start}dicomframe transcode: {path}: {error}\n")
 
     result = run(
         src,
@@ -108,7 +115,7 @@ def _transcode(args: argparse.Namespace) -> int:
         workers=args.workers,
         options=options,
         report=report,
-        progress=default_progress(),
+        progress=progress,
     )
     sys.stdout.write(
         f"{result.converted} converted, {len(result.failed)} failed, "

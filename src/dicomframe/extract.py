@@ -27,9 +27,34 @@ def _render(
 ) -> Image.Image:
     from dicomframe.imaging import get_image
 
-    if raw:
-        return get_image(ds, frame_index=index)
+    if raw:  # the stored values: a palette's indices, not its colours
+        return get_image(ds, frame_index=index, palette=False)
+    palette = ds.pixel_data.info.photometric_interpretation == "PALETTE COLOR"
+    if palette and window is None and voi is None:
+        return get_image(ds, frame_index=index)  # through the palette: 8-bit RGB
     return get_image(ds, frame_index=index, display=True, window=window, voi=voi)
+
+
+# What each format holds of the modes get_image gives (Pillow's writers).
+_HOLDS = {"PNG": {"1", "L", "I;16", "RGB"}, "JPEG": {"L", "RGB", "YCbCr"}}
+_MODES = {
+    "I": "signed or 32-bit integer",
+    "F": "floating point",
+    "I;16": "16-bit",
+    "YCbCr": "YCbCr",
+    "1": "1-bit",
+}
+
+
+def _check_modes(kind: str, images: list[Image.Image]) -> None:
+    """Refuse, with what to do instead, images the format cannot hold."""
+    for image in images:
+        if kind in _HOLDS and image.mode not in _HOLDS[kind]:
+            what = _MODES.get(image.mode, image.mode)
+            raise ValueError(
+                f"{kind} cannot hold {what} values: write .tif, or leave out --raw "
+                "for an 8-bit display image"
+            )
 
 
 def extract(
@@ -57,8 +82,7 @@ def extract(
         raise ValueError(f"unknown image type {out.suffix!r}: use .png, .tif or .jpg")
     indices = frames if frames is not None else [0]
     images = [_render(ds, i, raw=raw, window=window, voi=voi) for i in indices]
-    if kind == "JPEG" and any(image.mode not in ("L", "RGB") for image in images):
-        raise ValueError("JPEG holds 8-bit images only: leave out --raw, or write .png/.tif")
+    _check_modes(kind, images)
     options: dict[str, Any] = {"quality": 95} if kind == "JPEG" else {}
     if len(images) == 1:
         images[0].save(out, kind, **options)

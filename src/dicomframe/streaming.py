@@ -24,17 +24,20 @@ from dicomframe.core.encoder import EncodeContext, encode_dataset
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import PIXEL_KEYWORDS
 from dicomframe.core.reader import read
-from dicomframe.core.set_pixels import describe_pixels, set_syntax
+from dicomframe.core.set_pixels import describe_pixels, interleaved, set_syntax
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
 from dicomframe.core.vr import VR
 from dicomframe.core.writer import atomic_file, build_meta, encode_file
 from dicomframe.errors import EncodingError
 from dicomframe.transcoding import (
-    LOSSY_COMPRESSION,
     LOSSY_RATIO,
+    PIXEL_RANGE,
     _copy_without_pixels,
     _mark_lossy,
-    _second_generation,
+    check_lossy,
+    encodable,
+    frames_match,
+    keep_lossy_mark,
     transcode,
 )
 
@@ -54,17 +57,19 @@ class _Job:
     header: Dataset
     target: TransferSyntax
     pixels: Any
-    first: Any
+    first: tuple[Any, int]
     manager: Any
     settings: dict[str, Any]
 
-    def frame(self, index: int) -> Any:
-        """Frame ``index`` converted to the target, its source pages released."""
+    def frame(self, index: int) -> tuple[Any, int]:
+        """Frame ``index`` converted to the target, and its decoded size in bytes."""
         if index == 0:
             return self.first
-        converted = _convert(self.pixels.frame(index), self.target, self.manager, self.settings)
+        return _convert(self.pixels.frame(index), self.target, self.manager, self.settings)
+
+    def written(self, index: int) -> None:
+        """Frame ``index`` is in the file: drop its source pages (a native frame is a view)."""
         self.pixels.release(index)
-        return converted
 
 
 @dataclass
@@ -97,6 +102,8 @@ def transcode_file(  # noqa: PLR0913 - every option is keyword-only
     """
     if os.path.exists(dst) and os.path.samefile(src, dst):
         raise EncodingError(f"will not overwrite the input {os.fspath(src)}: choose another output")
+    if offset_table not in ("auto", "basic", "extended"):
+        raise ValueError(f"offset_table must be auto, basic or extended, not {offset_table!r}")
     target = resolve(transfer_syntax)
     with read(src) as ds:
         if not any(t in ds for t in PIXEL_KEYWORDS) or not _streamable(ds, target):
@@ -114,11 +121,14 @@ def transcode_file(  # noqa: PLR0913 - every option is keyword-only
                 for chunk in encode_file(result, target):
                     handle.write(chunk)
             return
+        # "auto": 32-bit Basic Offset Table offsets may not reach past 4 GiB (PS3.5 A.4).
+        native_size = ds.pixel_data.info.bytes_per_frame * len(ds.pixel_data)
         _stream(ds, dst, target, codecs, {
             "keep_uid": keep_uid,
             "verify": (not target.is_lossy) if verify is None else verify,
             "allow": allow_second_generation_lossy,
-            "extended": offset_table == "extended",
+            "extended": offset_table == "extended"
+            or (offset_table == "auto" and native_size > 0xFFFFFFFF),
             "options": encode_options,
         })  # fmt: skip
 
@@ -148,18 +158,22 @@ def _stream(
     pixels = ds.pixel_data
     count = len(pixels)
     source = ds.transfer_syntax or ExplicitVRLittleEndian
+    lossy = target.is_lossy and target.is_encapsulated
+    if lossy:
+        check_lossy(ds, target, allow_second_generation_lossy=settings["allow"])
     first = _convert(pixels.frame(0), target, manager, settings)
     header = _copy_without_pixels(ds)
-    describe_pixels(header, first.info, count)
+    describe_pixels(header, first[0].info, count)
     set_syntax(header, target)
-    if target.is_lossy and target.is_encapsulated:
-        already = str(ds.get(LOSSY_COMPRESSION) or "").strip() == "01" or source.is_lossy
-        if already:
-            _second_generation(target, allow=settings["allow"])
+    if lossy:
+        for tag in PIXEL_RANGE:  # the pixel values change: their range no longer holds
+            header.pop(tag, None)
         _mark_lossy(header, target, 1.0, keep_uid=settings["keep_uid"])
         ratios = header[LOSSY_RATIO].value
         ratios[-1] = _RATIO_MARK
         header[LOSSY_RATIO].value = ratios
+    else:
+        keep_lossy_mark(header, source)
     job = _Job(header, target, pixels, first, manager, settings)
     with atomic_file(dst) as handle:
         if target.is_encapsulated:
@@ -173,20 +187,19 @@ def _convert(
     target: TransferSyntax,
     manager: Any,
     settings: dict[str, Any],
-) -> Any:
+) -> tuple[Any, int]:
+    """The frame in the target syntax, and its decoded size (for the compression ratio)."""
     native = frame.decode(codecs=manager) if isinstance(frame, EncapsulatedFrame) else frame
     if not target.is_encapsulated:
-        return native
-    encoded = manager.encode(native, target, **settings["options"])
-    if settings["verify"]:
-        decoded = encoded.decode(codecs=manager)
-        if decoded.array.shape != native.array.shape or not np.array_equal(
-            decoded.array, native.array
-        ):
-            raise EncodingError(
-                f"verification failed: frame {frame.index} does not decode to the source pixels"
-            )
-    return encoded
+        return native, native.data.nbytes
+    encoded = manager.encode(encodable(native), target, **settings["options"])
+    if settings["verify"] and not frames_match(encoded.decode(codecs=manager), native):
+        raise EncodingError(
+            f"verification failed: frame {frame.index} does not decode to the source pixels "
+            f"({target.keyword}); nothing was written",
+            tag=0x7FE00010,
+        )
+    return encoded, native.data.nbytes
 
 
 def _header_bytes(header: Dataset, target: TransferSyntax, extra: list[DataElement]) -> bytes:
@@ -234,15 +247,17 @@ def _write_encapsulated(handle: BinaryIO, job: _Job) -> None:
     base = handle.tell()
     progress = _Progress()
     for index in range(count):
-        data = job.frame(index).data
+        frame, native_bytes = job.frame(index)
+        data = frame.data
         progress.offsets.append(handle.tell() - base)
         progress.lengths.append(len(data))
         progress.encoded_bytes += len(data)
-        progress.native_bytes += pixels.info.bytes_per_frame
+        progress.native_bytes += native_bytes
         handle.write(_ITEM + struct.pack("<L", len(data) + len(data) % 2))
         handle.write(data)
         if len(data) % 2:
             handle.write(b"\0")  # PS3.5 A.4: fragments have even length
+        job.written(index)
     handle.write(b"\xfe\xff\xdd\xe0\0\0\0\0")
     handle.write(_trailer_bytes(header, target))
     end = handle.tell()
@@ -270,7 +285,7 @@ def _patch_extended(handle: BinaryIO, head: bytes, progress: _Progress) -> None:
 
 def _write_native(handle: BinaryIO, job: _Job) -> None:
     header, target, pixels = job.header, job.target, job.pixels
-    info = job.first.info
+    info = job.first[0].info
     count = len(pixels)
     tag = next(t for t, k in PIXEL_KEYWORDS.items() if k == info.pixel_keyword)
     vr = {"FloatPixelData": VR.OF, "DoubleFloatPixelData": VR.OD}.get(
@@ -285,7 +300,8 @@ def _write_native(handle: BinaryIO, job: _Job) -> None:
     handle.write(element + struct.pack(f"{order}L", length + length % 2))
     dtype = info.dtype.newbyteorder(order)
     for index in range(count):
-        handle.write(job.frame(index).data.astype(dtype, copy=False).tobytes())
+        handle.write(interleaved(job.frame(index)[0]).astype(dtype, copy=False).tobytes())
+        job.written(index)
     if length % 2:
         handle.write(b"\0")
     handle.write(_trailer_bytes(header, target))

@@ -40,7 +40,16 @@ if TYPE_CHECKING:
     from dicomframe.core.pixel_data import PixelData
     from dicomframe.plugins.manager import CodecManager
 
-__all__ = ["LOSSY_METHODS", "transcode"]
+__all__ = [
+    "LOSSY_METHODS",
+    "PIXEL_RANGE",
+    "check_lossy",
+    "encodable",
+    "frames_match",
+    "keep_lossy_mark",
+    "transcode",
+    "was_lossy",
+]
 
 _J = "1.2.840.10008.1.2.4."
 # PS3.3 C.7.6.1.1.5.1: Lossy Image Compression Method defined terms, by syntax.
@@ -64,6 +73,7 @@ LOSSY_METHODS = {
     _J + "108": "ISO_23008_2",
 }
 LOSSY_COMPRESSION, LOSSY_RATIO, LOSSY_METHOD = 0x00282110, 0x00282112, 0x00282114
+PIXEL_RANGE = (0x00280106, 0x00280107)  # Smallest / Largest Image Pixel Value
 
 
 def transcode(  # noqa: PLR0913 - every option is keyword-only
@@ -101,12 +111,17 @@ def transcode(  # noqa: PLR0913 - every option is keyword-only
         Passed to the encoder (``quality=``, ``level=`` ...).
     """
     target = resolve(transfer_syntax)
+    if offset_table not in ("auto", "basic", "extended"):
+        raise ValueError(f"offset_table must be auto, basic or extended, not {offset_table!r}")
     source_syntax = ds.transfer_syntax or ExplicitVRLittleEndian
     result = _copy_without_pixels(ds)
     if not any(tag in ds for tag in PIXEL_KEYWORDS):
         _set_syntax_only(result, target)
         return result
     pixels = ds.pixel_data
+    passed_through = pixels.is_encapsulated and source_syntax.uid == target.uid
+    if target.is_lossy and not passed_through:  # refused before any frame is encoded
+        check_lossy(ds, target, allow_second_generation_lossy=allow_second_generation_lossy)
     frames, sources, reencoded = _convert(pixels, source_syntax, target, codecs, encode_options)
     if verify is None:
         verify = not target.is_lossy
@@ -114,11 +129,49 @@ def transcode(  # noqa: PLR0913 - every option is keyword-only
         _verify(frames, sources, codecs)
     set_pixel_data(result, frames, target, codecs=codecs, offset_table=offset_table)
     if target.is_lossy and reencoded:
-        already = str(ds.get(LOSSY_COMPRESSION) or "").strip() == "01" or source_syntax.is_lossy
-        if already:
-            _second_generation(target, allow=allow_second_generation_lossy)
         _mark_lossy(result, target, _compressed_ratio(sources, frames), keep_uid=keep_uid)
+        return result
+    if not passed_through:
+        keep_lossy_mark(result, source_syntax)
+    for tag in PIXEL_RANGE:  # the values are unchanged, so their range still holds
+        if tag in ds:
+            result.add(copy.deepcopy(ds[tag]))
     return result
+
+
+def check_lossy(
+    ds: Dataset, target: TransferSyntax, *, allow_second_generation_lossy: bool
+) -> None:
+    """Refuse, or warn about, compressing the pixels of ``ds`` lossily in ``target``.
+
+    Palette indices are refused: a changed index is another colour, not a
+    nearby one. Data already lossy compressed warns, or is refused with
+    ``allow_second_generation_lossy=False``.
+    """
+    if str(ds.get(0x00280004) or "").strip() == "PALETTE COLOR":
+        raise EncodingError(
+            f"PALETTE COLOR indices cannot be compressed lossily ({target.keyword}): "
+            "a changed index is another colour; use a lossless syntax",
+            tag=0x00280004,
+        )
+    if was_lossy(ds):
+        _second_generation(target, allow=allow_second_generation_lossy)
+
+
+def was_lossy(ds: Dataset) -> bool:
+    """True when the pixels of ``ds`` have been lossy compressed (PS3.3 C.7.6.1.1.5)."""
+    syntax = ds.transfer_syntax or ExplicitVRLittleEndian
+    return str(ds.get(LOSSY_COMPRESSION) or "").strip() == "01" or syntax.is_lossy
+
+
+def keep_lossy_mark(result: Dataset, source: TransferSyntax) -> None:
+    """Pixels decoded from a lossy syntax stay marked lossy (PS3.3 C.7.6.1.1.5).
+
+    Once "01", Lossy Image Compression is never reset; a source in a lossy
+    syntax without the attribute gets it, as DCMTK's decoders do.
+    """
+    if source.is_lossy and not str(result.get(LOSSY_COMPRESSION) or "").strip():
+        result.set(LOSSY_COMPRESSION, "01", VR.CS)
 
 
 def _copy_without_pixels(ds: Dataset) -> Dataset:
@@ -167,12 +220,45 @@ def _convert(
         else:
             native = frame
         if target.is_encapsulated:
-            out.append(manager.encode(native, target, **options))
+            out.append(manager.encode(encodable(native), target, **options))
             reencoded = True
         else:
             out.append(native)
         sources.append(native)
     return out, sources, reencoded
+
+
+def encodable(frame: NativeFrame) -> NativeFrame:
+    """``frame`` in a layout encoders take: native YBR_FULL_422 becomes YBR_FULL.
+
+    Native YBR_FULL_422 stores one chroma pair per two pixels (PS3.3
+    C.7.6.3.1.2); giving each pixel its pair's chroma is exact, and lets a
+    lossless encoder keep every value while a JPEG encoder subsamples again.
+    """
+    info = frame.info
+    if info.photometric_interpretation != "YBR_FULL_422" or not info.is_subsampled:
+        return frame
+    full = NativeFrame(
+        np.ascontiguousarray(frame.array).reshape(-1),
+        info.replace(photometric_interpretation="YBR_FULL", planar_configuration=0),
+    )
+    full.index = frame.index
+    return full
+
+
+def frames_match(decoded: NativeFrame, source: NativeFrame) -> bool:
+    """True when ``decoded`` holds exactly the pixels of ``source``.
+
+    A decoder may give RGB for YBR_FULL data (the codec contract): the source
+    is then compared in RGB, converted as the built-in decoders convert.
+    """
+    expected = source.array
+    have = decoded.info.photometric_interpretation
+    if have == "RGB" and source.info.photometric_interpretation in ("YBR_FULL", "YBR_FULL_422"):
+        from dicomframe.color import ybr_to_rgb
+
+        expected = ybr_to_rgb(expected, bits=source.info.bits_stored)
+    return decoded.array.shape == expected.shape and bool(np.array_equal(decoded.array, expected))
 
 
 def _verify(
@@ -181,10 +267,7 @@ def _verify(
     for index, (frame, source) in enumerate(zip(frames, sources, strict=True)):
         if source is None or not isinstance(frame, EncapsulatedFrame):
             continue
-        decoded = frame.decode(codecs=codecs)
-        if decoded.array.shape != source.array.shape or not np.array_equal(
-            decoded.array, source.array
-        ):
+        if not frames_match(frame.decode(codecs=codecs), source):
             raise EncodingError(
                 f"verification failed: frame {index} does not decode to the source pixels "
                 f"({frame.transfer_syntax.keyword}); nothing was changed",

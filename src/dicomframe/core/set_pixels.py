@@ -28,7 +28,13 @@ if TYPE_CHECKING:
     from dicomframe.core.dataset import Dataset
     from dicomframe.plugins.manager import CodecManager
 
-__all__ = ["describe_pixels", "frames_from_array", "set_pixel_data", "set_syntax"]
+__all__ = [
+    "describe_pixels",
+    "frames_from_array",
+    "interleaved",
+    "set_pixel_data",
+    "set_syntax",
+]
 
 Frames = Sequence[NativeFrame] | Sequence[EncapsulatedFrame]
 _PIXEL_DESCRIPTION = {
@@ -46,9 +52,17 @@ _NO_LONGER_TRUE = (0x00280106, 0x00280107, 0x7FE00001, 0x7FE00002)  # pixel rang
 def frames_from_array(array: np.ndarray[Any, Any], **info: Any) -> list[NativeFrame]:
     """Split ``(frames, rows, columns[, samples])`` or one frame into NativeFrames.
 
-    A 2-D array is one monochrome frame; a 3-D array whose last axis is 3 or
-    4 and that is not given ``samples_per_pixel=1`` is one colour frame; any
-    other 3-D array is frames of monochrome.
+    A 2-D array is one monochrome frame; a 3-D array whose last axis is 3 and
+    that is not given ``samples_per_pixel=1`` is one colour frame; any other
+    3-D array is frames of monochrome. ``info`` overrides what the dtype
+    implies (``bits_stored=12``, ``bits_allocated=1`` for 0/1 values packed
+    eight to a byte, ``photometric_interpretation=...``).
+
+    Raises
+    ------
+    ValueError
+        When the shape or dtype cannot be stored, or a value does not fit
+        Bits Stored and Pixel Representation (it would not read back).
     """
     array = np.asarray(array)
     spp = info.get("samples_per_pixel")
@@ -56,29 +70,72 @@ def frames_from_array(array: np.ndarray[Any, Any], **info: Any) -> list[NativeFr
         array = array[np.newaxis]
     if array.ndim not in (3, 4):
         raise ValueError(f"pixel array must be 2-D to 4-D, not shape {array.shape}")
+    frame_info = FrameInfo(**{**_array_defaults(array, info), **_completed(info)})
+    _check_array(array, frame_info)
+    native = array.astype(frame_info.dtype, copy=False)
+    return [_native(native[i], frame_info, i) for i in range(array.shape[0])]
+
+
+def _array_defaults(array: np.ndarray[Any, Any], info: dict[str, Any]) -> dict[str, Any]:
+    """The FrameInfo that the array's shape and dtype imply."""
     frames, rows, columns = array.shape[:3]
     samples = array.shape[3] if array.ndim == 4 else 1
-    dtype = array.dtype
-    kind = _pixel_keyword(dtype)
-    bits = dtype.itemsize * 8
-    defaults: dict[str, Any] = {
+    if samples not in (1, 3) and "photometric_interpretation" not in info:
+        raise ValueError(
+            f"{samples} samples per pixel: give photometric_interpretation (1 or 3 samples "
+            "are MONOCHROME2 or RGB)"
+        )
+    bits = array.dtype.itemsize * 8
+    return {
         "rows": rows,
         "columns": columns,
         "samples_per_pixel": samples,
         "bits_allocated": bits,
         "bits_stored": bits,
         "high_bit": bits - 1,
-        "pixel_representation": int(dtype.kind == "i"),
+        "pixel_representation": int(array.dtype.kind == "i"),
         "photometric_interpretation": "RGB" if samples == 3 else "MONOCHROME2",
         "number_of_frames": frames,
-        "pixel_keyword": kind,
+        "pixel_keyword": _pixel_keyword(array.dtype),
         "transfer_syntax_uid": ExplicitVRLittleEndian.uid,
+        "planar_configuration": 0,
     }
+
+
+def _completed(info: dict[str, Any]) -> dict[str, Any]:
+    """The overrides, with what follows from them: Bits Stored from Bits Allocated, High Bit."""
+    info = {**info, "planar_configuration": 0}
+    if "bits_allocated" in info and "bits_stored" not in info:
+        info["bits_stored"] = info["bits_allocated"]
     if "bits_stored" in info and "high_bit" not in info:
-        info = {**info, "high_bit": int(info["bits_stored"]) - 1}
-    frame_info = FrameInfo(**{**defaults, **info, "planar_configuration": 0})
-    native = array.astype(frame_info.dtype, copy=False)
-    return [_native(native[i], frame_info, i) for i in range(frames)]
+        info["high_bit"] = int(info["bits_stored"]) - 1
+    return info
+
+
+def _check_array(array: np.ndarray[Any, Any], info: FrameInfo) -> None:
+    """Refuse what would not read back as given (PS3.3 C.7.6.3, C.7.6.24)."""
+    if info.pixel_keyword != "PixelData":
+        if info.samples_per_pixel != 1:
+            raise ValueError(
+                "float pixels are monochrome (Float Pixel Data has 1 sample per pixel), "
+                f"not {info.samples_per_pixel} samples"
+            )
+        return
+    if info.is_subsampled:
+        raise ValueError(
+            f"{info.photometric_interpretation} native data is stored two values per pixel; "
+            "give the samples as YBR_FULL (one Y Cb Cr triple per pixel) instead"
+        )
+    if array.size == 0:
+        return
+    bits, signed = info.bits_stored, info.pixel_representation == 1
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    least, most = int(array.min()), int(array.max())
+    if least < low or most > high:
+        raise ValueError(
+            f"values {least}..{most} do not fit Bits Stored {bits} "
+            f"({'signed' if signed else 'unsigned'}: {low}..{high})"
+        )
 
 
 def _native(array: np.ndarray[Any, Any], info: FrameInfo, index: int) -> NativeFrame:
@@ -138,7 +195,7 @@ def set_pixel_data(
         described = encoded[0].info
     else:
         natives = _natives(frames, codecs)
-        _store_native(ds, natives)
+        _store_native(ds, natives, target.is_little_endian)
         described = natives[0].info
     describe_pixels(ds, described, len(frames))
     set_syntax(ds, target)
@@ -198,28 +255,40 @@ def _clear_pixels(ds: Dataset) -> None:
         ds.pop(tag, None)
 
 
-def _store_native(ds: Dataset, frames: list[NativeFrame]) -> None:
+def _store_native(ds: Dataset, frames: list[NativeFrame], little_endian: bool) -> None:
     info = frames[0].info
     if info.bits_allocated == 1:
         bits = np.concatenate([f.data for f in frames])
         value = np.packbits(bits, bitorder="little").tobytes()  # PS3.5 8.1.1: frames packed on
     else:
-        value = b"".join(f.data.tobytes() for f in frames)  # planar 0, native little endian
+        # Colour-by-pixel (Planar Configuration 0): a planar frame's shaped view is
+        # interleaved by tobytes(). Each value in the syntax's byte order, whole: 32- and
+        # 64-bit values are not OW words to swap in pairs.
+        order = info.dtype.newbyteorder("<" if little_endian else ">")
+        value = b"".join(interleaved(f).astype(order, copy=False).tobytes() for f in frames)
     tag = next(t for t, k in PIXEL_KEYWORDS.items() if k == info.pixel_keyword)
     vr = {"FloatPixelData": VR.OF, "DoubleFloatPixelData": VR.OD}.get(info.pixel_keyword)
     if vr is None:
         vr = VR.OW if info.bits_allocated > 8 else VR.OB
     _clear_pixels(ds)
-    ds.add(DataElement(tag, vr, value))
+    ds.add(DataElement(tag, vr, raw=value, little_endian=little_endian))
+
+
+def interleaved(frame: NativeFrame) -> np.ndarray[Any, Any]:
+    """The frame's values colour-by-pixel (its flat data unless it is planar)."""
+    info = frame.info
+    if info.samples_per_pixel > 1 and info.planar_configuration == 1:
+        return frame.array
+    return frame.data
 
 
 def _store_encapsulated(ds: Dataset, frames: list[EncapsulatedFrame], offset_table: str) -> None:
     packed = encapsulate([f.data for f in frames], offset_table=offset_table)
     _clear_pixels(ds)
     if packed.extended_offsets is not None and packed.extended_lengths is not None:
-        ds.add(DataElement(0x7FE00001, VR.OV, packed.extended_offsets))
-        ds.add(DataElement(0x7FE00002, VR.OV, packed.extended_lengths))
-    ds.add(DataElement(0x7FE00010, VR.OB, packed.value, undefined_length=True))
+        ds.add(DataElement(0x7FE00001, VR.OV, raw=packed.extended_offsets))
+        ds.add(DataElement(0x7FE00002, VR.OV, raw=packed.extended_lengths))
+    ds.add(DataElement(0x7FE00010, VR.OB, raw=packed.value, undefined_length=True))
 
 
 def describe_pixels(ds: Dataset, info: FrameInfo, count: int) -> None:

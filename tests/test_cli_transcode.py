@@ -1,0 +1,277 @@
+"""``dicomframe transcode``: files and trees, workers, safety, options and errors."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import dicomframe as dcf
+import dicomframe.plugins.manager
+from dicomframe.batch import run
+from dicomframe.cli import main
+from dicomframe.plugins import CodecManager
+from tests.reference import TESTDATA
+from tests.test_transcoding import LiarPlugin
+
+SUMMARY = re.compile(
+    r"^(\d+) converted, (\d+) failed, (\d+) skipped \(not DICOM\) in \d+\.\d s$", re.M
+)
+
+
+def summary(out: str) -> tuple[int, int, int]:
+    found = SUMMARY.search(out)
+    assert found, out
+    converted, failed, skipped = (int(g) for g in found.groups())
+    return converted, failed, skipped
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A tree: DICOM files at three depths, one without a suffix, a text file, a corrupt file."""
+    root = tmp_path / "tree"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "c").mkdir()
+    shutil.copy(TESTDATA / "ct_explicit_le.dcm", root / "ct.dcm")
+    shutil.copy(TESTDATA / "mr_multiframe_uint16.dcm", root / "a" / "mr.dcm")
+    shutil.copy(TESTDATA / "rgb_planar1.dcm", root / "a" / "b" / "rgb.dcm")
+    shutil.copy(TESTDATA / "rle_multiframe.dcm", root / "c" / "IM0001")  # DICM, no suffix
+    (root / "notes.txt").write_text("not DICOM\n")
+    (root / "a" / "corrupt.dcm").write_bytes((TESTDATA / "ct_explicit_le.dcm").read_bytes()[:500])
+    return root
+
+
+CONVERTED = ["a/b/rgb.dcm", "a/mr.dcm", "c/IM0001", "ct.dcm"]
+
+
+def files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def test_one_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src, dst = TESTDATA / "mr_multiframe_uint16.dcm", tmp_path / "out.dcm"
+    assert main(["transcode", str(src), str(dst), "--to", "RLELossless"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert summary(out) == (1, 0, 0)
+    result = dcf.read(dst)
+    assert result.transfer_syntax is not None
+    assert result.transfer_syntax.keyword == "RLELossless"
+    np.testing.assert_array_equal(result.pixel_array, dcf.read(src).pixel_array)
+
+
+def test_one_file_into_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = TESTDATA / "ct_explicit_le.dcm"
+    assert main(["transcode", str(src), str(tmp_path), "--to", "1.2.840.10008.1.2.4.80"]) == 0
+    assert summary(capsys.readouterr().out) == (1, 0, 0)
+    result = dcf.read(tmp_path / src.name)
+    assert result.transfer_syntax is not None
+    assert result.transfer_syntax.keyword == "JPEGLSLossless"
+
+
+def test_tree(tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "out"
+    status = main(["transcode", str(tree), str(out_dir), "--to", "JPEG2000Lossless"])
+    out, err = capsys.readouterr()
+    assert status == 1  # one file failed
+    assert summary(out) == (4, 1, 1)
+    lines = err.splitlines()
+    assert len(lines) == 1  # the corrupt file, on one line, with its path and why
+    assert lines[0].startswith(f"dicomframe transcode: {tree / 'a' / 'corrupt.dcm'}: ")
+    assert "InvalidDicomError" in lines[0]
+    assert files(out_dir) == CONVERTED  # mirrored; text and corrupt files have no output
+    for name in CONVERTED:
+        result, source = dcf.read(out_dir / name), dcf.read(tree / name)
+        assert result.transfer_syntax is not None
+        assert result.transfer_syntax.keyword == "JPEG2000Lossless"
+        np.testing.assert_array_equal(result.pixel_array, source.pixel_array)
+    assert files(tree) == sorted([*CONVERTED, "a/corrupt.dcm", "notes.txt"])  # untouched
+
+
+def test_two_workers_give_the_same_files(tree: Path, tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(["transcode", str(tree), str(one), "--to", "RLELossless"]) == 1
+    assert main(["transcode", str(tree), str(two), "--to", "RLELossless", "--workers", "2"]) == 1
+    assert files(one) == files(two) == CONVERTED
+    for name in CONVERTED:
+        assert (one / name).read_bytes() == (two / name).read_bytes()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_progress_and_report(tree: Path, tmp_path: Path, workers: int) -> None:
+    progress = io.StringIO()
+    reported: list[tuple[Path, str]] = []
+    result = run(
+        tree,
+        tmp_path / "out",
+        "1.2.840.10008.1.2.5",
+        workers=workers,
+        report=lambda path, error: reported.append((path, error)),
+        progress=progress,
+    )
+    assert result.converted == 4
+    assert result.skipped == [tree / "notes.txt"]
+    assert [path for path, _ in reported] == [path for path, _ in result.failed]
+    assert [path for path, _ in reported] == [tree / "a" / "corrupt.dcm"]
+    assert not result.ok
+    bars = progress.getvalue().split("\r")
+    assert bars[-1] == "[" + "#" * 30 + "] 5/5 files, 1 failed\n"
+    assert len(bars) == 6  # one redraw per file
+
+
+def test_two_workers_in_a_real_process(tree: Path, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "dicomframe.cli", "transcode", str(tree)]
+    run = subprocess.run(
+        [*command, str(tmp_path / "out"), "--to", "RLELossless", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 1
+    assert summary(run.stdout) == (4, 1, 1)
+    assert len(run.stderr.splitlines()) == 1
+    assert "corrupt.dcm" in run.stderr
+    assert "[" not in run.stderr  # no progress bar when stderr is not a terminal
+
+
+def test_never_overwrites_its_input(
+    tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = {name: (tree / name).read_bytes() for name in CONVERTED}
+    ct = tree / "ct.dcm"
+    assert main(["transcode", str(ct), str(ct), "--to", "RLELossless"]) == 1
+    out, err = capsys.readouterr()
+    assert summary(out) == (0, 1, 0)
+    assert err.count("\n") == 1
+    assert "overwrite the input" in err
+    assert main(["transcode", str(tree), str(tree), "--to", "RLELossless"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("dicomframe transcode: error: ")
+    assert "source directory" in err
+    assert {name: (tree / name).read_bytes() for name in CONVERTED} == before
+
+
+def test_output_inside_the_tree_is_not_walked(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inside = tree / "converted"
+    for _ in range(2):  # the second run must not transcode the first run's output
+        assert main(["transcode", str(tree), str(inside), "--to", "RLELossless"]) == 1
+        assert summary(capsys.readouterr().out) == (4, 1, 1)
+    assert files(inside) == CONVERTED
+
+
+def test_a_file_named_on_its_own_is_tried(
+    tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["transcode", str(tree / "notes.txt"), str(tmp_path / "x.dcm"), "--to", "RLE"])
+    assert status == 1
+    out, err = capsys.readouterr()
+    assert "unknown transfer syntax" in err  # "RLE" is checked before any file
+    assert (
+        main(["transcode", str(tree / "notes.txt"), str(tmp_path / "x.dcm"), "--to", "RLELossless"])
+        == 1
+    )
+    out, err = capsys.readouterr()
+    assert summary(out) == (0, 1, 0)
+    assert "notes.txt" in err
+    assert not (tmp_path / "x.dcm").exists()
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_keep_uid(keep: bool, tmp_path: Path) -> None:
+    src, dst = TESTDATA / "rgb_planar0.dcm", tmp_path / "out.dcm"
+    arguments = ["transcode", str(src), str(dst), "--to", "JPEG2000"]
+    assert main([*arguments, "--keep-uid"] if keep else arguments) == 0
+    result, source = dcf.read(dst), dcf.read(src)
+    assert (result.SOPInstanceUID == source.SOPInstanceUID) is keep
+    assert result.LossyImageCompression == "01"
+
+
+@pytest.fixture
+def lying_default(monkeypatch: pytest.MonkeyPatch) -> CodecManager:
+    """The default manager replaced by one whose only RLE codec drops the lowest bit."""
+    manager = CodecManager(entry_points=False)
+    manager.register(LiarPlugin(), "liar")
+    monkeypatch.setattr(dicomframe.plugins.manager, "default_manager", lambda: manager)
+    return manager
+
+
+def test_verify_and_no_verify(
+    lying_default: CodecManager, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = TESTDATA / "mr_multiframe_uint16.dcm"
+    dst = tmp_path / "out.dcm"
+    assert main(["transcode", str(src), str(dst), "--to", "RLELossless"]) == 1
+    out, err = capsys.readouterr()
+    assert summary(out) == (0, 1, 0)
+    assert "verification failed" in err
+    assert not dst.exists()
+    assert main(["transcode", str(src), str(dst), "--to", "RLELossless", "--no-verify"]) == 0
+    assert summary(capsys.readouterr().out) == (1, 0, 0)
+    decoded = dcf.read(dst).pixel_data[1].decode(codecs=lying_default)
+    assert not np.array_equal(decoded.array, dcf.read(src).pixel_array[1])  # the lie went through
+
+
+def test_unknown_syntax_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = TESTDATA / "ct_explicit_le.dcm"
+    assert main(["transcode", str(src), str(tmp_path / "out.dcm"), "--to", "JPEG2000Lossles"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("dicomframe transcode: error: unknown transfer syntax 'JPEG2000Lossles'")
+    assert "JPEG2000Lossless" in err  # the suggestion
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_source_and_bad_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["transcode", str(tmp_path / "none"), str(tmp_path / "o"), "--to", "RLELossless"]) == 1
+    )
+    assert (
+        capsys.readouterr().err
+        == f"dicomframe transcode: error: {tmp_path / 'none'} does not exist\n"
+    )
+    src = str(TESTDATA / "ct_explicit_le.dcm")
+    assert (
+        main(["transcode", src, str(tmp_path / "o"), "--to", "RLELossless", "--workers", "0"]) == 1
+    )
+    assert "--workers" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    src = TESTDATA / "ct_explicit_le.dcm"
+    with pytest.raises(dcf.UnknownTransferSyntaxError):
+        main(["transcode", str(src), str(tmp_path / "o.dcm"), "--to", "Nope", "--debug"])
+
+
+@pytest.mark.parametrize("arguments", [[], ["--help"], ["transcode", "--help"]])
+def test_help(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    if arguments:
+        with pytest.raises(SystemExit) as exited:
+            main(arguments)
+        assert exited.value.code == 0
+    else:
+        assert main(arguments) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: dicomframe")
+    words = (
+        ["--to", "--workers", "--keep-uid", "--no-verify"]
+        if arguments[:1] == ["transcode"]
+        else [
+            "transcode",
+            "extract",
+            "dump",
+            "codecs",
+        ]
+    )
+    for word in words:
+        assert word in out
