@@ -10,7 +10,8 @@ syntax and source; ``close()`` releases the source.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from dicomframe.core.element import DataElement
@@ -62,13 +63,23 @@ def _coerce(value: Any, vr: VR) -> Any:
     return one(value)
 
 
+@functools.cache
+def _keyword_index() -> Callable[[str], int | None]:
+    """``dictionary.tag_for_keyword``, imported on first use (the dictionary loads in ms).
+
+    Cached rather than imported in ``__getattr__``: an import statement costs
+    more than the lookup once the module is loaded.
+    """
+    from dicomframe.core.dictionary import tag_for_keyword
+
+    return tag_for_keyword
+
+
 def to_tag(key: int | str) -> Tag:
     """Turn an int, a ``"(gggg,eeee)"`` text or a keyword into a :class:`Tag`."""
     if isinstance(key, int):
         return Tag(key)
-    from dicomframe.core.dictionary import tag_for_keyword
-
-    number = tag_for_keyword(key)
+    number = _keyword_index()(key)
     if number is not None:
         return Tag(number)
     try:
@@ -94,13 +105,16 @@ class Dataset:
     """
 
     def __init__(self, elements: Iterable[DataElement] = ()) -> None:
-        object.__setattr__(self, "_elements", {})
-        object.__setattr__(self, "_order", True)
-        object.__setattr__(self, "meta", None)
-        object.__setattr__(self, "preamble", None)
-        object.__setattr__(self, "transfer_syntax", None)
-        object.__setattr__(self, "source", None)
-        object.__setattr__(self, "undefined_length", False)
+        # Straight into __dict__, past __setattr__: the parser makes one dataset per item.
+        vars(self).update(
+            _elements={},
+            _order=True,
+            meta=None,
+            preamble=None,
+            transfer_syntax=None,
+            source=None,
+            undefined_length=False,
+        )
         self._elements: dict[Tag, DataElement]
         self._order: bool
         self.meta: Dataset | None
@@ -181,12 +195,10 @@ class Dataset:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or not name[:1].isupper():
             raise AttributeError(name)
-        from dicomframe.core.dictionary import tag_for_keyword
-
-        number = tag_for_keyword(name)
+        number = _keyword_index()(name)
         if number is None:
             raise AttributeError(f"{name!r} is not a DICOM keyword")
-        element = self._elements.get(Tag(number))
+        element = self._elements.get(number)  # type: ignore[call-overload] # int == Tag
         if element is None:
             raise AttributeError(f"dataset has no {name} {Tag(number)}")
         return element.value
@@ -195,9 +207,7 @@ class Dataset:
         if name in _OWN or not name[:1].isupper():
             object.__setattr__(self, name, value)
             return
-        from dicomframe.core.dictionary import tag_for_keyword
-
-        number = tag_for_keyword(name)
+        number = _keyword_index()(name)
         if number is None:
             raise AttributeError(f"{name!r} is not a DICOM keyword")
         self.set(number, value)

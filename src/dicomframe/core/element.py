@@ -9,6 +9,8 @@ dicomframe would format differently.
 
 from __future__ import annotations
 
+import functools
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from dicomframe.core.source import Located, Patched
@@ -29,6 +31,19 @@ class _Unset:
 
 
 _UNSET: Any = _Unset()
+
+
+@functools.cache
+def _values() -> ModuleType:
+    """The ``values`` module, imported on first use (charsets and value types: ~15 ms).
+
+    Cached rather than imported in ``value``: an import statement costs more
+    than decoding a short value once the module is loaded. The module, not its
+    function, so ``decode_value`` is looked up (and can be patched) per call.
+    """
+    from dicomframe.core import values
+
+    return values
 
 
 def _as_sequence(value: Any) -> Any:
@@ -107,25 +122,52 @@ class DataElement:
         if value is _UNSET and raw is None:
             self._raw = b""
 
+    @classmethod
+    def _parsed(  # noqa: PLR0913, PLR0917 - every slot, positionally: the cheap constructor
+        cls,
+        tag: Tag,
+        vr: VR,
+        value: Any,
+        raw: bytes | memoryview | Located | None,
+        little_endian: bool,
+        charsets: tuple[str, ...],
+        undefined_length: bool,
+        offset: int,
+    ) -> DataElement:
+        """An element as the parser reads it, without ``__init__``'s conversions and checks.
+
+        The tag and VR are typed already and an SQ value is a ``Sequence``; a
+        header scan makes one element per tag, so this is a quarter of the cost
+        of ``__init__``. ``parser.parse_into`` inlines the same slot stores.
+        """
+        element = object.__new__(cls)
+        element.tag = tag
+        element.vr = vr
+        element._value = value
+        element._raw = raw
+        element.little_endian = little_endian
+        element.charsets = charsets
+        element.undefined_length = undefined_length
+        element.offset = offset
+        return element
+
     @property
     def value(self) -> Any:
         """The decoded value; decoded on first access and kept."""
-        if self._value is _UNSET:
-            from dicomframe.core.values import decode_value
-
+        value = self._value
+        if value is not _UNSET:
+            return value
+        raw = self._raw
+        if type(raw) is not bytes:  # most values read are bytes: skip the checks
             # Copy a located value out first: once decoded, the element must not need
             # its source any more (the writer and == read ``raw`` after ds.close()).
             self.load()
             raw = self.raw
-            assert raw is not None  # an unset value always has raw bytes
-            self._value = decode_value(
-                raw,
-                self.vr,
-                little_endian=self.little_endian,
-                charsets=self.charsets,
-                tag=self.tag,
-            )
-        return self._value
+        assert raw is not None  # an unset value always has raw bytes
+        value = self._value = _values().decode_value(
+            raw, self.vr, little_endian=self.little_endian, charsets=self.charsets, tag=self.tag
+        )
+        return value
 
     @value.setter
     def value(self, value: Any) -> None:

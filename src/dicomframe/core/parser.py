@@ -1,11 +1,21 @@
 """Parse data elements out of a byte buffer (PS3.5 7).
 
 The parser walks a buffer (an in-memory ``bytes`` or a memory-mapped file)
-and yields :class:`DataElement` objects whose values are not decoded yet.
+and makes :class:`DataElement` objects whose values are not decoded yet.
 Every length is checked against the bytes that remain *before* anything is
 sliced or allocated, so a lying length field gives an
 :class:`InvalidDicomError` naming the tag and the byte offset, never a huge
 allocation or a bare ``struct.error``.
+
+Two loops share the element readers. :func:`parse_into` fills a dataset
+(``read()``, and every sequence item) and reads the common element inline:
+an explicit VR other than SQ and UN, or an implicit-VR tag whose VR is known
+for any length, with a defined length below ``defer_size``; a header scan
+spends its time there, at about half a microsecond per element.
+:func:`iter_dataset` yields one element at a time for ``iter_elements()``.
+Anything else goes through :func:`_read_header` and :func:`_read_element`;
+sequences and encapsulated values are read in :mod:`dicomframe.core.items`,
+VRs the header does not give come from :mod:`dicomframe.core.implicit_vr`.
 
 Leniency, where the big toolkits are lenient too:
 
@@ -22,30 +32,80 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from mmap import mmap
+from typing import Literal, NamedTuple
 
-from dicomframe.core.dataset import Dataset, Sequence
-from dicomframe.core.element import DataElement
+from dicomframe.core import items  # a cycle: items reads item datasets with parse_into
+from dicomframe.core.dataset import Dataset
+from dicomframe.core.element import _UNSET, DataElement
+from dicomframe.core.implicit_vr import IMPLICIT_VRS, implicit_vr, known_vr
 from dicomframe.core.source import Located, Source
-from dicomframe.core.tag import ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, Tag
-from dicomframe.core.vr import BINARY_NUMBER_FORMATS, LONG_HEADER_VRS, VR
+from dicomframe.core.tag import Tag
+from dicomframe.core.vr import LONG_HEADER_VRS, VR
 from dicomframe.errors import InvalidDicomError
 
-__all__ = ["MAX_DEPTH", "ParseContext", "iter_dataset", "parse_dataset"]
+__all__ = [
+    "MAX_DEPTH",
+    "MODE_DATASET",
+    "MODE_ITEM",
+    "MODE_META",
+    "ParseContext",
+    "iter_dataset",
+    "parse_dataset",
+    "parse_into",
+]
 
 UNDEFINED = 0xFFFFFFFF
 MAX_DEPTH = 100  # far beyond any real file; deeper nesting is refused, not recursed into
 PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 SPECIFIC_CHARACTER_SET = 0x00080005
+# The inline loop leaves every tag from the first pixel tag on to _read_header, which
+# knows about stop_before_pixels, item delimiters (FFFE) and meta group ends.
+_FIRST_PIXEL_TAG = 0x7FE00008
+# What ends a run of elements before the end of its bytes, besides trailing padding:
+MODE_DATASET = 0  # a pixel tag, with stop_before_pixels at the top level
+MODE_ITEM = 1  # an item or sequence delimiter, (FFFE,xxxx)
+MODE_META = 2  # a group other than 0002 (PS3.10 7.1: the meta group comes first)
 
 _VR_BY_CODE = {(ord(v.value[0]) << 8) | ord(v.value[1]): v for v in VR}
-# PS3.5 7.1: undefined length is allowed only on these, and on UN read as a sequence.
-_UNDEFINED_OK = frozenset({VR.SQ, VR.OB, VR.OW, VR.UN})
+_ORDER: dict[bool, Literal["little", "big"]] = {True: "little", False: "big"}
+_SHORT = [v for v in VR if v not in LONG_HEADER_VRS]
+_LONG = [v for v in LONG_HEADER_VRS if v not in (VR.SQ, VR.UN)]
+# The VR bytes of an explicit header read as one unsigned short, by little_endian. SQ and
+# UN are left to _read_element: items to read, or a VR to look up.
+_SHORT_VRS = {
+    little: {int.from_bytes(v.value.encode(), _ORDER[little]): v for v in _SHORT}
+    for little in (True, False)
+}
+_LONG_VRS = {
+    little: {int.from_bytes(v.value.encode(), _ORDER[little]): v for v in _LONG}
+    for little in (True, False)
+}
+_EXPLICIT = {True: struct.Struct("<HHHH"), False: struct.Struct(">HHHH")}
+_IMPLICIT = {True: struct.Struct("<HHL"), False: struct.Struct(">HHL")}
+_LENGTH = {True: struct.Struct("<L"), False: struct.Struct(">L")}
+# By (explicit_vr, little_endian): the header unpacker, short and long VR codes, length unpacker.
+_DECODERS = {
+    (explicit, little): (
+        (_EXPLICIT if explicit else _IMPLICIT)[little].unpack_from,
+        _SHORT_VRS[little],
+        _LONG_VRS[little],
+        _LENGTH[little].unpack_from,
+    )
+    for explicit in (True, False)
+    for little in (True, False)
+}
+# Tags already met, shared: Tag() is a Python call, a dict lookup is a tenth of it.
+_TAGS: dict[int, Tag] = {}
+_MAX_TAGS = 1 << 14  # bounds the cache when files bring many private tags
 
 
-@dataclass(frozen=True, slots=True)
-class ParseContext:
-    """How the bytes being parsed are encoded, and where they come from."""
+class ParseContext(NamedTuple):
+    """How the bytes being parsed are encoded, and where they come from.
+
+    A named tuple, not a frozen dataclass: ``read()`` makes two per file, and
+    a frozen dataclass pays an ``object.__setattr__`` per field.
+    """
 
     source: Source
     explicit_vr: bool = True
@@ -60,8 +120,7 @@ class ParseContext:
         return self.source.buffer
 
 
-@dataclass(frozen=True, slots=True)
-class _Header:
+class _Header(NamedTuple):
     """One element header: where it starts, what it says."""
 
     tag: Tag
@@ -75,8 +134,7 @@ class _Header:
         return self.value + self.length
 
 
-@dataclass(frozen=True, slots=True)
-class _Level:
+class _Level(NamedTuple):
     """Where in the nesting the parser is: depth, inherited character sets, dataset so far."""
 
     depth: int = 0
@@ -85,6 +143,16 @@ class _Level:
 
     def deeper(self, dataset: Dataset) -> _Level:
         return _Level(self.depth + 1, self.charsets, dataset)
+
+
+def _tag(number: int) -> Tag:
+    """The shared :class:`Tag` for a number read from a header (so already in range)."""
+    tag = _TAGS.get(number)
+    if tag is None:
+        tag = int.__new__(Tag, number)
+        if len(_TAGS) < _MAX_TAGS:
+            _TAGS[number] = tag
+    return tag
 
 
 def _truncated(what: str, tag: int | None, offset: int, need: int, have: int) -> InvalidDicomError:
@@ -104,7 +172,7 @@ def _read_header(ctx: ParseContext, pos: int, end: int) -> _Header:
             tag = (g << 16) | e
         raise _truncated("element header", tag, pos, 8, end - pos)
     g, e = struct.unpack_from(order + "HH", buf, pos)
-    tag = Tag((g << 16) | e)
+    tag = _tag((g << 16) | e)
     if not ctx.explicit_vr or g == 0xFFFE:
         (length,) = struct.unpack_from(order + "L", buf, pos + 4)
         return _Header(tag, None, length, pos, pos + 8)
@@ -126,23 +194,17 @@ def _read_header(ctx: ParseContext, pos: int, end: int) -> _Header:
     return _Header(tag, vr, length, pos, pos + 8)
 
 
-def _implicit_vr(tag: Tag, length: int, ds: Dataset | None) -> VR:
-    """The VR of an Implicit VR element: the dictionary's, with PS3.5 ambiguities settled."""
-    from dicomframe.core.dictionary import lookup
-
-    entry = lookup(tag)
-    if entry is None:
-        return VR.SQ if length == UNDEFINED else VR.UN
-    choices = entry.vrs
-    if len(choices) == 1:
-        return VR(choices[0]) if choices[0] in VR.__members__ else VR.UN
-    if "OW" in choices and length == UNDEFINED:
-        return VR.OB  # PS3.5 A.4: encapsulated data is OB
-    if "SS" in choices and ds is not None and ds.get(0x00280103) == 1:
-        return VR.SS
-    if "OW" in choices and (tag >= 0x60000000 or "US" not in choices):
-        return VR.OW  # PS3.5 A.1: in Implicit VR, Pixel Data and Overlay Data are OW
-    return VR(choices[0])
+def _stops(ctx: ParseContext, pos: int, end: int, level: _Level, mode: int) -> bool:
+    """True where the elements end before ``end``: padding, or what ``mode`` says ends them."""
+    buf = ctx.buffer
+    if end - pos < 4:
+        return mode == MODE_META or not any(buf[pos:end])  # NUL padding some writers leave
+    g, e = struct.unpack_from("<HH" if ctx.little_endian else ">HH", buf, pos)
+    if mode == MODE_ITEM and g == 0xFFFE:
+        return True
+    if mode == MODE_META and g != 0x0002:
+        return True
+    return ctx.stop_before_pixels and level.depth == 0 and ((g << 16) | e) in PIXEL_TAGS
 
 
 def iter_dataset(
@@ -151,39 +213,116 @@ def iter_dataset(
     end: int,
     *,
     level: _Level | None = None,
-    item_mode: bool = False,
+    mode: int = MODE_DATASET,
 ) -> Iterator[tuple[DataElement, int]]:
     """Yield ``(element, offset after it)`` for the elements in ``[pos, end)``.
 
-    In ``item_mode`` a (FFFE,xxxx) tag ends the dataset; the caller reads it
-    at the offset after the last element yielded.
+    ``mode`` says what else ends the elements (``MODE_*``); in an item, the
+    caller reads the (FFFE,xxxx) tag at the offset after the last element.
     """
     level = level or _Level()
-    buf = ctx.buffer
-    order = "<H" if ctx.little_endian else ">H"
     while pos < end:
-        if item_mode and end - pos >= 4 and struct.unpack_from(order, buf, pos)[0] == 0xFFFE:
+        if _stops(ctx, pos, end, level, mode):
             return
-        if end - pos < 4 and not any(buf[pos:end]):
-            return  # trailing NUL padding after the last element, as some writers leave
         head = _read_header(ctx, pos, end)
-        if ctx.stop_before_pixels and level.depth == 0 and head.tag in PIXEL_TAGS:
-            return
         element, pos = _read_element(ctx, head, end, level)
         if head.tag == SPECIFIC_CHARACTER_SET:
-            from dicomframe.core.charset import normalize
-
-            level = _Level(level.depth, normalize(element.value), level.dataset)
+            level = _with_charsets(level, element)
         yield element, pos
+
+
+def _with_charsets(level: _Level, element: DataElement) -> _Level:
+    """The level with the character sets of a Specific Character Set element in force."""
+    from dicomframe.core.charset import normalize
+
+    return _Level(level.depth, normalize(element.value), level.dataset)
+
+
+def parse_into(  # noqa: C901, PLR0915 - flat on purpose: a call per element costs ~10%
+    ctx: ParseContext, pos: int, end: int, level: _Level, *, mode: int = MODE_DATASET
+) -> int:
+    """Add the elements in ``[pos, end)`` to ``level.dataset``; return where parsing stopped.
+
+    ``mode`` says what else ends the elements (``MODE_*``). For the common
+    element this unpacks one header struct, copies the value with one slice
+    and sets the element's slots itself (as ``DataElement._parsed``, without
+    the call); anything else goes through :func:`_read_element`, as in
+    :func:`iter_dataset`, so both loops build the same elements
+    (``tests/core/test_parser.py`` checks it on every test file).
+    """
+    ds = level.dataset
+    assert ds is not None
+    elements = ds._elements
+    ordered = ds._order
+    last = next(reversed(elements)) if elements else -1
+    buf = ctx.buffer
+    slicer = ctx.source.slicer
+    copy = slicer is None  # a caller's bytearray or memoryview: slices need a bytes() copy
+    data: bytes | mmap | memoryview = buf if slicer is None else slicer
+    explicit, little = ctx.explicit_vr, ctx.little_endian
+    unpack, short_vrs, long_vrs, unpack_length = _DECODERS[explicit, little]
+    implicit_vrs = IMPLICIT_VRS
+    # Values this long are located by _read_element; odd lengths it refuses when strict.
+    defer, odd = min(ctx.defer_size, UNDEFINED), int(ctx.strict)
+    lowest, highest = (0x00020000, 0x00030000) if mode == MODE_META else (0, _FIRST_PIXEL_TAG)
+    tags, charsets, new, unset = _TAGS, level.charsets, object.__new__, _UNSET
+    while pos < end:
+        vr = None
+        if end - pos >= 8:
+            value = pos + 8
+            if explicit:
+                g, e, code, length = unpack(buf, pos)
+                vr = short_vrs.get(code)
+                if vr is None and code in long_vrs and end - pos >= 12:
+                    vr = long_vrs[code]  # PS3.5 7.1.2: 2 reserved bytes, a 32-bit length
+                    (length,) = unpack_length(buf, value)
+                    value += 4
+            else:
+                g, e, length = unpack(buf, pos)
+                vr = implicit_vrs.get((g << 16) | e)
+            number = (g << 16) | e
+            after = value + length
+            if not (lowest <= number < highest and after <= end and length < defer) or length & odd:
+                vr = None
+        if vr is None:
+            # Only the last bytes or a tag out of range may end the elements here.
+            if (end - pos < 8 or not lowest <= number < highest) and _stops(
+                ctx, pos, end, level, mode
+            ):
+                break
+            head = _read_header(ctx, pos, end)
+            element, after = _read_element(ctx, head, end, level)
+            number = tag = element.tag
+        else:
+            element = new(DataElement)
+            element.tag = tag = tags.get(number) or _tag(number)
+            element.vr = vr
+            element._raw = bytes(data[value:after]) if copy else data[value:after]
+            element._value = unset
+            element.little_endian = little
+            element.charsets = charsets
+            element.undefined_length = False
+            element.offset = pos
+        if number > last:
+            last = number
+        elif number < last:
+            ordered = False
+        elements[tag] = element
+        pos = after
+        if number == SPECIFIC_CHARACTER_SET:
+            level = _with_charsets(level, element)
+            charsets = level.charsets
+    object.__setattr__(ds, "_order", ordered)
+    return pos
 
 
 def _read_element(
     ctx: ParseContext, head: _Header, end: int, level: _Level
 ) -> tuple[DataElement, int]:
     explicit_un = head.vr is VR.UN
-    vr = head.vr or _implicit_vr(head.tag, head.length, level.dataset)
+    vr = head.vr or implicit_vr(head.tag, head.length, level.dataset)
     if head.length == UNDEFINED:
-        return _read_undefined(ctx, head, vr, end, level)
+        return items.read_undefined(ctx, head, vr, end, level)
     if head.length > end - head.value:
         raise InvalidDicomError(
             f"{vr} value length {head.length} exceeds the {end - head.value} bytes that remain",
@@ -196,20 +335,16 @@ def _read_element(
         )
     little = ctx.little_endian
     if vr is VR.SQ:
-        items, _ = _read_items(ctx, head, head.end, level)
-        return DataElement(head.tag, vr, items, offset=head.start, little_endian=little), head.end
+        seq, _ = items.read_items(ctx, head, head.end, level)
+        return items.sequence_element(head, seq, little, undefined_length=False), head.end
     if explicit_un:
-        element = _un_as_sequence(ctx, head, level)
+        element = items.un_as_sequence(ctx, head, level)
         if element is not None:
             return element, head.end
-        vr, little = _known_vr(head.tag, head.length, little)
-    element = DataElement(
-        head.tag,
-        vr,
-        raw=_locate(ctx, head.value, head.length),
-        little_endian=little,
-        charsets=level.charsets,
-        offset=head.start,
+        vr, little = known_vr(head.tag, head.length, little)
+    raw = _locate(ctx, head.value, head.length)
+    element = DataElement._parsed(
+        head.tag, vr, _UNSET, raw, little, level.charsets, False, head.start
     )
     return element, head.end
 
@@ -223,166 +358,8 @@ def _locate(ctx: ParseContext, pos: int, length: int) -> bytes | memoryview | Lo
     return ctx.buffer[pos : pos + length]
 
 
-def _known_vr(tag: Tag, length: int, little: bool) -> tuple[VR, bool]:
-    """The dictionary VR for an explicit UN element, when it has exactly one.
-
-    PS3.5 6.2.2: UN only says the writer did not know the VR; its bytes are
-    the Implicit VR Little Endian encoding, so a reader that does know the tag
-    may decode them as that VR. Ambiguous and SQ entries stay UN.
-    """
-    from dicomframe.core.dictionary import lookup
-
-    entry = lookup(tag)
-    if entry is None or len(entry.vrs) != 1 or entry.vrs[0] not in VR.__members__:
-        return VR.UN, little
-    vr = VR(entry.vrs[0])
-    if vr in (VR.SQ, VR.UN) or (vr not in LONG_HEADER_VRS and length > 0xFFFF):
-        return VR.UN, little
-    if vr in BINARY_NUMBER_FORMATS and length % BINARY_NUMBER_FORMATS[vr][1]:
-        return VR.UN, little
-    return vr, True
-
-
-def _un_as_sequence(ctx: ParseContext, head: _Header, level: _Level) -> DataElement | None:
-    """Read an explicit UN value as an Implicit VR LE sequence when the dictionary says SQ.
-
-    PS3.5 6.2.2: a UN value holds the Implicit VR Little Endian encoding. A UN
-    of a tag the dictionary does not know stays bytes, as DCMTK and pydicom
-    keep it; so does a private sequence of defined length in Implicit VR.
-    """
-    from dicomframe.core.dictionary import vr_for
-
-    if vr_for(head.tag) != "SQ":
-        return None
-    sub = replace(ctx, explicit_vr=False, little_endian=True)
-    items, _ = _read_items(sub, head, head.end, level)
-    return DataElement(head.tag, VR.SQ, items, offset=head.start, little_endian=ctx.little_endian)
-
-
-def _read_undefined(
-    ctx: ParseContext, head: _Header, vr: VR, end: int, level: _Level
-) -> tuple[DataElement, int]:
-    if vr not in _UNDEFINED_OK:
-        raise InvalidDicomError(
-            f"undefined length is not allowed for VR {vr}", tag=head.tag, offset=head.start
-        )
-    if vr is VR.SQ or (vr is VR.UN and head.tag not in PIXEL_TAGS):
-        # PS3.5 6.2.2: UN of undefined length is an Implicit VR Little Endian sequence.
-        sub = ctx if vr is VR.SQ else replace(ctx, explicit_vr=False, little_endian=True)
-        items, after = _read_items(sub, head, end, level)
-        element = DataElement(
-            head.tag,
-            VR.SQ,
-            items,
-            undefined_length=True,
-            offset=head.start,
-            little_endian=ctx.little_endian,
-        )
-        return element, after
-    # Encapsulated data (PS3.5 A.4): items up to a Sequence Delimitation Item.
-    value_end = _scan_fragments(ctx, head.tag, head.value, end)
-    if head.tag in PIXEL_TAGS:
-        vr = VR.OB  # PS3.5 A.4: encapsulated Pixel Data is OB, whatever the header said
-    element = DataElement(
-        head.tag,
-        vr,
-        raw=_locate(ctx, head.value, value_end - head.value),
-        little_endian=ctx.little_endian,
-        undefined_length=True,
-        offset=head.start,
-    )
-    return element, value_end + 8
-
-
-def _scan_fragments(ctx: ParseContext, tag: Tag, pos: int, end: int) -> int:
-    """Walk fragment items; return the offset of the Sequence Delimitation Item."""
-    buf = ctx.buffer
-    fmt = "<HHL" if ctx.little_endian else ">HHL"
-    while True:
-        if end - pos < 8:
-            raise _truncated(
-                "encapsulated data: missing Sequence Delimitation Item", tag, pos, 8, end - pos
-            )
-        g, e, length = struct.unpack_from(fmt, buf, pos)
-        item = (g << 16) | e
-        if item == SEQUENCE_DELIMITER:
-            return pos
-        if item != ITEM:
-            raise InvalidDicomError(
-                f"expected an Item or Sequence Delimitation tag in encapsulated data, "
-                f"found {Tag(item)}",
-                tag=tag,
-                offset=pos,
-            )
-        if length == UNDEFINED or length > end - pos - 8:
-            raise InvalidDicomError(
-                f"fragment length {length} exceeds the {end - pos - 8} bytes that remain",
-                tag=tag,
-                offset=pos,
-            )
-        pos += 8 + length
-
-
-def _read_items(ctx: ParseContext, head: _Header, end: int, level: _Level) -> tuple[Sequence, int]:
-    """Read the items of a sequence; return them and the offset after the sequence."""
-    tag, pos, defined = head.tag, head.value, head.length != UNDEFINED
-    if level.depth >= MAX_DEPTH:
-        raise InvalidDicomError(
-            f"sequences nested deeper than {MAX_DEPTH} levels", tag=tag, offset=head.start
-        )
-    fmt = "<HHL" if ctx.little_endian else ">HHL"
-    items = Sequence(undefined_length=not defined)
-    while pos < end or not defined:
-        if end - pos < 8:
-            raise _truncated("sequence item header", tag, pos, 8, end - pos)
-        g, e, length = struct.unpack_from(fmt, ctx.buffer, pos)
-        item_tag = (g << 16) | e
-        pos += 8
-        if item_tag == SEQUENCE_DELIMITER:
-            if not defined:
-                break
-            continue  # lenient: a stray delimiter inside a defined-length sequence
-        if item_tag != ITEM:
-            raise InvalidDicomError(
-                f"expected an Item tag in sequence, found {Tag(item_tag)}", tag=tag, offset=pos - 8
-            )
-        if length != UNDEFINED and length > end - pos:
-            raise InvalidDicomError(
-                f"item length {length} exceeds the {end - pos} bytes that remain",
-                tag=tag,
-                offset=pos - 8,
-            )
-        item, pos = _read_item(
-            ctx, pos, end if length == UNDEFINED else pos + length, length, level
-        )
-        items.append(item)
-    return items, pos
-
-
-def _read_item(
-    ctx: ParseContext, pos: int, end: int, length: int, level: _Level
-) -> tuple[Dataset, int]:
-    item = Dataset()
-    item.undefined_length = length == UNDEFINED
-    for element, after in iter_dataset(ctx, pos, end, level=level.deeper(item), item_mode=True):
-        item.add(element)
-        pos = after
-    if not item.undefined_length:
-        return item, end
-    if end - pos < 8:
-        raise _truncated("item: missing Item Delimitation Item", None, pos, 8, end - pos)
-    g, e = struct.unpack_from("<HH" if ctx.little_endian else ">HH", ctx.buffer, pos)
-    marker = (g << 16) | e
-    if marker == ITEM_DELIMITER:
-        return item, pos + 8
-    if marker == SEQUENCE_DELIMITER:
-        return item, pos  # lenient: the sequence ended without closing its item
-    raise InvalidDicomError(f"unexpected {Tag(marker)} inside an item", offset=pos)
-
-
 def parse_dataset(ctx: ParseContext, pos: int, end: int) -> Dataset:
     """Parse ``[pos, end)`` into a :class:`Dataset`."""
     ds = Dataset()
-    for element, _ in iter_dataset(ctx, pos, end, level=_Level(dataset=ds)):
-        ds.add(element)
+    parse_into(ctx, pos, end, _Level(dataset=ds))
     return ds

@@ -4,8 +4,10 @@ A path is memory-mapped and parsed in place: small values are copied out,
 values of ``defer_size`` bytes or more (Pixel Data above all) stay in the
 map and are read when first used, so the file stays open until
 ``ds.close()`` (or the end of a ``with`` block). When nothing was left in the
-map the file is closed at once. Bytes and file objects are parsed from
-memory.
+map the file is closed at once. A file smaller than ``defer_size`` cannot
+hold such a value, so it is read whole instead, which costs a third of
+mapping it (a header scan opens thousands). Bytes and file objects are
+parsed from memory.
 
 Lenient cases, each as DCMTK or pydicom are lenient (see ``docs/reading.md``):
 
@@ -32,9 +34,15 @@ from typing import BinaryIO
 
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
-from dicomframe.core.parser import ParseContext, iter_dataset, parse_dataset
+from dicomframe.core.parser import (
+    MODE_META,
+    ParseContext,
+    _Level,
+    iter_dataset,
+    parse_dataset,
+    parse_into,
+)
 from dicomframe.core.source import Source
-from dicomframe.core.tag import Tag
 from dicomframe.core.transfer_syntax import (
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
@@ -54,14 +62,16 @@ __all__ = ["DEFAULT_DEFER_SIZE", "iter_elements", "read"]
 
 DEFAULT_DEFER_SIZE = 64 * 1024
 _MAX_INFLATED = 1 << 34  # refuse a deflate bomb beyond 16 GiB of dataset
+_NEVER_DEFER = 1 << 62
 
 SourceLike = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 
 
-def _open(source: SourceLike) -> Source:
+def _open(source: SourceLike, defer_size: int) -> Source:
     if isinstance(source, str | os.PathLike):
         try:
-            return Source.from_path(source)
+            # A file smaller than defer_size holds no value to leave in it: read, not mapped.
+            return Source.from_path(source, map_from=defer_size)
         except FileNotFoundError:
             raise
         except OSError as exc:
@@ -76,8 +86,11 @@ def _open(source: SourceLike) -> Source:
     return Source(data, name=getattr(source, "name", "<file>"))
 
 
+_VR_BYTES = frozenset(vr.value.encode() for vr in VR)
+
+
 def _valid_vr(buf: memoryview, pos: int) -> bool:
-    return pos + 6 <= len(buf) and bytes(buf[pos + 4 : pos + 6]).decode("latin-1") in VR.__members__
+    return pos + 6 <= len(buf) and bytes(buf[pos + 4 : pos + 6]) in _VR_BYTES
 
 
 def _plausible_implicit(buf: memoryview, pos: int) -> bool:
@@ -102,30 +115,34 @@ def _detect(buf: memoryview, pos: int) -> TransferSyntax:
     return ExplicitVRLittleEndian if explicit else ImplicitVRLittleEndian
 
 
-def _read_meta(ctx: ParseContext, pos: int) -> tuple[Dataset, int]:
-    """Read group 0002 (always Explicit VR Little Endian, PS3.10 7.1)."""
-    buf = ctx.buffer
+def _read_meta(source: Source, pos: int, *, one_by_one: bool) -> tuple[Dataset, int]:
+    """Read group 0002 (always Explicit VR Little Endian, PS3.10 7.1).
+
+    ``read()`` uses the inline loop; ``iter_elements()`` reads the meta one
+    element at a time through the parser's element reader, as it reads the rest.
+    """
+    buf = source.buffer
     meta = Dataset()
     # Only a group 0002 element can be Implicit VR meta; a bare dataset (force=True) has none.
     is_meta = len(buf) - pos >= 2 and struct.unpack_from("<H", buf, pos)[0] == 0x0002
-    if is_meta and not _valid_vr(buf, pos) and _plausible_implicit(buf, pos):
-        ctx = ParseContext(ctx.source, explicit_vr=False, defer_size=ctx.defer_size)
+    explicit = not (is_meta and not _valid_vr(buf, pos) and _plausible_implicit(buf, pos))
+    if not explicit:
         warnings.warn(
             "file meta information is Implicit VR; reading it anyway", DicomWarning, stacklevel=4
         )
-    end = len(buf)
-    while end - pos >= 4 and struct.unpack_from("<H", buf, pos)[0] == 0x0002:
-        element, after = next(iter_dataset(ctx, pos, end))
-        # The meta group is small: copy it out, so it outlives the source even when the
-        # dataset has nothing located (and read() closes the file) or after ds.load().
-        element.load()
+    # The meta group is small: copy it all out (no defer size), so it outlives the source
+    # even when the dataset has nothing located (and read() closes the file).
+    ctx = ParseContext(source, explicit_vr=explicit, defer_size=_NEVER_DEFER)
+    if not one_by_one:
+        return meta, parse_into(ctx, pos, len(buf), _Level(dataset=meta), mode=MODE_META)
+    for element, after in iter_dataset(ctx, pos, len(buf), mode=MODE_META):
         meta.add(element)
         pos = after
     return meta, pos
 
 
 def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int) -> TransferSyntax:
-    element = meta._elements.get(Tag(0x00020010))
+    element = meta._elements.get(0x00020010)  # type: ignore[call-overload] # int == Tag
     if element is None or not str(element.value or "").strip():
         detected = _detect(buf, pos)
         warnings.warn(
@@ -165,9 +182,16 @@ def _inflate(source: Source, pos: int) -> Source:
 class _Prepared:
     """Everything known once the preamble and meta have been read."""
 
-    def __init__(self, source: SourceLike, *, force: bool, defer_size: int | None) -> None:
-        self.source = _open(source)
+    def __init__(
+        self,
+        source: SourceLike,
+        *,
+        force: bool,
+        defer_size: int | None,
+        one_by_one: bool = False,
+    ) -> None:
         self.defer = DEFAULT_DEFER_SIZE if defer_size is None else max(int(defer_size), 1)
+        self.source = _open(source, self.defer)
         buf = self.source.buffer
         self.preamble: bytes | None = None
         pos = 0
@@ -181,8 +205,7 @@ class _Prepared:
                 "no DICM prefix: not a DICOM Part 10 file (use force=True for a bare dataset)",
                 offset=128,
             )
-        meta_ctx = ParseContext(self.source, defer_size=self.defer)
-        self.meta, pos = _read_meta(meta_ctx, pos)
+        self.meta, pos = _read_meta(self.source, pos, one_by_one=one_by_one)
         if len(self.meta) == 0 and self.preamble is not None and not force:
             self.source.close()
             raise InvalidDicomError("missing file meta information (group 0002)", offset=pos)
@@ -271,7 +294,7 @@ def read(
     ds.meta = prepared.meta
     ds.preamble = prepared.preamble
     ds.transfer_syntax = prepared.syntax
-    if _has_located(ds):
+    if prepared.source.is_mapped and _has_located(ds):
         ds.source = prepared.source
     else:
         prepared.source.close()
@@ -279,13 +302,15 @@ def read(
 
 
 def _has_located(ds: Dataset) -> bool:
-    for element in ds._elements.values():
-        if element.vr is VR.SQ:
-            if any(_has_located(item) for item in element.sequence):
-                return True
-        elif not element.is_loaded:
-            return True
-    return False
+    """True when a value was left in the source (only a mapped source leaves any)."""
+    return any(_is_located(element) for element in ds._elements.values())
+
+
+def _is_located(element: DataElement) -> bool:
+    """True when the element's value, or one inside its items, was left in the source."""
+    if element.vr is VR.SQ:
+        return any(_has_located(item) for item in element.sequence)
+    return not element.is_loaded
 
 
 def iter_elements(
@@ -297,15 +322,16 @@ def iter_elements(
 ) -> Iterator[DataElement]:
     """Yield the file meta elements, then each top-level element of the dataset.
 
-    Elements are parsed one at a time as the iteration goes; for a path the
-    file is mapped, not read, so values never asked for are never loaded.
+    Elements are parsed one at a time as the iteration goes; for a path of
+    ``defer_size`` bytes or more the file is mapped, not read, so values
+    never asked for are never loaded.
     """
-    prepared = _Prepared(source, force=force, defer_size=defer_size)
+    prepared = _Prepared(source, force=force, defer_size=defer_size, one_by_one=True)
     yield from prepared.meta
     ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=False)
     located = False
     for element, _ in iter_dataset(ctx, prepared.pos, len(ctx.buffer)):
-        located = located or not element.is_loaded
+        located = located or _is_located(element)  # in a sequence's items too
         yield element
     if not located:
         prepared.source.close()  # nothing yielded still needs the file

@@ -1,0 +1,166 @@
+"""Sequences, items and encapsulated values: the nested parts of a dataset (PS3.5 7.5, A.4).
+
+The parser hands an SQ element, a UN one that is a sequence (PS3.5 6.2.2)
+and any element of undefined length here, and each item's dataset goes back
+to :func:`~dicomframe.core.parser.parse_into`;
+the nesting depth is bounded by :data:`~dicomframe.core.parser.MAX_DEPTH`,
+so a hostile file ends in an :class:`InvalidDicomError`, never a
+``RecursionError``. Encapsulated values are only walked to find where they
+end: their fragments are split when the pixel data is read.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING
+
+from dicomframe.core import parser  # a cycle: names are looked up when called
+from dicomframe.core.dataset import Dataset, Sequence
+from dicomframe.core.element import DataElement
+from dicomframe.core.tag import ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, Tag
+from dicomframe.core.vr import VR
+from dicomframe.errors import InvalidDicomError
+
+if TYPE_CHECKING:
+    from dicomframe.core.parser import ParseContext, _Header, _Level
+
+__all__ = ["read_items", "read_undefined", "scan_fragments", "sequence_element", "un_as_sequence"]
+
+_ITEM_HEADER = {True: struct.Struct("<HHL"), False: struct.Struct(">HHL")}
+# PS3.5 7.1: undefined length is allowed only on these, and on UN read as a sequence.
+_UNDEFINED_OK = frozenset({VR.SQ, VR.OB, VR.OW, VR.UN})
+
+
+def sequence_element(
+    head: _Header, seq: Sequence, little: bool, *, undefined_length: bool
+) -> DataElement:
+    """The SQ element of a header and the items read after it."""
+    return DataElement._parsed(head.tag, VR.SQ, seq, None, little, (), undefined_length, head.start)
+
+
+def un_as_sequence(ctx: ParseContext, head: _Header, level: _Level) -> DataElement | None:
+    """Read an explicit UN value as an Implicit VR LE sequence when the dictionary says SQ.
+
+    PS3.5 6.2.2: a UN value holds the Implicit VR Little Endian encoding. A UN
+    of a tag the dictionary does not know stays bytes, as DCMTK and pydicom
+    keep it; so does a private sequence of defined length in Implicit VR.
+    """
+    from dicomframe.core.dictionary import vr_for
+
+    if vr_for(head.tag) != "SQ":
+        return None
+    sub = ctx._replace(explicit_vr=False, little_endian=True)
+    seq, _ = read_items(sub, head, head.end, level)
+    return sequence_element(head, seq, ctx.little_endian, undefined_length=False)
+
+
+def read_undefined(
+    ctx: ParseContext, head: _Header, vr: VR, end: int, level: _Level
+) -> tuple[DataElement, int]:
+    """Read an element of undefined length: a sequence, or encapsulated data."""
+    if vr not in _UNDEFINED_OK:
+        raise InvalidDicomError(
+            f"undefined length is not allowed for VR {vr}", tag=head.tag, offset=head.start
+        )
+    if vr is VR.SQ or (vr is VR.UN and head.tag not in parser.PIXEL_TAGS):
+        # PS3.5 6.2.2: UN of undefined length is an Implicit VR Little Endian sequence.
+        sub = ctx if vr is VR.SQ else ctx._replace(explicit_vr=False, little_endian=True)
+        seq, after = read_items(sub, head, end, level)
+        return sequence_element(head, seq, ctx.little_endian, undefined_length=True), after
+    # Encapsulated data (PS3.5 A.4): items up to a Sequence Delimitation Item.
+    value_end = scan_fragments(ctx, head.tag, head.value, end)
+    if head.tag in parser.PIXEL_TAGS:
+        vr = VR.OB  # PS3.5 A.4: encapsulated Pixel Data is OB, whatever the header said
+    element = DataElement(
+        head.tag,
+        vr,
+        raw=parser._locate(ctx, head.value, value_end - head.value),
+        little_endian=ctx.little_endian,
+        undefined_length=True,
+        offset=head.start,
+    )
+    return element, value_end + 8
+
+
+def scan_fragments(ctx: ParseContext, tag: Tag, pos: int, end: int) -> int:
+    """Walk fragment items; return the offset of the Sequence Delimitation Item."""
+    buf = ctx.buffer
+    unpack = _ITEM_HEADER[ctx.little_endian].unpack_from
+    while True:
+        if end - pos < 8:
+            raise parser._truncated(
+                "encapsulated data: missing Sequence Delimitation Item", tag, pos, 8, end - pos
+            )
+        g, e, length = unpack(buf, pos)
+        item = (g << 16) | e
+        if item == SEQUENCE_DELIMITER:
+            return pos
+        if item != ITEM:
+            raise InvalidDicomError(
+                f"expected an Item or Sequence Delimitation tag in encapsulated data, "
+                f"found {Tag(item)}",
+                tag=tag,
+                offset=pos,
+            )
+        if length == parser.UNDEFINED or length > end - pos - 8:
+            raise InvalidDicomError(
+                f"fragment length {length} exceeds the {end - pos - 8} bytes that remain",
+                tag=tag,
+                offset=pos,
+            )
+        pos += 8 + length
+
+
+def read_items(ctx: ParseContext, head: _Header, end: int, level: _Level) -> tuple[Sequence, int]:
+    """Read the items of a sequence; return them and the offset after the sequence."""
+    tag, pos, defined = head.tag, head.value, head.length != parser.UNDEFINED
+    if level.depth >= parser.MAX_DEPTH:
+        raise InvalidDicomError(
+            f"sequences nested deeper than {parser.MAX_DEPTH} levels", tag=tag, offset=head.start
+        )
+    unpack = _ITEM_HEADER[ctx.little_endian].unpack_from
+    items = Sequence(undefined_length=not defined)
+    while pos < end or not defined:
+        if end - pos < 8:
+            raise parser._truncated("sequence item header", tag, pos, 8, end - pos)
+        g, e, length = unpack(ctx.buffer, pos)
+        item_tag = (g << 16) | e
+        pos += 8
+        if item_tag == SEQUENCE_DELIMITER:
+            if not defined:
+                break
+            continue  # lenient: a stray delimiter inside a defined-length sequence
+        if item_tag != ITEM:
+            raise InvalidDicomError(
+                f"expected an Item tag in sequence, found {Tag(item_tag)}", tag=tag, offset=pos - 8
+            )
+        if length != parser.UNDEFINED and length > end - pos:
+            raise InvalidDicomError(
+                f"item length {length} exceeds the {end - pos} bytes that remain",
+                tag=tag,
+                offset=pos - 8,
+            )
+        item, pos = _read_item(
+            ctx, pos, end if length == parser.UNDEFINED else pos + length, length, level
+        )
+        items.append(item)
+    return items, pos
+
+
+def _read_item(
+    ctx: ParseContext, pos: int, end: int, length: int, level: _Level
+) -> tuple[Dataset, int]:
+    item = Dataset()
+    item.undefined_length = length == parser.UNDEFINED
+    pos = parser.parse_into(ctx, pos, end, level.deeper(item), mode=parser.MODE_ITEM)
+    if not item.undefined_length:
+        return item, end
+    if end - pos < 8:
+        raise parser._truncated("item: missing Item Delimitation Item", None, pos, 8, end - pos)
+    g, e = struct.unpack_from("<HH" if ctx.little_endian else ">HH", ctx.buffer, pos)
+    marker = (g << 16) | e
+    if marker == ITEM_DELIMITER:
+        return item, pos + 8
+    if marker == SEQUENCE_DELIMITER:
+        return item, pos  # lenient: the sequence ended without closing its item
+    raise InvalidDicomError(f"unexpected {Tag(marker)} inside an item", offset=pos)
