@@ -139,6 +139,13 @@ def _jobs(src: Path, dst: Path, result: BatchResult) -> list[tuple[Path, Path]]:
     return jobs
 
 
+def _convert_many(
+    pairs: list[tuple[str, str]], syntax: str, options: dict[str, Any]
+) -> list[str | None]:
+    """Run in a worker: several files per task, so small files do not pay a round trip each."""
+    return [_convert_one(source, target, syntax, options) for source, target in pairs]
+
+
 def _run_pool(
     jobs: list[tuple[Path, Path]],
     syntax: str,
@@ -146,27 +153,40 @@ def _run_pool(
     workers: int,
     finished: Callable[[Path, str | None], None],
 ) -> None:
+    # Chunks small enough to balance the workers and show progress, large enough that the
+    # per-task cost of a process pool (pickling, a pipe round trip) stays small.
+    size = max(1, min(16, len(jobs) // (workers * 8)))
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    # Load the plugins once here: forked workers inherit them instead of each loading its own.
+    import dicomframe.streaming  # noqa: F401
+    from dicomframe.plugins.manager import default_manager
+
+    default_manager().load()
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending: dict[Future[str | None], Path] = {}
-        queue = iter(jobs)
-        for source, target in queue:
-            pending[pool.submit(_convert_one, str(source), str(target), syntax, options)] = source
-            if len(pending) >= workers * 4:
+        pending: dict[Future[list[str | None]], list[tuple[Path, Path]]] = {}
+        queue = iter(chunks)
+
+        def submit(chunk: list[tuple[Path, Path]]) -> None:
+            pairs = [(str(source), str(target)) for source, target in chunk]
+            pending[pool.submit(_convert_many, pairs, syntax, options)] = chunk
+
+        for chunk in queue:
+            submit(chunk)
+            if len(pending) >= workers * 2:
                 break
         while pending:
             ready, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in ready:
-                source = pending.pop(future)
+                chunk = pending.pop(future)
                 try:
-                    finished(source, future.result())
-                except Exception as exc:  # a worker that died: report, go on
-                    finished(source, f"{type(exc).__name__}: {exc}")
+                    errors = future.result()
+                except Exception as exc:  # a worker that died: report its files, go on
+                    errors = [f"{type(exc).__name__}: {exc}"] * len(chunk)
+                for (source, _), error in zip(chunk, errors, strict=True):
+                    finished(source, error)
                 following = next(queue, None)
                 if following is not None:
-                    job = pool.submit(
-                        _convert_one, str(following[0]), str(following[1]), syntax, options
-                    )
-                    pending[job] = following[0]
+                    submit(following)
 
 
 def _draw(stream: TextIO, done: int, total: int, failed: int) -> None:
