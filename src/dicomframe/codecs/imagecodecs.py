@@ -43,10 +43,8 @@ when it is not.
     and recompressing that stream losslessly with ``jpegxl_encode_jpeg``; the
     frame keeps the JPEG's YBR_FULL_422 / YBR_FULL. Decoding .111 gives RGB.
 
-Decoding follows :mod:`dicomframe.codecs._common` as the other codecs do:
-JPEG samples come out of libjpeg-turbo with no colour transform and YCbCr is
-converted here (``as_rgb``, default True); JPEG 2000 and JPEG-LS sign and
-precision are corrected as pydicom 3 corrects them.
+Decoding follows :mod:`dicomframe.codecs._common`; libjpeg-turbo makes JPEG YCbCr RGB (T.871 in
+fixed point, within 1 of numpy's exact result), and ``out`` is used (``parallel.decode_target``).
 """
 
 from __future__ import annotations
@@ -72,6 +70,7 @@ from dicomframe.core.transfer_syntax import (
     JPEGXLLossless,
 )
 from dicomframe.errors import DecodeError, EncodeError
+from dicomframe.parallel import decode_target
 from dicomframe.plugins import Capabilities, Codec, hookimpl
 
 if TYPE_CHECKING:
@@ -190,7 +189,7 @@ def _full_size(photometric: str) -> str:
 
 # -- JPEG (ISO/IEC 10918) ----------------------------------------------------------------
 def _decode_jpeg(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
-    """Decode a JPEG frame with libjpeg-turbo, applying no colour transform."""
+    """Decode a JPEG frame with libjpeg-turbo, which makes YCbCr RGB row by row when asked."""
     import imagecodecs
 
     info = frame.info
@@ -198,13 +197,15 @@ def _decode_jpeg(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
     with _decode_errors(frame, _JPEG):
         stream = _common.jpeg_parameters(src)
         _common.check_jpeg(stream, info)
-        # The same colour space in and out: components come back exactly as stored.
-        same: dict[str, Any] = {}
-        if stream.components == 3:
-            same.update(colorspace="RGB", outcolorspace="RGB")
-        values = _samples(imagecodecs.jpeg8_decode(src, **same), info)
+        colour_space = _common.jpeg_colour_space(stream, info.photometric_interpretation)
+        to_rgb = colour_space == "YBR_FULL" and options.get("as_rgb", True)
+        space = ("YCbCr" if to_rgb else "RGB") if stream.components == 3 else None
+        into = decode_target(options, info, f"u{_common.container_size(stream.precision)}")
+        arr = imagecodecs.jpeg8_decode(
+            src, colorspace=space, outcolorspace=space and "RGB", out=into
+        )
+        values, colour_space = _samples(arr, info), "RGB" if to_rgb else colour_space
     _common.sign_extend(values, info.bits_stored)  # pydicom: JPEG re-read at Bits Stored
-    colour_space = _common.jpeg_colour_space(stream, info.photometric_interpretation)
     return _finish(frame, values, colour_space, options, _JPEG)
 
 
@@ -357,14 +358,15 @@ def _j2k_colour_space(photometric: str) -> str:
 
 
 def _decode_j2k_family(
-    frame: EncapsulatedFrame, options: dict[str, Any], codec: str, decode: Callable[[bytes], Array]
+    frame: EncapsulatedFrame, options: dict[str, Any], codec: str, decode: Callable[..., Array]
 ) -> NativeFrame:
     info = frame.info
     src = bytes(frame.data)
     with _decode_errors(frame, codec):
         stream = _common.j2k_parameters(src)
         _common.check_j2k(stream, info)
-        values = _samples(decode(src), info)
+        backend = f"{'i' if stream.signed else 'u'}{_common.container_size(stream.precision)}"
+        values = _samples(decode(src, out=decode_target(options, info, backend)), info)
     _common.correct_j2k_sign(values, info, stream)
     colour_space = _j2k_colour_space(info.photometric_interpretation)
     return _finish(frame, values, colour_space, options, codec)

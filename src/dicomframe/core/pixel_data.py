@@ -22,9 +22,7 @@ their original bytes and leaves every other byte as it was.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -184,8 +182,9 @@ class PixelData:
 
         Encapsulated frames are decoded through ``codecs`` (the default
         manager when None) with ``options`` (``codec=``, ``prefer=``,
-        ``workers=`` threads, default the number of cores, ...); the codec
-        that decodes frame 0 is tried first for the others.
+        ``workers=``, default the number of cores, ``parallel=``, ...; see
+        :mod:`dicomframe.parallel`); the codec that decodes frame 0 decodes
+        the others, and the registry falls back for a frame it fails on.
         """
         info = self.info
         count = len(self)
@@ -203,31 +202,15 @@ class PixelData:
     def _decode_all(
         self, count: int, codecs: CodecManager | None, options: dict[str, Any]
     ) -> np.ndarray[Any, Any]:
-        """Decode every frame into one array; frames after the first on a thread pool.
+        """Decode every frame into one array, on every core (see :mod:`dicomframe.parallel`).
 
-        Codec backends that release the GIL (most C decoders do) then decode
-        in parallel; ``workers=1`` decodes in this thread only.
+        Frame 0 chooses the codec; the others are decoded by it straight into
+        the output, on threads when the backend releases the GIL, in forked
+        processes when it holds it; ``workers=1`` decodes in this thread only.
         """
-        from dicomframe.plugins.manager import default_manager
+        from dicomframe.parallel import decode_frames
 
-        manager = codecs or default_manager()
-        workers = options.pop("workers", None) or os.cpu_count() or 1
-        first, used = manager.decode_with(self._encapsulated_frame(0), **options)
-        # The first decoded frame says what the output is (e.g. RGB from YBR).
-        out = np.empty((count, *first.info.shape), dtype=first.info.dtype)
-        out[0] = first.array
-
-        def decode(index: int) -> None:
-            native, _ = manager.decode_with(self._encapsulated_frame(index), sticky=used, **options)
-            out[index] = native.array
-
-        if workers > 1 and count > 2:
-            with ThreadPoolExecutor(max_workers=min(workers, count - 1)) as pool:
-                list(pool.map(decode, range(1, count)))
-        else:
-            for index in range(1, count):
-                decode(index)
-        return out
+        return decode_frames(_EncapsulatedFrames(self, count), codecs=codecs, **options)
 
     def _read_native_into(self, out: np.ndarray[Any, Any]) -> None:
         info = self.info
@@ -314,6 +297,20 @@ class PixelData:
                 start = index * info.bytes_per_frame
                 logical[start : start + info.bytes_per_frame] = self._frame_bytes(frame)
         return _swap_pairs(bytes(logical)) if self._swap_pairs else bytes(logical)
+
+
+class _EncapsulatedFrames:
+    """The encapsulated frames of a PixelData, each built when asked for."""
+
+    def __init__(self, pixels: PixelData, count: int) -> None:
+        self._pixels = pixels
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: int) -> EncapsulatedFrame:
+        return self._pixels._encapsulated_frame(index)
 
 
 def _swap_pairs(data: bytes | memoryview) -> bytes:

@@ -300,11 +300,35 @@ class CodecManager:
         **options: Any,
     ) -> EncapsulatedFrame:
         """Encode ``frame`` in ``syntax`` with the first codec that can."""
+        result, _ = self.encode_with(
+            frame, syntax, codec=codec, prefer=prefer, block=block, **options
+        )
+        return result
+
+    def encode_with(
+        self,
+        frame: NativeFrame,
+        syntax: str | TransferSyntax,
+        /,
+        *,
+        codec: str | None = None,
+        prefer: Sequence[str] = (),
+        block: Iterable[str] = (),
+        sticky: str | None = None,
+        **options: Any,
+    ) -> tuple[EncapsulatedFrame, str]:
+        """Encode ``frame`` in ``syntax``; also return the name of the codec that did.
+
+        ``sticky`` names the codec that encoded the earlier frames of the same
+        object, as for :meth:`decode_with`.
+        """
         from dicomframe.core.frame import EncapsulatedFrame
         from dicomframe.core.transfer_syntax import resolve
 
         self._codecs()  # plugins may register a private transfer syntax
         target = resolve(syntax)
+        if sticky is not None and codec is None:
+            prefer = [sticky, *prefer]
         result, used = self._dispatch(
             target,
             frame.info,
@@ -318,7 +342,14 @@ class CodecManager:
                 f"codec {used!r} returned {type(result).__name__}, not an EncapsulatedFrame",
                 codec=used,
             )
-        return result
+        if sticky is not None and used != sticky:
+            warnings.warn(
+                f"codec {sticky!r} encoded the earlier frames but not frame {frame.index}; "
+                f"{used!r} encoded it",
+                CodecFallbackWarning,
+                stacklevel=3,
+            )
+        return result, used
 
     def _dispatch(
         self,

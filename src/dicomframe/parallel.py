@@ -1,0 +1,598 @@
+"""Many frames at once: decode or encode them on every core.
+
+:func:`decode_frames` decodes encapsulated frames into ONE output array
+(``PixelData.pixel_array`` runs it); :func:`encode_frames` encodes native
+frames. The first frame goes through the registry's dispatch (``codec=``,
+``prefer=``, ``block=``, fallback); the codec that handled it is then called
+directly for the others, with no dispatch per frame. A frame that codec
+fails on goes back through the registry, which tries the next codec and
+warns :class:`~dicomframe.errors.CodecFallbackWarning`, as for one frame.
+
+``workers`` (default: the cores this process may run on) say how many
+frames are in flight, and ``parallel`` how:
+
+``"threads"``
+    For backends that release the GIL while they work (imagecodecs, numpy,
+    zlib): the threads decode straight into the output array.
+``"processes"``
+    For backends that hold the GIL (pylibjpeg-openjpeg, pylibjpeg-libjpeg,
+    pylibjpeg-rle, pyjpegls, Pillow), on which threads would take turns:
+    ``workers`` processes are forked for the call. They inherit the frames
+    (a view on a memory-mapped file is shared, not copied) and decode into
+    an output array in shared memory (an anonymous shared mapping, which
+    the returned array keeps alive), or send back what they encoded.
+``"auto"`` (default)
+    Threads, except for a codec known to hold the GIL (:func:`releases_gil`):
+    processes when frame 1, timed in this thread, took 2 ms or more and the
+    process can fork safely (a POSIX system other than macOS, and no other
+    thread running: a forked child has only the calling thread, and a lock
+    another thread held stays locked in it); else this thread alone, since
+    forking costs more than it saves on fast frames.
+``"serial"``
+    Everything in the calling thread; also what one worker, or one frame
+    after the first, comes to.
+
+A codec that is not thread-safe (:data:`THREAD_UNSAFE`) is never run on
+threads: ``"threads"`` then means processes, or the calling thread alone.
+
+Decoding into the output: a codec may accept an ``out`` option (a writable,
+C-contiguous array of the decoded frame's shape and dtype) and decode into
+it, as the imagecodecs codecs do; a frame whose data is that memory is not
+copied again. A codec that ignores ``out`` costs one copy per frame; one that
+fails with it and succeeds without is not given it again.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
+
+import numpy as np
+
+from dicomframe.errors import DecodeError, EncodeError
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+    from dicomframe.core.frame_info import FrameInfo
+    from dicomframe.core.transfer_syntax import TransferSyntax
+    from dicomframe.plugins.codec import Codec
+    from dicomframe.plugins.manager import CodecManager
+
+__all__ = [
+    "HOLDS_GIL",
+    "RELEASES_GIL",
+    "THREAD_UNSAFE",
+    "FrameSequence",
+    "decode_frames",
+    "decode_target",
+    "default_workers",
+    "encode_frames",
+    "releases_gil",
+    "thread_safe",
+]
+
+Array = np.ndarray[Any, Any]
+Parallel = Literal["auto", "threads", "processes", "serial"]
+_MODES = ("auto", "threads", "processes", "serial")
+_DISPATCH = ("codec", "prefer", "block")  # options for the registry, not for a codec
+_FORK_FRAME_SECONDS = 0.002
+_FORK_TOTAL_SECONDS = 0.1
+_T_co = TypeVar("_T_co", covariant=True)
+
+# Whether each built-in codec's backend releases the GIL while it works. From the sources
+# (Cython ``nogil`` blocks in imagecodecs, none in pylibjpeg-openjpeg, pylibjpeg-libjpeg or
+# pyjpegls, PyO3 without ``allow_threads`` in pylibjpeg-rle; zlib releases it), and measured
+# by section 5 of benchmarks/bench_codecs.py (2 threads against 1): imagecodecs 1.4x-2.0x,
+# our numpy RLE 1.5x-1.9x (numpy's loops release it), Pillow 1.0x for JPEG 2000 and at most
+# 1.2x for JPEG, the others 0.8x-1.1x. A codec can say it itself with a ``releases_gil``
+# attribute; one that does not, and is in neither set, runs on threads.
+RELEASES_GIL = frozenset(
+    {
+        "imagecodecs-jpeg",
+        "imagecodecs-jpegls",
+        "imagecodecs-j2k",
+        "imagecodecs-htj2k",
+        "imagecodecs-jpegxl",
+        "rle",
+        "deflate",
+    }
+)
+HOLDS_GIL = frozenset(
+    {"pylibjpeg-openjpeg", "pylibjpeg-libjpeg", "pylibjpeg-rle", "pyjpegls", "pillow"}
+)
+# Codecs that crash when two threads call them at once: pylibjpeg-openjpeg's C code reads its
+# input through Python file-object calls, during which another thread may enter OpenJPEG too
+# (two threads on JPEG 2000 frames end in a segmentation fault). A codec can also say so
+# with a ``thread_safe`` attribute. These never run on threads (processes, or one thread).
+THREAD_UNSAFE = frozenset({"pylibjpeg-openjpeg"})
+
+
+class FrameSequence(Protocol[_T_co]):
+    """What the functions here read frames from: a list, or anything indexable with a length."""
+
+    def __len__(self) -> int:
+        """How many frames."""
+        ...
+
+    def __getitem__(self, index: int, /) -> _T_co:
+        """Frame ``index``."""
+        ...
+
+
+def default_workers() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def releases_gil(codec: Codec) -> bool | None:
+    """Whether ``codec``'s backend releases the GIL; None when that is not known."""
+    declared = getattr(codec, "releases_gil", None)
+    if declared is not None:
+        return bool(declared)
+    if codec.name in RELEASES_GIL:
+        return True
+    if codec.name in HOLDS_GIL:
+        return False
+    return None
+
+
+def thread_safe(codec: Codec) -> bool:
+    """False for a codec that two threads must not call at once (:data:`THREAD_UNSAFE`)."""
+    declared = getattr(codec, "thread_safe", None)
+    return bool(declared) if declared is not None else codec.name not in THREAD_UNSAFE
+
+
+def can_fork() -> bool:
+    """True where :func:`os.fork` is available and safe enough to use for workers."""
+    return hasattr(os, "fork") and sys.platform != "darwin"
+
+
+def _mode(parallel: str, codec: Codec, workers: int, jobs: int) -> str:
+    if parallel not in _MODES:
+        raise ValueError(f"parallel must be one of {', '.join(_MODES)}, not {parallel!r}")
+    if workers <= 1 or jobs <= 1 or parallel == "serial":
+        return "serial"
+    if parallel == "processes" and not can_fork():
+        raise ValueError("parallel='processes' needs os.fork (a POSIX system other than macOS)")
+    if parallel == "auto" and releases_gil(codec) is False:
+        parallel = "processes" if _forkable() else "serial"  # threads would take turns
+    elif parallel == "auto":
+        parallel = "threads"
+    if parallel == "threads" and not thread_safe(codec):
+        return "processes" if _forkable() else "serial"
+    return parallel
+
+
+def _forkable() -> bool:
+    """Whether forking workers is safe here: no other thread, and not a daemonic worker."""
+    if not can_fork() or threading.active_count() > 1:
+        return False
+    from multiprocessing import process  # here: importing multiprocessing takes 20 ms
+
+    return not process.current_process().daemon
+
+
+def _log(doing: str, count: int, codec: str, mode: str, workers: int) -> None:
+    """Say how the frames are being done (logger ``dicomframe.parallel``, level DEBUG)."""
+    import logging  # here, not at import: one frame never needs it
+
+    on = f"{workers} {mode}" if mode in ("threads", "processes") else "this thread"
+    logging.getLogger(__name__).debug("%s %d frames with %s on %s", doing, count, codec, on)
+
+
+def _worth_forking(seconds: float, remaining: int) -> str:
+    """Processes for the ``remaining`` frames when one took ``seconds``, else this thread.
+
+    Forking costs tens of milliseconds (and filling shared memory costs more
+    than private memory): for a backend that takes well under a millisecond
+    a frame (pylibjpeg-rle) one thread is as fast, so forking is kept for
+    frames of 2 ms or more when there are at least 0.1 s of them.
+    """
+    worth = seconds >= _FORK_FRAME_SECONDS and seconds * remaining >= _FORK_TOTAL_SECONDS
+    return "processes" if worth else "serial"
+
+
+def _workers(workers: int | None, jobs: int) -> int:
+    count = default_workers() if workers is None else int(workers)
+    if count < 1:
+        raise ValueError(f"workers must be 1 or more, not {count}")
+    return max(1, min(count, jobs))
+
+
+def decode_target(options: dict[str, Any], info: FrameInfo, backend: str) -> Array | None:
+    """For a codec: the ``out`` option, viewed as its backend's dtype, if the backend can fill it.
+
+    ``out`` fits when it is a writable, C-contiguous array of ``info``'s shape
+    and dtype whose items are as wide as the backend's ``backend`` samples
+    (``"u2"``, say): the backend then writes the frame's values in place, and
+    the decoded frame's data is ``out``'s memory. Otherwise None: the
+    backend makes a new array, which the caller copies.
+    """
+    out = options.get("out")
+    if not isinstance(out, np.ndarray) or out.shape != info.shape or out.dtype != info.dtype:
+        return None
+    fits = out.flags.c_contiguous and out.flags.writeable
+    return out.view(backend) if fits and np.dtype(backend).itemsize == out.itemsize else None
+
+
+# -- decoding ---------------------------------------------------------------------------------
+def decode_frames(
+    frames: FrameSequence[EncapsulatedFrame],
+    /,
+    *,
+    codecs: CodecManager | None = None,
+    workers: int | None = None,
+    parallel: Parallel = "auto",
+    **options: Any,
+) -> Array:
+    """Decode every frame into one array ``(frames, rows, columns[, samples])``.
+
+    Parameters
+    ----------
+    frames
+        The encapsulated frames of one object (one FrameInfo).
+    codecs
+        The registry (the default manager when None).
+    workers, parallel
+        How many frames are decoded at once, and how (module docstring).
+    **options
+        ``codec=``, ``prefer=``, ``block=`` for the registry; the rest for the codec.
+
+    Raises
+    ------
+    NoCodecError
+        When no codec decodes a frame.
+    DecodeError
+        When a frame decodes to another shape, dtype or colour than the first.
+    """
+    from dicomframe.plugins.manager import default_manager
+
+    count = len(frames)
+    if count == 0:
+        raise ValueError("no frames to decode")
+    manager = codecs or default_manager()
+    first, used = manager.decode_with(frames[0], **options)
+    workers = _workers(workers, count - 1)
+    mode = _mode(parallel, manager.get(used), workers, count - 1)
+    job = _Decoding(frames, manager, used, first, options)
+    decoded = [first]
+    if mode == "processes" and parallel == "auto":
+        started = time.perf_counter()
+        decoded.append(job.decode_frame(1))
+        mode = _worth_forking(time.perf_counter() - started, count - 2)
+    shape, dtype = (count, *first.info.shape), first.info.dtype
+    out = _shared_empty(shape, dtype) if mode == "processes" else np.empty(shape, dtype)
+    job.out = out
+    _log("decoding", count, used, mode, workers)
+    for index, native in enumerate(decoded):
+        job.store(index, native)
+    rest = range(len(decoded), count)
+    if mode == "processes":
+        done = _in_processes(job.decode_in_child, rest, workers)
+        for index in rest:
+            if index not in done:  # it failed in a child, or the child died: again, here
+                job.decode(index)
+    else:
+        _in_threads(job.decode, rest, workers if mode == "threads" else 1)
+    return out
+
+
+class _Decoding:
+    """One decode_frames call: the codec chosen for frame 0, and the output array."""
+
+    def __init__(
+        self,
+        frames: FrameSequence[EncapsulatedFrame],
+        manager: CodecManager,
+        used: str,
+        first: NativeFrame,
+        options: dict[str, Any],
+    ) -> None:
+        self.frames = frames
+        self.manager = manager
+        self.used = used
+        decode = manager.get(used).decode
+        assert decode is not None
+        self.function = decode
+        self.out: Array | None = None  # set once the executor is chosen
+        self.info = first.info
+        self.options = options
+        self.codec_options = {k: v for k, v in options.items() if k not in _DISPATCH}
+        self.into = True  # offer out=, until the codec fails with it but not without it
+
+    def _direct(self, index: int) -> NativeFrame | None:
+        """Frame ``index`` decoded by the chosen codec (into the output if it can), or None."""
+        from dicomframe.core.frame import NativeFrame
+
+        frame = self.frames[index]
+        if self.into and self.out is not None:
+            try:
+                into: object = self.function(frame, out=self.out[index], **self.codec_options)
+            except Exception:  # tried again without out=, then through the registry
+                pass
+            else:
+                return into if isinstance(into, NativeFrame) else None
+        try:
+            result: object = self.function(frame, **self.codec_options)
+        except Exception:  # the registry tries it again and reports what happened
+            return None
+        if not isinstance(result, NativeFrame):
+            return None
+        self.into = False  # it fails with out= only: stop offering it
+        return result
+
+    def decode_frame(self, index: int) -> NativeFrame:
+        """Decode frame ``index`` (into the output if there is one), falling back."""
+        native = self._direct(index)
+        if native is None:
+            native, _ = self.manager.decode_with(
+                self.frames[index], sticky=self.used, **self.options
+            )
+        return native
+
+    def decode(self, index: int) -> NativeFrame:
+        """Decode frame ``index`` into the output, falling back through the registry."""
+        native = self.decode_frame(index)
+        self.store(index, native)
+        return native
+
+    def decode_in_child(self, index: int) -> None:
+        """In a forked worker: the chosen codec only (the parent does any fallback)."""
+        native = self._direct(index)
+        if native is None:
+            raise DecodeError(f"{self.used} did not decode frame {index}", codec=self.used)
+        self.store(index, native)
+        self.kept = native  # see _in_threads: the previous frame stays alive
+
+    def store(self, index: int, native: NativeFrame) -> None:
+        """Put a decoded frame in the output, unless the codec decoded it there."""
+        assert self.out is not None
+        info = native.info
+        if (info.shape, info.dtype, info.photometric_interpretation) != (
+            self.info.shape,
+            self.info.dtype,
+            self.info.photometric_interpretation,
+        ):
+            raise DecodeError(
+                f"frame {index} decoded to {info.shape} {info.dtype} "
+                f"{info.photometric_interpretation}, frame 0 to {self.info.shape} "
+                f"{self.info.dtype} {self.info.photometric_interpretation}",
+                frame_index=index,
+            )
+        target = self.out[index]
+        data = native.data
+        if data.ctypes.data != target.ctypes.data or data.nbytes != target.nbytes:
+            target[...] = native.array  # the codec did not decode into the output
+
+
+# -- encoding ---------------------------------------------------------------------------------
+def encode_frames(
+    frames: FrameSequence[NativeFrame],
+    syntax: str | TransferSyntax,
+    /,
+    *,
+    codecs: CodecManager | None = None,
+    workers: int | None = None,
+    parallel: Parallel = "auto",
+    **options: Any,
+) -> list[EncapsulatedFrame]:
+    """Encode every frame in ``syntax``; the encoded frames, in order.
+
+    Parameters
+    ----------
+    frames
+        The native frames.
+    syntax
+        The target transfer syntax (UID or keyword).
+    codecs
+        The registry (the default manager when None).
+    workers, parallel
+        How many frames are encoded at once, and how (module docstring).
+    **options
+        ``codec=``, ``prefer=``, ``block=`` for the registry; the rest for the codec.
+
+    Raises
+    ------
+    NoCodecError
+        When no codec encodes a frame.
+    """
+    from dicomframe.core.frame import EncapsulatedFrame
+    from dicomframe.core.transfer_syntax import resolve
+    from dicomframe.plugins.manager import default_manager
+
+    count = len(frames)
+    if count == 0:
+        return []
+    manager = codecs or default_manager()
+    target = resolve(syntax)
+    first, used = manager.encode_with(frames[0], target, **options)
+    workers = _workers(workers, count - 1)
+    mode = _mode(parallel, manager.get(used), workers, count - 1)
+    job = _Encoding(frames, target, manager, used, options)
+    job.results[0] = first
+    start = 1
+    if mode == "processes" and parallel == "auto":
+        started = time.perf_counter()
+        job.encode(1)
+        mode, start = _worth_forking(time.perf_counter() - started, count - 2), 2
+    rest = range(start, count)
+    _log("encoding", count, used, mode, workers)
+    if mode == "processes":
+        for index, (data, info) in _in_processes(job.encode_in_child, rest, workers).items():
+            job.results[index] = EncapsulatedFrame((data,), info, index=frames[index].index)
+        for index in rest:
+            if job.results[index] is None:  # it failed in a child, or the child died
+                job.encode(index)
+    else:
+        _in_threads(job.encode, rest, workers if mode == "threads" else 1)
+    return [frame for frame in job.results if frame is not None]
+
+
+class _Encoding:
+    """One encode_frames call: the codec chosen for frame 0, and the results so far."""
+
+    def __init__(
+        self,
+        frames: FrameSequence[NativeFrame],
+        target: TransferSyntax,
+        manager: CodecManager,
+        used: str,
+        options: dict[str, Any],
+    ) -> None:
+        self.frames = frames
+        self.target = target
+        self.manager = manager
+        self.used = used
+        encode = manager.get(used).encode
+        assert encode is not None
+        self.function = encode
+        self.options = options
+        self.codec_options = {k: v for k, v in options.items() if k not in _DISPATCH}
+        self.info = frames[0].info
+        self.results: list[EncapsulatedFrame | None] = [None] * len(frames)
+
+    def _direct(self, index: int) -> EncapsulatedFrame | None:
+        from dicomframe.core.frame import EncapsulatedFrame
+
+        frame = self.frames[index]
+        if frame.info != self.info:  # another layout: the registry chooses again
+            return None
+        try:
+            result: object = self.function(frame, self.target, **self.codec_options)
+        except Exception:  # the registry tries it again and reports what happened
+            return None
+        return result if isinstance(result, EncapsulatedFrame) else None
+
+    def encode(self, index: int) -> EncapsulatedFrame:
+        """Encode frame ``index``, falling back through the registry."""
+        result = self._direct(index)
+        if result is None:
+            result, _ = self.manager.encode_with(
+                self.frames[index], self.target, sticky=self.used, **self.options
+            )
+        self.results[index] = result
+        return result
+
+    def encode_in_child(self, index: int) -> tuple[bytes, FrameInfo]:
+        """In a forked worker: the chosen codec only; what the parent needs to rebuild it."""
+        result = self._direct(index)
+        if result is None:
+            raise EncodeError(f"{self.used} did not encode frame {index}", codec=self.used)
+        return bytes(result.data), result.info
+
+
+# -- executors --------------------------------------------------------------------------------
+def _in_threads(work: Callable[[int], object], indices: range, workers: int) -> None:
+    """Run ``work`` over ``indices`` on ``workers`` threads; re-raise the first error.
+
+    Each worker keeps what ``work`` returned for one index alive while it does
+    the next: backends allocate and free a frame-sized buffer or two per call,
+    and with nothing else live at the top of the heap glibc's malloc gives that
+    memory back to the kernel each time (heap trimming), so every frame would
+    fault in and zero fresh pages: for pylibjpeg-rle that doubles the time.
+    """
+    pending = iter(indices)  # next() on a range iterator is atomic under the GIL
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        kept: object = None  # the previous result, alive during the next call
+        for index in pending:
+            if errors:
+                return
+            try:
+                kept = work(index)
+            except BaseException as exc:  # re-raised in the caller's thread
+                errors.append(exc)
+                return
+        del kept
+
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(workers - 1)]
+    for thread in threads:
+        thread.start()
+    run()  # the calling thread is a worker too
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _shared_empty(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Array:
+    """An uninitialised array in anonymous shared memory, which forked children write into."""
+    import mmap
+
+    count = math.prod(shape)
+    buffer = mmap.mmap(-1, max(count * dtype.itemsize, 1))
+    return np.frombuffer(buffer, dtype=dtype, count=count).reshape(shape)
+
+
+def _in_processes(work: Callable[[int], Any], indices: range, workers: int) -> dict[int, Any]:
+    """Run ``work`` over ``indices`` in ``workers`` forked processes.
+
+    Returns what ``work`` returned for each index it completed; an index that
+    raised, or whose process died, is missing, for the caller to redo.
+    """
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    context = multiprocessing.get_context("fork")
+    claimed = context.Value("q", 0)  # how many of ``indices`` the children have taken
+    chunk = max(1, len(indices) // (workers * 8))
+    processes, readers = [], []
+    for _ in range(workers):
+        reader, writer = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_child, args=(writer, claimed, indices, chunk, work), daemon=True
+        )
+        process.start()
+        writer.close()
+        processes.append(process)
+        readers.append(reader)
+    results: dict[int, Any] = {}
+    try:
+        while readers:
+            for ready in wait(readers):
+                reader = cast("Connection", ready)
+                try:
+                    index, payload = reader.recv()
+                except EOFError:
+                    readers.remove(reader)
+                    reader.close()
+                    continue
+                results[index] = payload
+    finally:
+        for process in processes:
+            if process.is_alive() and readers:  # interrupted: stop the others
+                process.terminate()
+            process.join()
+    return results
+
+
+def _child(
+    conn: Connection, claimed: Any, indices: range, chunk: int, work: Callable[[int], Any]
+) -> None:
+    """A forked worker: take chunks of ``indices`` until none is left; send each result."""
+    try:
+        while True:
+            with claimed.get_lock():
+                start = claimed.value
+                claimed.value = start + chunk
+            if start >= len(indices):
+                return
+            for index in indices[start : start + chunk]:
+                try:
+                    payload = work(index)
+                except Exception:  # the parent does it again and reports what happened
+                    continue
+                conn.send((index, payload))
+    finally:
+        conn.close()

@@ -1,0 +1,397 @@
+"""dicomframe.parallel: many frames on threads or forked processes, and decoding into ``out``.
+
+The codecs here are real (zlib frames, the built-in RLE, imagecodecs); the ones that fail do
+so on purpose, on chosen frames, to show that a frame failing on a worker is decoded again
+through the registry, with its fallback and warning, as a single frame would be.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import warnings
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import dicomframe as dcf
+from dicomframe import parallel
+from dicomframe.codecs import rle as rle_plugin
+from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+from dicomframe.core.frame_info import FrameInfo
+from dicomframe.errors import CodecFallbackWarning, DecodeError, NoCodecError
+from dicomframe.plugins import Codec, CodecManager
+from tests.plugins.fakes import PRIVATE, ZLIB, Plugin, zlib_decode
+
+TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
+INFO = FrameInfo(
+    rows=5,
+    columns=7,
+    bits_allocated=16,
+    bits_stored=16,
+    high_bit=15,
+    transfer_syntax_uid=PRIVATE.uid,
+)
+MODES = ["serial", "threads", "processes", "auto"]
+forking = pytest.mark.skipif(not parallel.can_fork(), reason="needs os.fork")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Declaring(Codec):
+    """A codec that says whether its backend releases the GIL and is thread-safe."""
+
+    releases_gil: bool | None = None
+    thread_safe: bool | None = None
+
+
+def pixels(count: int = 9) -> np.ndarray[Any, Any]:
+    return np.random.default_rng(3).integers(0, 65535, (count, 5, 7), dtype="<u2")
+
+
+def encoded(values: np.ndarray[Any, Any]) -> list[EncapsulatedFrame]:
+    return [
+        EncapsulatedFrame([zlib.compress(v.tobytes())], INFO, index=i) for i, v in enumerate(values)
+    ]
+
+
+def natives(values: np.ndarray[Any, Any]) -> list[NativeFrame]:
+    info = INFO.replace(transfer_syntax_uid="1.2.840.10008.1.2.1")
+    frames = []
+    for index, value in enumerate(values):
+        frame = NativeFrame(value.reshape(-1), info)
+        frame.index = index
+        frames.append(frame)
+    return frames
+
+
+def register(manager: CodecManager, *codecs: Codec) -> CodecManager:
+    manager.register(Plugin(*codecs), "test-plugin")
+    return manager
+
+
+def failing_on(*indices: int) -> Any:
+    """A zlib decoder that fails on the frames given (in any process)."""
+
+    def decode(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
+        if frame.index in indices:
+            raise DecodeError(f"frame {frame.index} refused", codec="picky")
+        return zlib_decode(frame, **options)
+
+    return decode
+
+
+# -- decoding -------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+def test_decode_frames_gives_every_frame_in_every_mode(manager: CodecManager, mode: str) -> None:
+    if mode == "processes" and not parallel.can_fork():
+        pytest.skip("needs os.fork")
+    values = pixels()
+    out = parallel.decode_frames(
+        encoded(values), codecs=register(manager, ZLIB), workers=2, parallel=mode
+    )
+    assert out.shape == values.shape
+    assert out.dtype == np.dtype("<u2")
+    np.testing.assert_array_equal(out, values)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pixel_array_of_a_file_in_every_mode(manager: CodecManager, mode: str) -> None:
+    if mode == "processes" and not parallel.can_fork():
+        pytest.skip("needs os.fork")
+    manager.register(rle_plugin, "rle")
+    with dcf.read(TESTDATA / "rle_multiframe.dcm") as ds:
+        expected = ds.pixel_data.pixel_array(codecs=manager, codec="rle", workers=1)
+        got = ds.pixel_data.pixel_array(codecs=manager, workers=2, parallel=mode)
+    assert got.shape == (5, 32, 48)
+    np.testing.assert_array_equal(got, expected)
+
+
+@forking
+def test_processes_decode_into_shared_memory_that_the_array_keeps(manager: CodecManager) -> None:
+    values = pixels(6)
+    out = parallel.decode_frames(
+        encoded(values), codecs=register(manager, ZLIB), workers=2, parallel="processes"
+    )
+    assert out.flags.writeable
+    out[0, 0, 0] = 7  # an ordinary array to its user
+    np.testing.assert_array_equal(out[1:], values[1:])
+
+
+@pytest.mark.parametrize("mode", ["threads", pytest.param("processes", marks=forking)])
+def test_a_frame_the_codec_fails_on_falls_back_with_a_warning(
+    manager: CodecManager, mode: str
+) -> None:
+    picky = dataclasses.replace(ZLIB, name="picky", decode=failing_on(4), priority=5)
+    register(manager, picky, dataclasses.replace(ZLIB, name="spare"))
+    values = pixels()
+    with pytest.warns(CodecFallbackWarning, match="'spare' decoded it"):
+        out = parallel.decode_frames(encoded(values), codecs=manager, workers=2, parallel=mode)
+    np.testing.assert_array_equal(out, values)
+
+
+@pytest.mark.parametrize("mode", ["serial", "threads", pytest.param("processes", marks=forking)])
+def test_a_frame_nothing_decodes_raises_no_codec_error(manager: CodecManager, mode: str) -> None:
+    register(manager, dataclasses.replace(ZLIB, name="picky", decode=failing_on(5)))
+    with pytest.raises(NoCodecError, match="frame 5") as caught:
+        parallel.decode_frames(encoded(pixels()), codecs=manager, workers=2, parallel=mode)
+    assert [a.outcome for a in caught.value.attempts] == ["failed"]
+
+
+def test_a_frame_that_decodes_to_another_layout_is_refused(manager: CodecManager) -> None:
+    def odd(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
+        native = zlib_decode(frame)
+        if frame.index == 2:
+            return NativeFrame(
+                native.data, native.info.replace(photometric_interpretation="MONOCHROME1")
+            )
+        return native
+
+    register(manager, dataclasses.replace(ZLIB, decode=odd))
+    with pytest.raises(DecodeError, match=r"frame 2 decoded to .* MONOCHROME1"):
+        parallel.decode_frames(encoded(pixels()), codecs=manager, workers=1)
+
+
+def test_no_frames_is_an_error(manager: CodecManager) -> None:
+    with pytest.raises(ValueError, match="no frames"):
+        parallel.decode_frames([], codecs=manager)
+
+
+def test_workers_must_be_positive(manager: CodecManager) -> None:
+    with pytest.raises(ValueError, match="workers must be 1 or more"):
+        parallel.decode_frames(encoded(pixels()), codecs=register(manager, ZLIB), workers=0)
+    assert parallel.default_workers() >= 1
+
+
+# -- decoding into out ---------------------------------------------------------------------
+class IntoRecorder:
+    """A zlib decoder that decodes into ``out`` when given one (or refuses it)."""
+
+    def __init__(self, *, refuse_out: bool = False) -> None:
+        self.refuse_out = refuse_out
+        self.offered: list[int] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
+        if "out" in options:
+            with self.lock:
+                self.offered.append(int(frame.index or 0))
+            if self.refuse_out:
+                raise TypeError("unexpected keyword argument 'out'")
+        native = zlib_decode(frame)
+        info = frame.info.replace(transfer_syntax_uid="1.2.840.10008.1.2.1")
+        target = parallel.decode_target(options, info, "u2")
+        if target is None:
+            return native
+        target[...] = native.array
+        return NativeFrame(target.reshape(-1), info)
+
+
+def test_a_codec_that_takes_out_decodes_into_the_output(manager: CodecManager) -> None:
+    recorder = IntoRecorder()
+    register(manager, dataclasses.replace(ZLIB, decode=recorder))
+    values = pixels()
+    out = parallel.decode_frames(encoded(values), codecs=manager, workers=2, parallel="threads")
+    np.testing.assert_array_equal(out, values)
+    assert sorted(recorder.offered) == list(range(1, len(values)))  # frame 0 chooses the codec
+
+
+def test_a_codec_failing_only_with_out_is_not_offered_it_again(manager: CodecManager) -> None:
+    recorder = IntoRecorder(refuse_out=True)
+    register(manager, dataclasses.replace(ZLIB, decode=recorder))
+    values = pixels()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback to another codec, so no warning
+        out = parallel.decode_frames(encoded(values), codecs=manager, workers=1)
+    np.testing.assert_array_equal(out, values)
+    assert recorder.offered == [1]
+
+
+def test_decode_target_fits_only_a_matching_array() -> None:
+    info = INFO.replace(pixel_representation=1)  # int16
+    good = np.zeros((5, 7), "<i2")
+    view = parallel.decode_target({"out": good}, info, "u2")
+    assert view is not None
+    assert view.dtype == np.dtype("u2")
+    assert np.shares_memory(view, good)
+    assert parallel.decode_target({}, info, "u2") is None
+    assert parallel.decode_target({"out": good}, info, "u1") is None  # narrower samples
+    assert parallel.decode_target({"out": np.zeros((7, 5), "<i2")}, info, "u2") is None
+    assert parallel.decode_target({"out": np.zeros((5, 7), "<u2")}, info, "u2") is None
+    assert parallel.decode_target({"out": np.zeros((5, 14), "<i2")[:, ::2]}, info, "u2") is None
+    frozen = np.zeros((5, 7), "<i2")
+    frozen.flags.writeable = False
+    assert parallel.decode_target({"out": frozen}, info, "u2") is None
+
+
+def test_imagecodecs_jpeg_decodes_ycbcr_to_rgb_into_out() -> None:
+    pytest.importorskip("imagecodecs")
+    from dicomframe.codecs.imagecodecs import JPEG
+
+    y, x = np.mgrid[0:32, 0:48]
+    rgb = np.stack([x * 5, y * 7, (x + y) * 3], axis=-1).astype(np.uint8)
+    info = FrameInfo(rows=32, columns=48, samples_per_pixel=3, photometric_interpretation="RGB")
+    stream = JPEG.encode(NativeFrame(rgb.reshape(-1), info), _baseline())  # type: ignore[misc]
+    assert stream.info.photometric_interpretation == "YBR_FULL_422"
+    plain = JPEG.decode(stream)
+    out = np.zeros((32, 48, 3), np.uint8)
+    into = JPEG.decode(stream, out=out)
+    assert into.info.photometric_interpretation == plain.info.photometric_interpretation == "RGB"
+    assert np.shares_memory(into.data, out)
+    np.testing.assert_array_equal(out, plain.array)
+    assert np.abs(plain.array.astype(int) - rgb).max() <= 12  # lossy, but RGB again
+    ybr = JPEG.decode(stream, as_rgb=False, out=np.zeros((32, 48, 3), np.uint8))
+    assert ybr.info.photometric_interpretation == "YBR_FULL"
+
+
+def test_imagecodecs_j2k_decodes_signed_samples_into_out() -> None:
+    pytest.importorskip("imagecodecs")
+    from dicomframe.codecs.imagecodecs import J2K
+
+    with dcf.read(TESTDATA / "j2k_lossless.dcm") as ds:
+        frame = ds.pixel_data[0]
+        plain = J2K.decode(frame)
+        out = np.zeros(plain.info.shape, plain.info.dtype)
+        into = J2K.decode(frame, out=out)
+    assert out.dtype == np.dtype("<i2")
+    assert np.shares_memory(into.data, out)
+    np.testing.assert_array_equal(out, plain.array)
+
+
+def _baseline() -> Any:
+    from dicomframe.core.transfer_syntax import resolve
+
+    return resolve("JPEGBaseline8Bit")
+
+
+# -- choosing threads or processes ------------------------------------------------------------
+def _declaring(**declared: bool | None) -> Declaring:
+    fields = {f.name: getattr(ZLIB, f.name) for f in dataclasses.fields(Codec)}
+    return Declaring(**fields, **declared)
+
+
+def test_mode_follows_what_the_codec_does_with_the_gil(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "can_fork", lambda: True)
+    holds, releases = _declaring(releases_gil=False), _declaring(releases_gil=True)
+    assert parallel._mode("auto", releases, 2, 10) == "threads"
+    assert parallel._mode("auto", ZLIB, 2, 10) == "threads"  # not known: threads, always safe
+    assert parallel._mode("auto", holds, 2, 10) == "processes"
+    assert parallel._mode("auto", holds, 1, 10) == "serial"
+    assert parallel._mode("threads", holds, 2, 1) == "serial"  # one frame after the first
+    assert parallel._mode("threads", _declaring(thread_safe=False), 2, 10) == "processes"
+    with pytest.raises(ValueError, match="parallel must be one of"):
+        parallel._mode("fibres", holds, 2, 10)
+
+
+def test_auto_does_not_fork_while_other_threads_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "can_fork", lambda: True)
+    holds = _declaring(releases_gil=False)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert parallel._mode("auto", holds, 2, 10) == "serial"
+        assert parallel._mode("threads", _declaring(thread_safe=False), 2, 10) == "serial"
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_a_daemonic_worker_does_not_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    from multiprocessing import process
+
+    class Daemon:
+        daemon = True
+
+    monkeypatch.setattr(parallel, "can_fork", lambda: True)
+    monkeypatch.setattr(process, "current_process", Daemon)
+    assert parallel._mode("auto", _declaring(releases_gil=False), 2, 10) == "serial"
+
+
+def test_without_fork_processes_cannot_be_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "can_fork", lambda: False)
+    with pytest.raises(ValueError, match=r"needs os\.fork"):
+        parallel._mode("processes", ZLIB, 2, 10)
+    assert parallel._mode("auto", _declaring(releases_gil=False), 2, 10) == "serial"
+
+
+def test_builtin_codecs_are_classified() -> None:
+    from dicomframe.codecs.pylibjpeg import OPENJPEG
+
+    assert parallel.releases_gil(OPENJPEG) is False
+    assert not parallel.thread_safe(OPENJPEG)
+    assert parallel.releases_gil(rle_plugin.RLE) is True
+    assert parallel.releases_gil(ZLIB) is None
+    assert parallel.thread_safe(ZLIB)
+    assert not parallel.RELEASES_GIL & parallel.HOLDS_GIL
+
+
+@forking
+def test_auto_forks_only_for_slow_frames(
+    manager: CodecManager, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    register(manager, _declaring(releases_gil=False))
+    values = pixels()
+    with caplog.at_level(logging.DEBUG, logger="dicomframe.parallel"):
+        out = parallel.decode_frames(encoded(values), codecs=manager, workers=2)
+    assert "on this thread" in caplog.records[-1].getMessage()  # zlib frames take microseconds
+    np.testing.assert_array_equal(out, values)
+    monkeypatch.setattr(parallel, "_FORK_FRAME_SECONDS", 0.0)
+    monkeypatch.setattr(parallel, "_FORK_TOTAL_SECONDS", 0.0)
+    with caplog.at_level(logging.DEBUG, logger="dicomframe.parallel"):
+        out = parallel.decode_frames(encoded(values), codecs=manager, workers=2)
+    assert "on 2 processes" in caplog.records[-1].getMessage()
+    np.testing.assert_array_equal(out, values)
+
+
+# -- encoding ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", MODES)
+def test_encode_frames_in_every_mode(manager: CodecManager, mode: str) -> None:
+    if mode == "processes" and not parallel.can_fork():
+        pytest.skip("needs os.fork")
+    register(manager, ZLIB)
+    values = pixels()
+    frames = parallel.encode_frames(
+        natives(values), PRIVATE.uid, codecs=manager, workers=2, parallel=mode, level=9
+    )
+    assert len(frames) == len(values)
+    for frame, value in zip(frames, values, strict=True):
+        assert frame.info.transfer_syntax_uid == PRIVATE.uid
+        assert bytes(frame.data) == zlib.compress(value.tobytes(), 9)
+
+
+@pytest.mark.parametrize("mode", ["threads", pytest.param("processes", marks=forking)])
+def test_encode_falls_back_for_a_frame_the_codec_refuses(manager: CodecManager, mode: str) -> None:
+    def picky(frame: NativeFrame, syntax: Any, /, **options: Any) -> EncapsulatedFrame:
+        if frame.index == 3:
+            raise ValueError("refused")
+        return ZLIB.encode(frame, syntax, **options)  # type: ignore[misc]
+
+    register(manager, dataclasses.replace(ZLIB, name="picky", encode=picky, priority=5))
+    register_more = dataclasses.replace(ZLIB, name="spare")
+    manager.register(Plugin(register_more), "more")
+    values = pixels()
+    with pytest.warns(CodecFallbackWarning, match="'spare' encoded it"):
+        frames = parallel.encode_frames(
+            natives(values), PRIVATE.uid, codecs=manager, workers=2, parallel=mode
+        )
+    decoded = [manager.decode(f).array for f in frames]
+    np.testing.assert_array_equal(np.stack(decoded), values)
+
+
+def test_encode_nothing_is_nothing(manager: CodecManager) -> None:
+    assert parallel.encode_frames([], PRIVATE.uid, codecs=manager) == []
+
+
+def test_encode_with_says_which_codec(manager: CodecManager) -> None:
+    register(manager, dataclasses.replace(ZLIB, name="first", priority=3), ZLIB)
+    frame, used = manager.encode_with(natives(pixels(1))[0], PRIVATE.uid)
+    assert used == "first"
+    assert frame.info.transfer_syntax_uid == PRIVATE.uid
+    with pytest.warns(CodecFallbackWarning, match="'first' encoded it"):
+        manager.encode_with(
+            natives(pixels(1))[0], PRIVATE.uid, sticky="zlib-frames", block=["zlib-frames"]
+        )
