@@ -23,7 +23,7 @@ def _dump(args: argparse.Namespace) -> int:
     from dicomframe.core.reader import read
 
     out = sys.stdout
-    # A terminal that cannot show a name (ASCII, Latin-1) gets \uXXXX escapes, not a traceback.
+    # A terminal that cannot show a name (ASCII, Latin-1) gets backslash escapes, not a traceback.
     encoding = getattr(out, "encoding", None) or "utf-8"
 
     def emit(line: str) -> None:
