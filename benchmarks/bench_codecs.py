@@ -13,7 +13,7 @@ from imagecodecs):
 - ``wsi``: a VL Whole Slide Microscopy-like image, 8x8 tiles of 1024x1024
   RGB (TILED_FULL), JPEG Baseline YBR_FULL_422, quality 90, Basic Offset Table.
 
-Sections (each a markdown table; times are the best of --repeat):
+Sections (markdown tables; times are the best of --repeat turns, more for cheap cases):
 
 1. CT decode and encode, frames per second: pydicom and dicomframe on the same
    backend with one worker (``decoding_plugin=`` / ``encoding_plugin=`` and
@@ -280,30 +280,49 @@ class HowRun(logging.Handler):
 HOW = HowRun()
 
 
+TABLE = (
+    "| syntax | backend | pydicom | dicomframe, 1 worker | 1 worker / pydicom | "
+    "dicomframe, all workers | run on |\n|---|---|---|---|---|---|---|"
+)
+
+
+def _row(
+    label: str, backend: str, theirs: tuple[int, float] | None, one: float, every: float
+) -> str:
+    """A row of tables 1a and 1c (``theirs`` is pydicom's frames and seconds)."""
+    how = HOW.last.split(" on ", 1)[-1]
+    if theirs is None:
+        pydicom, ratio = "-", "-"
+    else:
+        pydicom = fps(*theirs)
+        ratio = f"{(CT_FRAMES / one) / (theirs[0] / theirs[1]):.2f}x"
+    return (
+        f"| {label} | {backend} | {pydicom} | {fps(CT_FRAMES, one)} | {ratio} | "
+        f"{fps(CT_FRAMES, every)} | {how} |"
+    )
+
+
 def ct_decode(paths: dict[str, Path], repeat: int) -> None:
     from dicomframe.parallel import default_workers
 
-    print("\n## 1a. CT decode, 200 frames of 512x512 uint16 (frames/s)\n")
-    print("| syntax | backend | pydicom | dicomframe, 1 worker | dicomframe / pydicom |")
-    print("|---|---|---|---|---|")
+    print("\n## 1a. CT decode, 200 frames of 512x512 uint16 (frames/s), backend by backend\n")
+    print(TABLE)
     defaults = []
     for uid, (label, pairs, ours) in CT_SYNTAXES.items():
         path = paths[uid]
         for plugin, codec in pairs:
             count = PYDICOM_NUMPY_FRAMES if plugin == "pydicom" else CT_FRAMES
-            theirs, mine = race(
+            theirs, one = race(
                 pd_decode(path, plugin, None if count == CT_FRAMES else count),
                 df_decode(path, codec=codec, workers=1),
                 repeat=repeat,
             )
-            ratio = (CT_FRAMES / mine) / (count / theirs)
-            print(
-                f"| {label} | {codec} / pydicom {plugin!r} | {fps(count, theirs)} | "
-                f"{fps(CT_FRAMES, mine)} | {ratio:.2f}x |"
-            )
+            every = best(df_decode(path, codec=codec), 1)
+            print(_row(label, f"{codec} / pydicom {plugin!r}", (count, theirs), one, every))
         for codec in ours:
-            mine = best(df_decode(path, codec=codec, workers=1), 1)  # no pydicom to compare
-            print(f"| {label} | {codec} | - | {fps(CT_FRAMES, mine)} | - |")
+            one = best(df_decode(path, codec=codec, workers=1), 1)  # no pydicom to compare
+            every = best(df_decode(path, codec=codec), 1)
+            print(_row(label, codec, None, one, every))
         theirs, mine = race(pd_decode(path), df_decode(path), repeat=repeat)
         defaults.append((label, theirs, mine, HOW.last))
     print(f"\n## 1b. CT decode, each library's default ({default_workers()} workers)\n")
@@ -321,27 +340,24 @@ def ct_encode(repeat: int) -> None:
 
     ct = ct_pixels()
     sample = ct[:PYDICOM_NUMPY_FRAMES]
-    print("\n## 1c. CT encode, 200 frames of 512x512 uint16 (frames/s)\n")
-    print("| syntax | backend | pydicom | dicomframe, 1 worker | dicomframe / pydicom |")
-    print("|---|---|---|---|---|")
+    print("\n## 1c. CT encode, 200 frames of 512x512 uint16 (frames/s), backend by backend\n")
+    print(TABLE)
     defaults = []
     for uid, (pairs, ours) in ENCODERS.items():
         label = CT_SYNTAXES[uid][0]
         for plugin, codec in pairs:
             frames = sample if plugin == "pydicom" else ct
-            theirs, mine = race(
+            theirs, one = race(
                 pd_encode(frames, uid, plugin),
                 df_encode(ct, uid, codec=codec, workers=1),
                 repeat=repeat,
             )
-            ratio = (CT_FRAMES / mine) / (len(frames) / theirs)
-            print(
-                f"| {label} | {codec} / pydicom {plugin!r} | {fps(len(frames), theirs)} | "
-                f"{fps(CT_FRAMES, mine)} | {ratio:.2f}x |"
-            )
+            every = best(df_encode(ct, uid, codec=codec), 1)
+            print(_row(label, f"{codec} / pydicom {plugin!r}", (len(frames), theirs), one, every))
         for codec in ours:
-            mine = best(df_encode(ct, uid, codec=codec, workers=1), 1)
-            print(f"| {label} | {codec} | - | {fps(CT_FRAMES, mine)} | - |")
+            one = best(df_encode(ct, uid, codec=codec, workers=1), 1)
+            every = best(df_encode(ct, uid, codec=codec), 1)
+            print(_row(label, codec, None, one, every))
         if pairs:
             theirs, mine = race(pd_encode(ct, uid), df_encode(ct, uid), repeat=repeat)
         else:
@@ -419,7 +435,7 @@ def cine(path: Path, repeat: int) -> None:
     results = {}
     for name, code in CINE_CASES.items():
         runs = []
-        for _ in range(repeat):
+        for _ in range(1 if name.startswith("pydicom") else repeat):
             done = subprocess.run(
                 [sys.executable, "-c", CINE_RUNNER, str(path), code],
                 capture_output=True,
