@@ -262,15 +262,12 @@ class CodecManager:
         from dicomframe.core.frame import NativeFrame
 
         self._codecs()  # plugins may register the frame's (private) transfer syntax
-        syntax = frame.transfer_syntax
-        if sticky is not None and codec is None:
-            prefer = [sticky, *prefer]
         result, used = self._dispatch(
-            syntax,
+            frame.transfer_syntax,
             frame.info,
             lambda c: c.decode(frame, **options),
             encoding=False,
-            options=(codec, prefer, block),
+            options=(codec, prefer, block, sticky),
             index=frame.index,
         )
         if not isinstance(result, NativeFrame):
@@ -278,13 +275,6 @@ class CodecManager:
                 f"codec {used!r} returned {type(result).__name__}, not a NativeFrame",
                 codec=used,
                 frame_index=frame.index,
-            )
-        if sticky is not None and used != sticky:
-            warnings.warn(
-                f"codec {sticky!r} decoded the earlier frames but not frame {frame.index}; "
-                f"{used!r} decoded it",
-                CodecFallbackWarning,
-                stacklevel=3,
             )
         return result, used
 
@@ -327,27 +317,18 @@ class CodecManager:
 
         self._codecs()  # plugins may register a private transfer syntax
         target = resolve(syntax)
-        if sticky is not None and codec is None:
-            prefer = [sticky, *prefer]
         result, used = self._dispatch(
             target,
             frame.info,
             lambda c: c.encode(frame, target, **options),
             encoding=True,
-            options=(codec, prefer, block),
+            options=(codec, prefer, block, sticky),
             index=frame.index,
         )
         if not isinstance(result, EncapsulatedFrame):
             raise EncodeError(
                 f"codec {used!r} returned {type(result).__name__}, not an EncapsulatedFrame",
                 codec=used,
-            )
-        if sticky is not None and used != sticky:
-            warnings.warn(
-                f"codec {sticky!r} encoded the earlier frames but not frame {frame.index}; "
-                f"{used!r} encoded it",
-                CodecFallbackWarning,
-                stacklevel=3,
             )
         return result, used
 
@@ -358,10 +339,17 @@ class CodecManager:
         call: Any,
         *,
         encoding: bool,
-        options: tuple[str | None, Sequence[str], Iterable[str]],
+        options: tuple[str | None, Sequence[str], Iterable[str], str | None],
         index: int | None,
     ) -> tuple[Any, str]:
-        codec_name, prefer, block = options
+        """Dispatch one frame; return the result and the codec that produced it.
+
+        ``sticky`` (the codec of the earlier frames) goes first, and a switch
+        away from it warns :class:`~dicomframe.errors.CodecFallbackWarning`.
+        """
+        codec_name, prefer, block, sticky = options
+        if sticky is not None and codec_name is None:
+            prefer = [sticky, *prefer]
         snapshot = self._codecs()
         with self._lock:
             blocked = set(self._blocked) | set(block)
@@ -389,7 +377,16 @@ class CodecManager:
             raise dispatch.no_codec(
                 syntax, info, attempts, encoding=encoding, index=index, hints=hints
             )
-        return result, attempts[-1].codec
+        used = attempts[-1].codec
+        if sticky is not None and used != sticky:
+            verb = "encoded" if encoding else "decoded"
+            warnings.warn(
+                f"codec {sticky!r} {verb} the earlier frames but not frame {index}; "
+                f"{used!r} {verb} it",
+                CodecFallbackWarning,
+                stacklevel=4,
+            )
+        return result, used
 
 
 def _register_all(syntaxes: object) -> None:
