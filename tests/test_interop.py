@@ -131,55 +131,13 @@ def _targets() -> list[TransferSyntax]:
 SOURCES = _sources()
 TARGETS = _targets()
 
-# Bugs in codecs this suite does not own, reported; xfail(strict=False) so a fix shows up
-# as XPASS rather than breaking the run.
-_HTJ2K_QUANTISATION = (
-    "imagecodecs-htj2k: lossy HTJ2K at its default quantisation (no qstep) gives 15-26 dB "
-    "on 8-bit colour"
-)
-_HTJ2K_PLANAR = (
-    "imagecodecs-htj2k: a 3-sample frame without the colour transform (YBR_FULL) decodes "
-    "planar data as interleaved"
-)
-_JPEG_RGB_MARKERS = (
-    "imagecodecs-jpeg: lossless JPEG of YBR_FULL samples is written with R G B component "
-    "IDs, so decoders read the YCbCr values as RGB"
-)
-
-
-# The sources whose HTJ2K (.203) result falls below the floor (the others pass).
-_BELOW = """ExplVR_BigEnd GDCMJ2K_TextGBR SC_rgb_dcmtk_+eb+cr SC_rgb_dcmtk_+eb+cy+n1
-SC_rgb_dcmtk_+eb+cy+np SC_rgb_gdcm_KY SC_rgb_jls_lossy_line SC_rgb_jpeg_gdcm SC_rgb_rle
-SC_rgb_rle_16bit SC_rgb_rle_16bit_2frame SC_rgb_rle_2frame examples_jpeg2k"""
-_HTJ2K_BELOW_FLOOR = set(_BELOW.split())
-
-
-def _known_bug(path: Path, target: TransferSyntax) -> str | None:
-    info = SOURCES[path]
-    native_ybr = (
-        info is not None
-        and info.photometric_interpretation.startswith("YBR_FULL")
-        and not resolve(info.transfer_syntax_uid).is_encapsulated
-    )
-    if native_ybr and target.keyword.startswith("HTJ2K"):
-        return _HTJ2K_PLANAR
-    if native_ybr and target.keyword in ("JPEGLossless", "JPEGLosslessSV1"):
-        return _JPEG_RGB_MARKERS
-    if target.keyword == "HTJ2K" and path.stem in _HTJ2K_BELOW_FLOOR:
-        return _HTJ2K_QUANTISATION
-    return None
-
 
 def _matrix() -> list[Any]:
-    cases = []
-    for path in SOURCES:
-        for target in TARGETS:
-            bug = _known_bug(path, target)
-            marks = [pytest.mark.xfail(reason=bug, strict=False)] if bug else []
-            cases.append(
-                pytest.param(path, target, marks=marks, id=f"{path.stem}-{target.keyword}")
-            )
-    return cases
+    return [
+        pytest.param(path, target, id=f"{path.stem}-{target.keyword}")
+        for path in SOURCES
+        for target in TARGETS
+    ]
 
 
 # -- pixels as RGB (or as stored, for monochrome and palette) ---------------------------

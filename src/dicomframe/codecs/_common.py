@@ -112,6 +112,7 @@ class J2KParameters:
     signed: bool
     mct: bool
     jp2: bool
+    reversible: bool = True  # COD's wavelet: 5-3 reversible (1) or 9-7 irreversible (0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,7 @@ class JPEGParameters:
     jfif: bool = False
     adobe_transform: int | None = None
     is_jpeg_ls: bool = False
+    lossless: bool = False  # SOF3/7/11/15: a decoder can make no colour conversion
 
 
 def _j2k_start(data: bytes) -> tuple[int, bool]:
@@ -167,11 +169,12 @@ def j2k_parameters(data: bytes) -> J2KParameters:
         components = struct.unpack_from(">H", data, siz + 36)[0]
         ssiz = data[siz + 38]
         offset = siz + length
-        mct = False
+        mct, reversible = False, True
         while offset + 4 <= len(data):
             marker, size = struct.unpack_from(">2H", data, offset)
-            if marker == 0xFF52:  # COD: Lcod, Scod, SGcod = order, layers (2), MCT
+            if marker == 0xFF52:  # COD: Lcod, Scod, SGcod (order, layers, MCT), SPcod
                 mct = data[offset + 8] == 1
+                reversible = data[offset + 13] == 1  # SPcod: levels, xcb, ycb, style, wavelet
                 break
             if marker in (0xFF90, 0xFF93):  # SOT/SOD: the main header has ended
                 break
@@ -186,10 +189,12 @@ def j2k_parameters(data: bytes) -> J2KParameters:
         signed=bool(ssiz & 0x80),
         mct=mct,
         jp2=jp2,
+        reversible=reversible,
     )
 
 
-_SOF = frozenset(range(0xFFC0, 0xFFD0)) - {0xFFC4, 0xFFC8, 0xFFCC} | {0xFFF7}
+SOF_MARKERS = frozenset(range(0xFFC0, 0xFFD0)) - {0xFFC4, 0xFFC8, 0xFFCC} | {0xFFF7}
+_LOSSLESS_SOF = frozenset({0xFFC3, 0xFFC7, 0xFFCB, 0xFFCF})  # ISO/IEC 10918-1 Table B.1
 
 
 def jpeg_parameters(data: bytes) -> JPEGParameters:
@@ -211,7 +216,7 @@ def jpeg_parameters(data: bytes) -> JPEGParameters:
                 jfif = True
             elif marker == 0xFFEE and body.startswith(b"Adobe") and len(body) >= 12:
                 adobe = body[11]  # "Adobe", version (2), flags0 (2), flags1 (2), transform
-            if marker in _SOF:
+            if marker in SOF_MARKERS:
                 precision, rows, columns, count = struct.unpack_from(">BHHB", data, offset + 4)
                 ids = tuple(data[offset + 10 + 3 * i] for i in range(count))
                 return JPEGParameters(
@@ -223,6 +228,7 @@ def jpeg_parameters(data: bytes) -> JPEGParameters:
                     jfif=jfif,
                     adobe_transform=adobe,
                     is_jpeg_ls=marker == 0xFFF7,
+                    lossless=marker in _LOSSLESS_SOF,
                 )
             offset += 2 + length
     except (struct.error, IndexError) as exc:
