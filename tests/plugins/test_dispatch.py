@@ -79,6 +79,36 @@ def test_fallback_on_failure_and_sticky_warning(manager: CodecManager) -> None:
         manager.decode_with(encoded, sticky="broken")
 
 
+class Panic(BaseException):
+    """What a Rust backend raises when it panics (pyo3's PanicException is a BaseException)."""
+
+
+def panics(frame: dcf.EncapsulatedFrame, /, **options: object) -> dcf.NativeFrame:
+    raise Panic("index out of bounds: the len is 8192 but the index is 8193")
+
+
+def interrupted(frame: dcf.EncapsulatedFrame, /, **options: object) -> dcf.NativeFrame:
+    raise KeyboardInterrupt
+
+
+def test_a_backend_panic_is_that_codec_failing(manager: CodecManager) -> None:
+    register(manager, variant("panics", decode=panics, priority=9), variant("works"))
+    encoded = manager.encode(native(), PRIVATE.uid, codec="works")
+    frame, used = manager.decode_with(encoded)
+    assert used == "works"
+    np.testing.assert_array_equal(frame.data, native().data)
+    with pytest.raises(dcf.NoCodecError, match="Panic: index out of bounds") as caught:
+        manager.decode(encoded, codec="panics")
+    assert [a.outcome for a in caught.value.attempts] == ["failed"]
+
+
+def test_an_interrupt_is_not_a_codec_failure(manager: CodecManager) -> None:
+    register(manager, variant("interrupted", decode=interrupted, priority=9), variant("works"))
+    encoded = manager.encode(native(), PRIVATE.uid, codec="works")
+    with pytest.raises(KeyboardInterrupt):
+        manager.decode(encoded)
+
+
 def test_no_codec_error_lists_every_attempt(manager: CodecManager) -> None:
     register(
         manager,

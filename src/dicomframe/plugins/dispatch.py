@@ -57,6 +57,10 @@ def order(
     return sorted(found, key=lambda c: (rank.get(c.name, len(rank)), -c.priority, c.name))
 
 
+# Interruptions pass through; every other exception out of a codec is that codec's failure.
+_NOT_A_FAILURE = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
 def run(
     candidates: Sequence[Codec],
     call: Callable[[Codec], Any],
@@ -81,7 +85,9 @@ def run(
             continue
         try:
             result = call(candidate)
-        except Exception as exc:
+        except _NOT_A_FAILURE:
+            raise
+        except BaseException as exc:  # also a Rust backend's panic (pyo3's PanicException)
             attempts.append(Attempt(candidate.name, "failed", f"{type(exc).__name__}: {exc}", exc))
             continue
         attempts.append(Attempt(candidate.name, "succeeded"))
