@@ -567,6 +567,143 @@ def test_padding_and_overlong_last_run_are_cut(codecs: CodecManager) -> None:
     assert codecs.decode(EncapsulatedFrame([data], info), codec="rle").data.tolist() == [5, 6, 9]
 
 
+# -- the numpy decoder's run walk, against a plain decoder ------------------------------------
+def _plain_segment(segment: bytes) -> bytes:
+    """PackBits (PS3.5 G.3.2) the obvious way; a run is cut at the end of its segment."""
+    out, pos = bytearray(), 0
+    while pos < len(segment):
+        header = segment[pos]
+        pos += 1
+        if header < 128:
+            out += segment[pos : pos + header + 1]
+            pos += header + 1
+        elif header > 128:
+            out += segment[pos : pos + 1] * (257 - header)
+            pos += 1
+    return bytes(out)
+
+
+def _random_segment(rng: np.random.Generator, needed: int) -> bytes:
+    """Runs that make about ``needed`` bytes, with no-ops, cut runs and stray padding."""
+    parts, made = [], 0
+    while made < needed:
+        kind = rng.integers(0, 10)
+        if kind == 0:
+            parts.append(b"\x80")
+            continue
+        count = int(rng.integers(1, 129))
+        if kind < 5:
+            parts.append(bytes([count - 1]) + rng.integers(0, 256, count, dtype=np.uint8).tobytes())
+        else:
+            count = max(count, 2)
+            parts.append(bytes([257 - count, int(rng.integers(0, 256))]))
+        made += count
+    ending = rng.integers(0, 4)
+    tail = [b"", b"\x00", b"\xf0", b"\x05\x01"][ending]  # padding, cut literal, cut replicate
+    return b"".join(parts) + tail
+
+
+def _spans(segments: list[bytes]) -> list[tuple[int, int]]:
+    ends = (64 + np.cumsum([len(segment) for segment in segments])).tolist()
+    return list(zip([64, *ends[:-1]], ends, strict=True))
+
+
+def _rle_frame(segments: list[bytes]) -> bytes:
+    offsets = [start for start, _ in _spans(segments)]
+    return _header(len(segments), *offsets) + b"".join(segments)
+
+
+def _expected(segments: list[bytes], needed: int) -> bytes | int:
+    """The planes, or the index of the first short segment."""
+    planes = [_plain_segment(segment) for segment in segments]
+    for index, plane in enumerate(planes):
+        if len(plane) < needed:
+            return index
+    return b"".join(plane[:needed] for plane in planes)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_numpy_decoder_matches_a_plain_decoder(seed: int) -> None:
+    from dicomframe.codecs import _rle_numpy
+
+    rng = np.random.default_rng(seed)
+    big = seed % 8 == 0  # segments longer than a block, runs across block boundaries
+    rows, columns = (300, 250) if big else (int(rng.integers(1, 9)), int(rng.integers(1, 40)))
+    needed = rows * columns
+    count = int(rng.choice([1, 2, 3, 4]))
+    segments = [_random_segment(rng, needed + int(rng.integers(-3, 4))) for _ in range(count)]
+    data = _rle_frame(segments)
+    spans = _spans(segments)
+    expected = _expected(segments, needed)
+    if isinstance(expected, int):
+        with pytest.raises(ValueError, match=f"segment {expected} decodes to"):
+            _rle_numpy.decode_planes(data, spans, rows, columns)
+    else:
+        got = _rle_numpy.decode_planes(data, spans, rows, columns)
+        assert got.shape == (count, needed)
+        assert got.tobytes() == expected
+
+
+def test_numpy_decoder_survives_a_numpy_that_copies_take_indices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The C-speed chain walk is checked; a wrong walk falls back to pointer doubling."""
+    from dicomframe.codecs import _rle_numpy
+
+    def buffered(
+        jump: np.ndarray[Any, Any], chain: np.ndarray[Any, Any], end: int, guess: int
+    ) -> int:
+        chain[1:] = np.take(jump, chain[:-1].copy(), mode="clip")  # as if the indices were copied
+        return int(chain.size)
+
+    monkeypatch.setattr(_rle_numpy, "follow_chain", buffered)
+    rng = np.random.default_rng(5)
+    segments = [_random_segment(rng, 40_000) for _ in range(2)]
+    expected = _expected(segments, 40_000)
+    assert isinstance(expected, bytes)
+    data = _rle_frame(segments)
+    assert _rle_numpy.decode_planes(data, _spans(segments), 200, 200).tobytes() == expected
+
+
+EDGES = {
+    # A literal run of 4 that would run into segment 1: cut at the segment's end.
+    "literal-into-next-segment": ([bytes([3, 1, 2]), bytes([0xFD, 9])], 2, [1, 2, 9, 9]),
+    # The same when segment 0 is already full: the cut run is padding.
+    "padding-run-into-next-segment": ([bytes([1, 1, 2, 5]), bytes([0xFF, 9])], 2, [1, 2, 9, 9]),
+    # A replicate header as a segment's last byte gives nothing; its byte is not segment 1's.
+    "replicate-header-last": ([bytes([0xFF, 4, 0xF0]), bytes([0xFF, 6])], 2, [4, 4, 6, 6]),
+    # No-ops (-128) anywhere, the last one the padding byte.
+    "no-ops": ([bytes([128, 0xFF, 3, 128]), bytes([128, 1, 7, 8])], 2, [3, 3, 7, 8]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDGES))
+def test_numpy_decoder_edges(codecs: CodecManager, case: str) -> None:
+    segments, columns, expected = EDGES[case]
+    info = FrameInfo(rows=1, columns=columns, bits_allocated=16, bits_stored=16, high_bit=15)
+    frame = EncapsulatedFrame([_rle_frame(segments)], info.replace(transfer_syntax_uid=RLE_UID))
+    values = codecs.decode(frame, codec="rle").data
+    high, low = expected[:columns], expected[columns:]
+    assert values.tolist() == [h << 8 | lo for h, lo in zip(high, low, strict=True)]
+
+
+def test_huge_runs_in_a_tiny_frame_are_cut_without_expanding_them(codecs: CodecManager) -> None:
+    info = FrameInfo(rows=1, columns=2, transfer_syntax_uid=RLE_UID)
+    data = _header(1, 64) + bytes([0x81, 3]) * 500_000  # 64 MB of runs for a 2-byte frame
+    assert codecs.decode(EncapsulatedFrame([data], info), codec="rle").data.tolist() == [3, 3]
+
+
+def test_short_segment_after_a_full_one_names_it(codecs: CodecManager) -> None:
+    info = FrameInfo(rows=1, columns=3, bits_allocated=16, bits_stored=16, high_bit=15)
+    data = _rle_frame([bytes([0xFE, 1]), bytes([0xFF, 2])])
+    frame = EncapsulatedFrame([data], info.replace(transfer_syntax_uid=RLE_UID), index=0)
+    with pytest.raises(NoCodecError) as caught:
+        codecs.decode(frame, codec="rle")
+    error = caught.value.attempts[0].error
+    assert isinstance(error, DecodeError)
+    assert "RLE segment 1 decodes to 2 bytes; a 3x1 frame needs 3" in str(error)
+
+
 # -- registry facts ---------------------------------------------------------------------------
 def test_codec_facts() -> None:
     assert (RLE.name, RLE.priority, RLE.modules, RLE.requires) == ("rle", 0, ("numpy",), ())

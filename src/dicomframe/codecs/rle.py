@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dicomframe.codecs import _common
+from dicomframe.codecs._rle_numpy import decode_planes
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, RLELossless
 from dicomframe.errors import DecodeError, EncodeError
@@ -58,11 +59,6 @@ _MAX_SEGMENTS = 15  # PS3.5 G.5: the header holds 15 offsets
 _RLE = "rle"
 _PYLIBJPEG_RLE = "pylibjpeg-rle"
 _PARTIAL = ("YBR_PARTIAL_422", "YBR_PARTIAL_420")
-# PS3.5 G.3.2, by header byte n: n < 128 copies the next n + 1 bytes, n > 128 repeats the
-# next byte 257 - n times, 128 does nothing. _COUNT: bytes output; _STEP: to the next header.
-_N = np.arange(256)
-_COUNT = np.where(_N < 128, _N + 1, np.where(_N > 128, 257 - _N, 0)).astype(np.int64)
-_STEP = np.where(_N < 128, _N + 2, np.where(_N > 128, 2, 1)).astype(np.int32)
 
 
 # -- checks -----------------------------------------------------------------------------
@@ -118,70 +114,37 @@ def parse_header(data: bytes | memoryview, info: FrameInfo) -> list[tuple[int, i
     return list(zip(starts, ends, strict=True))
 
 
-def _short(index: int, got: int, info: FrameInfo) -> ValueError:
-    return ValueError(
-        f"RLE segment {index} decodes to {got} bytes; a {info.columns}x{info.rows} frame "
-        f"needs {info.rows * info.columns}"
-    )
-
-
 # -- numpy decoding ---------------------------------------------------------------------
-def _header_chain(seg: Array) -> Array:
-    """Positions of the PackBits headers from byte 0, by pointer doubling (no run loop)."""
-    size = seg.size
-    jump = np.empty(size + 1, dtype=np.int32)
-    np.add(np.arange(size, dtype=np.int32), np.take(_STEP, seg), out=jump[:size])
-    np.minimum(jump[:size], size, out=jump[:size])
-    jump[size] = size  # past the end: a sentinel that stays put
-    spare = np.empty_like(jump)
-    chain = np.zeros(1, dtype=np.int32)  # headers 0 .. 2**k - 1 of the chain
-    while True:
-        after = np.take(jump, chain)  # headers 2**k .. 2**(k+1) - 1, sentinels at the end
-        if after[-1] >= size:
-            return np.concatenate([chain, after[after < size]])
-        chain = np.concatenate([chain, after])
-        # Now jump 2**(k+1) headers; every index is in range, so no bounds-check copy.
-        np.take(jump, jump, out=spare, mode="clip")
-        jump, spare = spare, jump
+def _typed(values: Array, info: FrameInfo) -> Array:
+    """Little-endian unsigned values -> flat values of the frame's dtype, bits corrected."""
+    kind = "i" if info.pixel_representation else "u"
+    flat = values.reshape(-1).view(f"<{kind}{info.bits_allocated // 8}")
+    if info.needs_bit_correction:
+        _common.sign_extend(flat, info.bits_stored)  # PS3.5 8.1.1, as pydicom does
+    return flat
 
 
-def _decode_segment(seg: Array, needed: int, index: int, info: FrameInfo) -> Array:
-    """Decode one (non-empty) PackBits segment to exactly ``needed`` bytes."""
-    heads = _header_chain(seg)
-    value = np.take(seg, heads)
-    literal = value < 128
-    count = np.take(_COUNT, value)
-    starts = np.zeros(count.size, dtype=np.int64)
-    np.cumsum(count[:-1], out=starts[1:])
-    keep = starts < needed  # runs after the frame is full are padding
-    heads, literal, count, starts = heads[keep], literal[keep], count[keep], starts[keep]
-    # Bytes each run can take from the segment: a literal may be cut short at its end.
-    source = heads + 1
-    available = np.where(literal, np.clip(seg.size - source, 0, count), count)
-    available[~literal & (source >= seg.size)] = 0
-    lengths = np.minimum(count, needed - starts)
-    short = np.flatnonzero(available < lengths)
-    if short.size:
-        first = short[0]
-        raise _short(index, int(starts[first] + available[first]), info)
-    if starts.size == 0 or starts[-1] + count[-1] < needed:
-        raise _short(index, int(count.sum()), info)
-    # Output byte i of run r is seg[source_r + (i - start_r) * literal_r].
-    step = literal.astype(np.int32)
-    base = (source - starts * step).astype(np.int32)
-    lengths = lengths.astype(np.int32)
-    where = np.repeat(base, lengths)
-    where += np.arange(needed, dtype=np.int32) * np.repeat(step, lengths)
-    return np.take(seg, where)
+def _segments_to_values(segments: Array, info: FrameInfo) -> Array:
+    """``(segments, pixels)`` bytes, sample by sample, most significant byte first -> values."""
+    width, samples = info.bits_allocated // 8, info.samples_per_pixel
+    unsigned = np.dtype(f"<u{width}")
+    values = np.empty((segments.shape[1], samples), dtype=unsigned)
+    for sample in range(samples):
+        value = segments[sample * width]
+        if width > 1:  # shift the bytes in, most significant first: no strided byte copies
+            value = value.astype(unsigned)
+            for byte in segments[sample * width + 1 : (sample + 1) * width]:
+                np.left_shift(value, 8, out=value)
+                np.bitwise_or(value, byte, out=value)
+        if samples == 1:
+            return _typed(value, info)
+        values[:, sample] = value
+    return _typed(values, info)
 
 
 def _planes_to_values(planes: Array, info: FrameInfo) -> Array:
     """``(pixels, samples, bytes)`` little-endian bytes -> flat values, bits corrected."""
-    kind = "i" if info.pixel_representation else "u"
-    values = planes.reshape(-1).view(f"<{kind}{info.bits_allocated // 8}")
-    if info.needs_bit_correction:
-        _common.sign_extend(values, info.bits_stored)  # PS3.5 8.1.1, as pydicom does
-    return values
+    return _typed(planes, info)
 
 
 def _full(photometric: str) -> str:
@@ -201,21 +164,12 @@ def _output(values: Array, info: FrameInfo) -> NativeFrame:
 def _decode_rle(frame: EncapsulatedFrame, /, **_options: Any) -> NativeFrame:
     """Decode an RLE Lossless frame with numpy."""
     info = frame.info
-    data = np.frombuffer(frame.data, dtype=np.uint8)
-    pixels = info.rows * info.columns
-    width = info.bits_allocated // 8
-    planes = np.empty((pixels, info.samples_per_pixel, width), dtype=np.uint8)
+    data = frame.data if isinstance(frame.data, bytes) else bytes(frame.data)
     try:
-        spans = parse_header(frame.data, info)
-        for index, (start, end) in enumerate(spans):
-            sample, byte = divmod(index, width)
-            # PS3.5 G.2: most significant byte first; the output is little endian.
-            planes[:, sample, width - 1 - byte] = _decode_segment(
-                data[start:end], pixels, index, info
-            )
+        segments = decode_planes(data, parse_header(data, info), info.rows, info.columns)
     except ValueError as exc:
         raise DecodeError(str(exc), codec=_RLE, frame_index=frame.index) from exc
-    return _output(_planes_to_values(planes, info), info)
+    return _output(_segments_to_values(segments, info), info)
 
 
 # -- numpy encoding ---------------------------------------------------------------------
