@@ -12,9 +12,10 @@ encoder, from the generators of ``bench_codecs.py``:
 - ``rgb``: frames of 512x512 RGB uint8 (bench_codecs' smooth colour + noise).
 
 For each: decode with dicomframe's ``"rle"`` codec (``ds.pixel_data.pixel_array(
-codec="rle", workers=1)``, the file opened each turn) against pydicom's
-``iter_pixels(path, decoding_plugin="pydicom")``, then encode with our
-``"rle"`` encoder (``dicomframe.parallel.encode_frames(..., workers=1)``)
+codec="rle", workers=1)``, the file opened each turn; then with the default
+workers, one per core) against pydicom's ``iter_pixels(path,
+decoding_plugin="pydicom")``, then encode with our ``"rle"`` encoder
+(``dicomframe.parallel.encode_frames(..., workers=1)``, then the default)
 against pydicom's ``Dataset.compress(..., encoding_plugin="pydicom")``.
 pydicom's codec runs on the first --sample frames only; speeds are frames per
 second, and ``x pydicom`` is ours over pydicom's. The cases take turns (best of
@@ -66,16 +67,17 @@ def make_data(arrays: dict[str, np.ndarray[Any, Any]]) -> dict[str, Path]:
 def decode_rows(paths: dict[str, Path], frames: int, sample: int, repeat: int) -> list[str]:
     rows = []
     for name, path in paths.items():
-        theirs, ours = bc.race(
+        theirs, ours, every = bc.race(
             bc.pd_decode(path, "pydicom", sample),
             bc.df_decode(path, codec="rle", workers=1),
+            bc.df_decode(path, codec="rle"),
             repeat=repeat,
         )
-        rows.append(_row(f"decode {name}", (sample, theirs), (frames, ours)))
+        rows.append(_row(f"decode {name}", (sample, theirs), (frames, ours), (frames, every)))
     return rows
 
 
-def _encoder(arr: np.ndarray[Any, Any]) -> Callable[[], object]:
+def _encoder(arr: np.ndarray[Any, Any], workers: int | None) -> Callable[[], object]:
     from dicomframe.core.frame import NativeFrame
     from dicomframe.core.frame_info import FrameInfo
     from dicomframe.parallel import encode_frames
@@ -91,7 +93,7 @@ def _encoder(arr: np.ndarray[Any, Any]) -> Callable[[], object]:
         high_bit=11 if arr.dtype.itemsize == 2 else 7,
     )
     frames = [NativeFrame(f.reshape(-1), info) for f in arr]
-    return lambda: encode_frames(frames, RLE, codec="rle", workers=1)
+    return lambda: encode_frames(frames, RLE, codec="rle", workers=workers)
 
 
 def encode_rows(arrays: dict[str, np.ndarray[Any, Any]], sample: int, repeat: int) -> list[str]:
@@ -105,17 +107,24 @@ def encode_rows(arrays: dict[str, np.ndarray[Any, Any]], sample: int, repeat: in
             ds.compress(RLE, part, encoding_plugin="pydicom", generate_instance_uid=False)
             return ds
 
-        pd_time, df_time = bc.race(theirs, _encoder(arr), repeat=repeat)
-        rows.append(_row(f"encode {name}", (sample, pd_time), (len(arr), df_time)))
+        pd_time, df_time, every = bc.race(
+            theirs, _encoder(arr, 1), _encoder(arr, None), repeat=repeat
+        )
+        rows.append(
+            _row(f"encode {name}", (sample, pd_time), (len(arr), df_time), (len(arr), every))
+        )
     return rows
 
 
-def _row(case: str, theirs: tuple[int, float], ours: tuple[int, float]) -> str:
-    pd_fps, df_fps = theirs[0] / theirs[1], ours[0] / ours[1]
+def _row(
+    case: str, theirs: tuple[int, float], ours: tuple[int, float], every: tuple[int, float]
+) -> str:
+    """A table row: pydicom's, ours on 1 worker and on all; ``(frames, seconds)`` each."""
+    pd_fps = theirs[0] / theirs[1]
+    one, all_ = ours[0] / ours[1] / pd_fps, every[0] / every[1] / pd_fps
     return (
-        f"| {case} | {bc.fps(*theirs)} | {bc.fps(*ours)} | {df_fps / pd_fps:.2f}x |"
-        if pd_fps
-        else ""
+        f"| {case} | {bc.fps(*theirs)} | {bc.fps(*ours)} | {one:.2f}x | "
+        f"{bc.fps(*every)} | {all_:.2f}x |"
     )
 
 
@@ -138,8 +147,12 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.2f} at the start\n"
     )
     print(f"## RLE Lossless, 512x512, {args.frames} frames (frames/s)\n")
-    print("| case | pydicom 'pydicom' | dicomframe 'rle', 1 worker | x pydicom |")
-    print("|---|---|---|---|")
+    workers = os.cpu_count()
+    print(
+        "| case | pydicom 'pydicom' | dicomframe 'rle', 1 worker | x pydicom | "
+        f"dicomframe 'rle', {workers} workers | x pydicom |"
+    )
+    print("|---|---|---|---|---|---|")
     for row in decode_rows(paths, args.frames, args.sample, args.repeat):
         print(row)
     for row in encode_rows(arrays, args.sample, args.repeat):

@@ -35,6 +35,7 @@ values outside the Bits Stored range (decoding would mask them). No options.
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import TYPE_CHECKING, Any
 
@@ -119,9 +120,11 @@ def _typed(values: Array, info: FrameInfo) -> Array:
     """Little-endian unsigned values -> flat values of the frame's dtype, bits corrected."""
     kind = "i" if info.pixel_representation else "u"
     flat = values.reshape(-1).view(f"<{kind}{info.bits_allocated // 8}")
-    if info.needs_bit_correction:
-        _common.sign_extend(flat, info.bits_stored)  # PS3.5 8.1.1, as pydicom does
-    return flat
+    if not info.needs_bit_correction:
+        return flat
+    if info.pixel_representation:  # PS3.5 8.1.1, as pydicom does
+        return _common.sign_extend(flat, info.bits_stored)
+    return np.bitwise_and(flat, (1 << info.bits_stored) - 1, out=flat)  # one pass, not two
 
 
 def _segments_to_values(segments: Array, info: FrameInfo) -> Array:
@@ -152,13 +155,18 @@ def _full(photometric: str) -> str:
     return "YBR_FULL" if photometric == "YBR_FULL_422" else photometric
 
 
-def _output(values: Array, info: FrameInfo) -> NativeFrame:
-    out = info.replace(
+@functools.lru_cache(maxsize=32)
+def _decoded_info(info: FrameInfo) -> FrameInfo:
+    """What a decoded frame of ``info`` is (the frames of a file share it: made once)."""
+    return info.replace(
         photometric_interpretation=_full(info.photometric_interpretation),
         planar_configuration=0,
         transfer_syntax_uid=ExplicitVRLittleEndian.uid,
     )
-    return NativeFrame(values, out)
+
+
+def _output(values: Array, info: FrameInfo) -> NativeFrame:
+    return NativeFrame(values, _decoded_info(info))
 
 
 def _decode_rle(frame: EncapsulatedFrame, /, **_options: Any) -> NativeFrame:
@@ -291,9 +299,12 @@ def _decode_pylibjpeg(frame: EncapsulatedFrame, /, **_options: Any) -> NativeFra
             codec=_PYLIBJPEG_RLE,
             frame_index=frame.index,
         )
-    # Its output is sample by sample (planar configuration 1), each value little endian.
+    # Its output (a new bytearray) is sample by sample (planar configuration 1), each value
+    # little endian: interleave the samples; one sample is already in place.
     planes = np.frombuffer(raw, dtype=np.uint8).reshape(info.samples_per_pixel, pixels, width)
-    return _output(_planes_to_values(planes.transpose(1, 0, 2).copy(), info), info)
+    if info.samples_per_pixel > 1:
+        planes = planes.transpose(1, 0, 2).copy()
+    return _output(_planes_to_values(planes, info), info)
 
 
 def _encode_pylibjpeg(
