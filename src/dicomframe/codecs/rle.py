@@ -124,7 +124,8 @@ def _typed(values: Array, info: FrameInfo) -> Array:
         return flat
     if info.pixel_representation:  # PS3.5 8.1.1, as pydicom does
         return _common.sign_extend(flat, info.bits_stored)
-    return np.bitwise_and(flat, (1 << info.bits_stored) - 1, out=flat)  # one pass, not two
+    np.bitwise_and(flat, (1 << info.bits_stored) - 1, out=flat)  # one pass, not two shifts
+    return flat
 
 
 def _segments_to_values(segments: Array, info: FrameInfo) -> Array:
