@@ -212,3 +212,15 @@ def test_empty_input() -> None:
 def test_file_not_found(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(FileNotFoundError):
         dcf.read(tmp_path / "missing.dcm")
+
+
+@pytest.mark.parametrize(
+    ("vr", "value"),
+    [("US", struct.pack("<H", 192)), ("OB", b"ISO_IR 999"), ("FD", struct.pack("<d", 1.5))],
+)
+def test_specific_character_set_with_a_wrong_vr(vr: str, value: bytes) -> None:
+    """(0008,0005) written with a non-text VR: its value is read as unknown terms, no crash."""
+    body = element(0x00080005, vr, value) + element(0x00100010, "PN", b"Doe^Jane")
+    with pytest.warns(dcf.DicomWarning, match="unknown Specific Character Set term"):
+        name = str(dcf.read(part10(body)).PatientName)
+    assert name == "Doe^Jane"

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -155,11 +155,18 @@ def normalize(value: str | Sequence[str] | None) -> tuple[str, ...]:
     """
     if value is None:
         return ()
-    parts = value.split("\\") if isinstance(value, str) else list(value)
-    terms = [_canonical(part) for part in parts]
+    if isinstance(value, bytes | bytearray | memoryview):  # a wrong VR (OB, UN ...) in the file
+        value = bytes(value).decode("latin-1")
+    parts = value.split("\\") if isinstance(value, str) else _iterable(value)
+    # A wrong VR can make the value a number: its text is then an unknown term, not a crash.
+    terms = [_canonical(part if isinstance(part, str) else str(part)) for part in parts]
     # PS3.3 C.12.1.1.2: only value 1 may be empty; a later empty value says nothing.
     terms = terms[:1] + [term for term in terms[1:] if term]
     return tuple(terms) if any(terms) else ()
+
+
+def _iterable(value: object) -> list[object]:
+    return list(value) if isinstance(value, Iterable) else [value]
 
 
 def python_codec(term: str) -> str | None:
