@@ -18,8 +18,10 @@ decoding_plugin="pydicom")``, then encode with our ``"rle"`` encoder
 (``dicomframe.parallel.encode_frames(..., workers=1)``, then the default)
 against pydicom's ``Dataset.compress(..., encoding_plugin="pydicom")``.
 pydicom's codec runs on the first --sample frames only; speeds are frames per
-second, and ``x pydicom`` is ours over pydicom's. The cases take turns (best of
---repeat), so that a busy moment on a shared machine hits both alike.
+second, and ``x pydicom`` is ours over pydicom's. The cases take turns (best
+of --repeat), so that a busy moment on a shared machine hits both alike. Last,
+bench_codecs.py's section 2 on ``ct16``: the default path against
+pylibjpeg-rle called in a loop.
 """
 
 from __future__ import annotations
@@ -157,6 +159,7 @@ def main() -> None:
         print(row)
     for row in encode_rows(arrays, args.sample, args.repeat):
         print(row)
+    bc.rle_backend(paths["ct16"], args.repeat)  # the default path against pylibjpeg-rle
     print(
         f"\n{time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.2f} at the end"
     )

@@ -21,16 +21,17 @@ for native data (PS3.5 8.1.1) and as pydicom does. A segment whose runs go
 past ``rows * columns`` bytes is cut there, as other decoders do (its padding
 may decode to a byte).
 
-The numpy decoder has no loop over bytes or runs: each byte of a segment is
-read as a PackBits header to give the position of the next header, and
-pointer doubling over that ``next`` array finds the chain of real headers
-from byte 0 in about log2(runs) vectorised steps; the runs are then expanded
-with index arithmetic. The encoder finds runs with a comparison of
-neighbours, never across a row (PS3.5 G.3.1), splits them into runs of at
-most 128 and lays out the whole frame at once. Its output is byte for byte
-pydicom's: runs of two or more bytes are replicate runs, a lone byte left
-after 128-byte replicate runs is a literal run of one. Encoding refuses
-values outside the Bits Stored range (decoding would mask them). No options.
+The numpy decoder (:mod:`dicomframe.codecs._rle_numpy`) has no Python loop
+over bytes or runs: it follows the chain of PackBits headers through the
+whole frame in C with ``np.take`` (checked, with pointer doubling to fall
+back on), expands every segment with ``np.repeat`` and shifts the segments'
+bytes into the values, most significant first. The encoder finds runs with
+a comparison of neighbours, never across a row (PS3.5 G.3.1), splits them
+into runs of at most 128 and lays out the whole frame at once. Its output
+is byte for byte pydicom's: runs of two or more bytes are replicate runs, a
+lone byte left after 128-byte replicate runs is a literal run of one.
+Encoding refuses values outside the Bits Stored range (decoding would mask
+them). No options.
 """
 
 from __future__ import annotations
