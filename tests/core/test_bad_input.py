@@ -224,3 +224,12 @@ def test_specific_character_set_with_a_wrong_vr(vr: str, value: bytes) -> None:
     with pytest.warns(dcf.DicomWarning, match="unknown Specific Character Set term"):
         name = str(dcf.read(part10(body)).PatientName)
     assert name == "Doe^Jane"
+
+
+def test_transfer_syntax_uid_with_a_wrong_vr() -> None:
+    """(0002,0010) as two US values: an unknown syntax named with its tag, not a crash."""
+    meta = element(0x00020001, "OB", b"\0\1") + element(0x00020010, "US", b"\1\0\2\0")
+    group = element(0x00020000, "UL", struct.pack("<L", len(meta)))
+    data = b"\0" * 128 + b"DICM" + group + meta + GOOD
+    with pytest.raises(dcf.InvalidDicomError, match=r"\(0002,0010\) at offset .*unknown transfer"):
+        dcf.read(data)

@@ -152,7 +152,7 @@ def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int) -> TransferSyntax
         )
         return detected
     value = element.value
-    uid = value[0] if isinstance(value, list) else str(value)
+    uid = str(value[0] if isinstance(value, list) else value)  # str even under a wrong VR
     try:
         return resolve(uid)
     except UnknownTransferSyntaxError:
