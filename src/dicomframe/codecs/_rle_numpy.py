@@ -1,37 +1,37 @@
 """PackBits decoding of a whole RLE Lossless frame with numpy (PS3.5 G.3.2, G.5).
 
-:func:`decode_planes` turns an RLE frame into one row of bytes per segment,
-with no Python loop over bytes or runs. The frame's bytes from the first
-segment on are taken in blocks of ``_BLOCK`` bytes, so that the work arrays
-(8 bytes per byte of the block) stay in the cache and are reused, block after
-block and call after call (one set per thread), rather than allocated, and
-faulted in, at 16 bytes per byte of the frame.
+:func:`decode_pieces` decodes every segment of an RLE frame with no Python
+loop over bytes or runs. Each segment is taken in blocks of at most
+``_BLOCK`` bytes, so that the work arrays (8 bytes per byte of a block) stay
+in the cache and are reused, block after block and call after call (one set
+per thread), rather than allocated, and faulted in, for every frame; the
+per-run arrays are 32-bit for the same reason.
 
 1. **Jumps.** Every byte of a block is read as if it were a run header:
    ``jump[p]`` is where the next header would be (``p + n + 2`` after a
    literal header ``n < 128``, ``p + 2`` after a replicate header, ``p + 1``
-   after the no-op 128), cut at the end of ``p``'s segment, so that no run
-   crosses into the next segment and the chain from the first segment passes
-   through the start of every later one. Past the block's end each position
-   leads to itself.
+   after the no-op 128), cut at the end of the segment, so that no run
+   crosses into the next one. Past the block's end each position leads to
+   itself.
 2. **The chain of headers** through the block, from where the previous
-   block's chain left it. ``np.take`` with ``mode="clip"`` and ``out``
-   aliasing its own indices one place on (``chain[k + 1] = jump[chain[k]]``)
-   follows the chain in one C loop over the runs: numpy does not copy indices
-   that overlap ``out``. That is numpy's behaviour rather than its promise,
-   so every chain is checked (``jump[chain[k]] == chain[k + 1]`` for each
-   run, one vectorised comparison) and, should the check ever fail, pointer
-   doubling finds the same chain in about log2(runs) passes.
+   block's chain left it (a segment's first byte is a header). ``np.take``
+   with ``mode="clip"`` and ``out`` aliasing its own indices one place on
+   (``chain[k + 1] = jump[chain[k]]``) follows the chain in one C loop over
+   the runs: numpy does not copy indices that overlap ``out``. That is
+   numpy's behaviour rather than its promise, so every chain is checked
+   (``jump[chain[k]] == chain[k + 1]`` for each run, one vectorised
+   comparison) and, should the check ever fail, pointer doubling finds the
+   same chain in about log2(runs) passes.
 3. **Runs.** From the headers alone: the bytes each run gives (a literal run
    what its segment holds of it; a replicate run whose header is the last
    byte of its segment, nothing), each segment's total, checked before
-   anything is expanded (a short segment is an error), and the bytes kept
-   when a segment gives more than ``rows * columns`` (padding, an overlong
-   last run: cut there, as other decoders do).
+   anything is expanded (a short segment is an error), and where a segment
+   that gives more than ``rows * columns`` bytes is cut (padding, an
+   overlong last run: cut there, as other decoders do).
 4. **Expansion**, block by block: each byte gets a repeat count (0 for a
    header, the run's length for a replicate run's byte, 1 for a literal
-   byte, 0 past a segment's cut) and ``np.repeat`` writes the segments'
-   bytes, back to back.
+   byte, 0 past a segment's cut) and ``np.repeat`` writes that block's part
+   of its segment.
 """
 
 from __future__ import annotations
@@ -41,17 +41,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["decode_planes", "follow_chain"]
+__all__ = ["decode_pieces", "follow_chain"]
 
 Array = np.ndarray[Any, Any]
 _N = np.arange(256)
-# PS3.5 G.3.2, by header byte n: bytes from this header to the next one ...
+# PS3.5 G.3.2, by header byte n: bytes from this header to the next one.
 _STEP_TABLE = bytes(np.where(_N < 128, _N + 2, np.where(_N > 128, 2, 1)).astype(np.uint8))
-# ... and bytes a replicate header repeats (257 - n; none for 128).
-_REPEATS = np.where(_N > 128, 257 - _N, 0).astype(np.intp)
-_BLOCK = 1 << 15  # bytes of the frame per block
+_BLOCK = 1 << 15  # bytes of a segment per block
 _REACH = 129  # the longest step: a chain leaving a block lands at most this far past it
 _OFFSETS = np.arange(_BLOCK + _REACH + 1, dtype=np.intp)
+
+Block = tuple[int, int, int]  # segment, start, stop
+Cut = tuple[int, int, int]  # bytes from .. to - 1 give nothing; the replicate count before
 
 
 class _WorkArrays(threading.local):
@@ -110,32 +111,40 @@ def _block_chain(jump: Array, entry: int, end: int, guess: int) -> Array:
         and (count == 0 or chain[count - 1] < end)
         and np.array_equal(np.take(jump, chain[:count]), chain[1 : count + 1])
     ):
-        return chain[: count + 1].copy()
+        return chain[: count + 1]
     return _doubled_chain(jump, entry, end)
 
 
-def _headers(data: bytes, spans: list[tuple[int, int]]) -> Array:
-    """Every run header of the frame from the first segment on, in order."""
-    size = len(data)
-    steps = np.frombuffer(data.translate(_STEP_TABLE), dtype=np.uint8)
-    ends = [end for _, end in spans]
-    found = []
-    entry, guess = spans[0][0], _BLOCK // 16
-    for start in range(spans[0][0], size, _BLOCK):
-        length = min(_BLOCK, size - start)
-        if entry >= start + length:  # the last run of the previous block covers this one
-            continue
+def _blocks(spans: list[tuple[int, int]]) -> list[Block]:
+    """Each segment in blocks of at most ``_BLOCK`` bytes."""
+    return [
+        (index, start, min(start + _BLOCK, end))
+        for index, (first, end) in enumerate(spans)
+        for start in range(first, end, _BLOCK)
+    ]
+
+
+def _headers(data: bytes, blocks: list[Block], ends: list[int], kind: type) -> tuple[Array, Array]:
+    """Every run header of every segment, in order, and its byte."""
+    heads, values = [], []
+    entry, guess, segment = -1, _BLOCK // 16, -1
+    for index, start, stop in blocks:
+        if index != segment:
+            entry, segment = start, index  # a segment starts with a header
+        length = stop - start
         jump = _WORK.jump[: length + _REACH + 1]
-        np.add(_OFFSETS[:length], steps[start : start + length], out=jump[:length])
+        block = data[start:stop]
+        jump[:length] = np.frombuffer(block.translate(_STEP_TABLE), dtype=np.uint8)
+        jump[:length] += _OFFSETS[:length]
         jump[length:] = _OFFSETS[length : length + _REACH + 1]  # past the block: stay
-        for end in ends:
-            if start < end <= start + length + _REACH:  # no run crosses its segment's end
-                tail = jump[max(0, end - _REACH - start) : min(end - start, length)]
-                np.minimum(tail, end - start, out=tail)
+        if stop == ends[index]:  # no run crosses the segment's end
+            tail = jump[max(0, length - _REACH) : length]
+            np.minimum(tail, length, out=tail)
         chain = _block_chain(jump, entry - start, length, guess)
-        found.append(chain[:-1] + start)
+        heads.append(np.add(chain[:-1], start, dtype=kind))
+        values.append(np.take(np.frombuffer(block, dtype=np.uint8), chain[:-1]))
         entry, guess = int(chain[-1]) + start, chain.size + chain.size // 4
-    return np.concatenate(found)
+    return np.concatenate(heads), np.concatenate(values)
 
 
 def _short(index: int, got: int, rows: int, columns: int) -> ValueError:
@@ -145,8 +154,13 @@ def _short(index: int, got: int, rows: int, columns: int) -> ValueError:
     )
 
 
-def decode_planes(data: bytes, spans: list[tuple[int, int]], rows: int, columns: int) -> Array:
-    """Decode every segment of an RLE frame: ``(segments, rows * columns)`` bytes.
+def decode_pieces(
+    data: bytes, spans: list[tuple[int, int]], rows: int, columns: int
+) -> list[tuple[int, int, Array]]:
+    """Decode every segment of an RLE frame, in pieces: ``(segment, offset, bytes)``.
+
+    The pieces of each segment, in order, make up its ``rows * columns``
+    bytes; ``offset`` is where a piece starts among them.
 
     Parameters
     ----------
@@ -165,71 +179,82 @@ def decode_planes(data: bytes, spans: list[tuple[int, int]], rows: int, columns:
         When a segment decodes to fewer than ``rows * columns`` bytes.
     """
     needed = rows * columns
-    src = np.frombuffer(data, dtype=np.uint8)
-    heads = _headers(data, spans)
-    starts = [start for start, _ in spans]
-    after = np.append(heads[1:], src.size)  # every segment's start is a header
-    values = np.take(src, heads)
+    ends = [end for _, end in spans]
+    blocks = _blocks(spans)
+    kind = np.int32 if len(data) < 2**31 else np.int64  # the per-run arrays: small
+    heads, values = _headers(data, blocks, ends, kind)
+    firsts = np.searchsorted(heads, np.array([start for start, _ in spans], dtype=kind))
+    gives = np.empty_like(heads)  # bytes to the next header ...
+    np.subtract(heads[1:], heads[:-1], out=gives[:-1])
+    gives[-1] = ends[-1] - heads[-1]
     literal = values < 128
-    replicate = ~literal & (after - heads == 2)  # not when its byte is past the segment
-    gives = np.where(literal, after - heads - 1, np.take(_REPEATS, values) * replicate)
-    firsts = np.searchsorted(heads, starts)
-    totals = np.add.reduceat(gives, firsts)
+    replicate = ~literal & (gives == 2)  # (not when its byte is past the segment's end)
+    gives -= 1  # ... so a literal run gives the bytes after its header
+    np.copyto(gives, 0, where=~literal)
+    np.copyto(gives, np.subtract(257, values, dtype=kind), where=replicate)
+    totals = np.add.reduceat(gives, firsts, dtype=np.int64)
     short = np.flatnonzero(totals < needed)
     if short.size:
         index = int(short[0])
         raise _short(index, int(totals[index]), rows, columns)
-    cuts = _cuts((heads, gives, literal), firsts, totals, [end for _, end in spans], needed)
-    return _expand(src, heads, np.take(gives, np.flatnonzero(replicate)), replicate, cuts).reshape(
-        len(spans), needed
-    )
+    cuts = _cuts((heads, gives, literal), firsts, totals, ends, needed)
+    where = np.flatnonzero(replicate)
+    return _expand(data, blocks, heads, (np.take(heads, where) + 1, np.take(gives, where)), cuts)
 
 
 def _cuts(
     runs: tuple[Array, Array, Array], firsts: Array, totals: Array, ends: list[int], needed: int
-) -> list[tuple[int, int, int]]:
-    """Where segments that give more than ``needed`` bytes stop: ``(from, to, repeat)``.
+) -> dict[int, Cut]:
+    """Where each segment that gives more than ``needed`` bytes stops, by segment.
 
-    Bytes ``from .. to - 1`` give nothing; ``repeat`` is the new count of the
-    replicate byte just before ``from``, or -1 when the cut is in a literal run.
+    ``(from, to, repeat)``: bytes ``from .. to - 1`` give nothing; ``repeat``
+    is the new count of the replicate byte just before ``from``, or -1 when
+    the cut is in a literal run.
     """
     heads, gives, literal = runs
-    cuts = []
+    cuts = {}
     bounds = [*firsts.tolist(), heads.size]
     for index in np.flatnonzero(totals > needed).tolist():
         first, stop = bounds[index], bounds[index + 1]
-        filled = np.cumsum(gives[first:stop])
+        filled = np.cumsum(gives[first:stop], dtype=np.int64)
         last = int(np.searchsorted(filled, needed))  # the run that fills the segment
         head = int(heads[first + last])
         keep = needed - int(filled[last] - gives[first + last])
         if literal[first + last]:
-            cuts.append((head + 1 + keep, ends[index], -1))
+            cuts[index] = (head + 1 + keep, ends[index], -1)
         else:
-            cuts.append((head + 2, ends[index], keep))
+            cuts[index] = (head + 2, ends[index], keep)
     return cuts
 
 
 def _expand(
-    src: Array, heads: Array, repeats: Array, replicate: Array, cuts: list[tuple[int, int, int]]
-) -> Array:
-    """Every segment's bytes, back to back: ``np.repeat`` block by block."""
-    size, first = src.size, int(heads[0])
-    counts = _WORK.counts
-    bytes_at = np.take(heads, np.flatnonzero(replicate)) + 1  # each replicate run's byte
-    block_starts = np.arange(first, size, _BLOCK)
+    data: bytes,
+    blocks: list[Block],
+    heads: Array,
+    replicates: tuple[Array, Array],
+    cuts: dict[int, Cut],
+) -> list[tuple[int, int, Array]]:
+    """Each block's part of its segment: ``np.repeat`` with a count for each byte."""
+    src = np.frombuffer(data, dtype=np.uint8)
+    bytes_at, repeats = replicates  # each replicate run's byte, and its count
+    block_starts = np.array([start for _, start, _ in blocks], dtype=heads.dtype)  # no casts
     head_bounds = [*np.searchsorted(heads, block_starts).tolist(), heads.size]
     byte_bounds = [*np.searchsorted(bytes_at, block_starts).tolist(), bytes_at.size]
-    pieces = []
-    for index, start in enumerate(block_starts.tolist()):
-        stop = min(start + _BLOCK, size)
-        local = counts[: stop - start]
-        local.fill(1)
-        local[heads[head_bounds[index] : head_bounds[index + 1]] - start] = 0
-        run = slice(byte_bounds[index], byte_bounds[index + 1])
-        local[bytes_at[run] - start] = repeats[run]
-        for cut_from, cut_to, repeat in cuts:
+    pieces, offset, segment = [], 0, -1
+    for number, (index, start, stop) in enumerate(blocks):
+        if index != segment:
+            offset, segment = 0, index
+        counts = _WORK.counts[: stop - start]
+        counts.fill(1)
+        counts[heads[head_bounds[number] : head_bounds[number + 1]] - start] = 0
+        run = slice(byte_bounds[number], byte_bounds[number + 1])
+        counts[bytes_at[run] - start] = repeats[run]
+        if index in cuts:
+            cut_from, cut_to, repeat = cuts[index]
             if repeat >= 0 and start <= cut_from - 1 < stop:
-                local[cut_from - 1 - start] = repeat
-            local[max(cut_from, start) - start : max(min(cut_to, stop), start) - start] = 0
-        pieces.append(np.repeat(src[start:stop], local))
-    return np.concatenate(pieces)
+                counts[cut_from - 1 - start] = repeat
+            counts[max(cut_from, start) - start : max(min(cut_to, stop), start) - start] = 0
+        piece = np.repeat(src[start:stop], counts)
+        pieces.append((index, offset, piece))
+        offset += piece.size
+    return pieces

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dicomframe.codecs import _common
-from dicomframe.codecs._rle_numpy import decode_planes
+from dicomframe.codecs._rle_numpy import decode_pieces
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, RLELossless
 from dicomframe.errors import DecodeError, EncodeError
@@ -129,21 +129,21 @@ def _typed(values: Array, info: FrameInfo) -> Array:
     return flat
 
 
-def _segments_to_values(segments: Array, info: FrameInfo) -> Array:
-    """``(segments, pixels)`` bytes, sample by sample, most significant byte first -> values."""
-    width, samples = info.bits_allocated // 8, info.samples_per_pixel
+def _segments_to_values(pieces: list[tuple[int, int, Array]], info: FrameInfo) -> Array:
+    """Segments' bytes (sample by sample, most significant first) shifted into the values."""
+    width = info.bits_allocated // 8
     unsigned = np.dtype(f"<u{width}")
-    values = np.empty((segments.shape[1], samples), dtype=unsigned)
-    for sample in range(samples):
-        value = segments[sample * width]
-        if width > 1:  # shift the bytes in, most significant first: no strided byte copies
-            value = value.astype(unsigned)
-            for byte in segments[sample * width + 1 : (sample + 1) * width]:
-                np.left_shift(value, 8, out=value)
-                np.bitwise_or(value, byte, out=value)
-        if samples == 1:
-            return _typed(value, info)
-        values[:, sample] = value
+    values = np.empty((info.rows * info.columns, info.samples_per_pixel), dtype=unsigned)
+    for segment, offset, piece in pieces:
+        sample, byte = divmod(segment, width)
+        into = values[offset : offset + piece.size, sample]
+        shift = 8 * (width - 1 - byte)
+        if byte == 0:  # the most significant byte comes first: it sets the value
+            np.left_shift(piece, shift, out=into, dtype=unsigned)
+        elif shift:
+            np.bitwise_or(into, np.left_shift(piece, shift, dtype=unsigned), out=into)
+        else:
+            np.bitwise_or(into, piece, out=into)
     return _typed(values, info)
 
 
@@ -176,10 +176,10 @@ def _decode_rle(frame: EncapsulatedFrame, /, **_options: Any) -> NativeFrame:
     info = frame.info
     data = frame.data if isinstance(frame.data, bytes) else bytes(frame.data)
     try:
-        segments = decode_planes(data, parse_header(data, info), info.rows, info.columns)
+        pieces = decode_pieces(data, parse_header(data, info), info.rows, info.columns)
     except ValueError as exc:
         raise DecodeError(str(exc), codec=_RLE, frame_index=frame.index) from exc
-    return _output(_segments_to_values(segments, info), info)
+    return _output(_segments_to_values(pieces, info), info)
 
 
 # -- numpy encoding ---------------------------------------------------------------------
