@@ -599,3 +599,25 @@ def test_charset_decoding_is_silent() -> None:
         for name in CHARSET_NAMES:
             for element in dcf.read(TESTDATA / name):
                 _ = element.value
+
+
+def test_open_file_is_mapped_like_a_path() -> None:
+    """An open regular file leaves large values in the file, as a path does."""
+    with CT.open("rb") as handle:
+        ds = dcf.read(handle, defer_size=256)
+        assert handle.tell() == CT.stat().st_size  # consumed, as any file object is
+    try:
+        assert ds.source is not None
+        assert ds.source.is_mapped
+        assert [e.tag for e in ds if not e.is_loaded] == [0x7FE00010]
+        assert ds == dcf.read(CT)
+    finally:
+        ds.close()
+
+
+def test_iter_elements_on_an_open_file_streams() -> None:
+    with CT.open("rb") as handle:
+        elements = list(dcf.iter_elements(handle, defer_size=256))
+    pixels = next(e for e in elements if e.tag == 0x7FE00010)
+    assert not pixels.is_loaded
+    assert bytes(pixels.value) == bytes(dcf.read(CT)["PixelData"].value)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import struct
 import warnings
 import zlib
@@ -80,10 +81,29 @@ def _open(source: SourceLike, defer_size: int) -> Source:
         return Source(source)
     if isinstance(source, io.BytesIO):
         return Source(source.getvalue()[source.tell() :], name="<BytesIO>")
+    fd = _regular_file_at_start(source)
+    if fd is not None:  # an open file: mapped like a path, so values stay in the file
+        source.seek(0, os.SEEK_END)  # as if read, like any other file object
+        return Source.from_fd(fd, name=str(getattr(source, "name", "<file>")), map_from=defer_size)
     data = source.read()
     if not isinstance(data, bytes | bytearray):
         raise TypeError("source must be a path, bytes or a binary file object")
     return Source(data, name=getattr(source, "name", "<file>"))
+
+
+def _regular_file_at_start(source: BinaryIO) -> int | None:
+    """A descriptor of our own for an open regular file at offset 0; None for anything else."""
+    if "b" not in str(getattr(source, "mode", "b")):
+        return None  # a text file: refused below, by what read() returns
+    try:
+        if not source.seekable() or source.tell() != 0:
+            return None
+        fd = source.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        return None
+    return os.dup(fd)
 
 
 _VR_BYTES = frozenset(vr.value.encode() for vr in VR)

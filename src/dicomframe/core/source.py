@@ -44,8 +44,16 @@ class Source:
         third of the time of mapping it, which is most of what scanning many
         headers costs. An empty file becomes an empty buffer.
         """
-        name = os.fspath(path)
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        return cls.from_fd(fd, name=os.fspath(path), map_from=map_from)
+
+    @classmethod
+    def from_fd(cls, fd: int, *, name: str, map_from: int = 0) -> Source:
+        """Like :meth:`from_path`, for a file descriptor the source then owns (and closes).
+
+        The whole file is the buffer, whatever the descriptor's position; it is
+        read with ``pread``, so the position is left alone.
+        """
         mapped = None
         try:
             size = os.fstat(fd).st_size
@@ -152,13 +160,14 @@ class Source:
 
 
 def _read_all(fd: int, size: int) -> bytes:
-    """Read a file that had ``size`` bytes to its end, in one call when it still has."""
-    data = os.read(fd, size + 1)  # one more: a file that grew since fstat reads on
+    """Read a file of ``size`` bytes from its start to its end; one call when it still has."""
+    data = os.pread(fd, size + 1, 0)  # one more: a file that grew since fstat reads on
     if len(data) == size:
         return data  # all of it: a short read (or a shrunk file) goes on below
-    chunks = [data]
-    while chunk := os.read(fd, 1 << 20):
+    chunks, done = [data], len(data)
+    while chunk := os.pread(fd, 1 << 20, done):
         chunks.append(chunk)
+        done += len(chunk)
     return b"".join(chunks)
 
 
