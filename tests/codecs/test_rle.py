@@ -674,6 +674,21 @@ def test_numpy_decoder_survives_a_numpy_that_copies_take_indices(
     assert _planes(data, _spans(segments), 200, 200) == expected
 
 
+def test_numpy_decoder_run_over_a_short_last_block() -> None:
+    """A literal run from one block covers the whole (short) last block of its segment."""
+    from dicomframe.codecs import _rle_numpy
+
+    rng = np.random.default_rng(1)
+    runs = [bytes([127]) + rng.integers(0, 256, 128, dtype=np.uint8).tobytes() for _ in range(254)]
+    cut = b"".join(runs) + bytes([127]) + bytes(range(1, 7))  # 6 of the last run's 128 bytes
+    assert _rle_numpy._BLOCK < len(cut) < _rle_numpy._BLOCK + 129
+    needed = 254 * 128 + 6
+    segments = [cut, bytes([0x81, 9]) * 254 + bytes([0xFA, 9])]  # 7 bytes too many: cut
+    expected = _expected(segments, needed)
+    assert isinstance(expected, bytes)
+    assert _planes(_rle_frame(segments), _spans(segments), 1, needed) == expected
+
+
 EDGES = {
     # A literal run of 4 that would run into segment 1: cut at the segment's end.
     "literal-into-next-segment": ([bytes([3, 1, 2]), bytes([0xFD, 9])], 2, [1, 2, 9, 9]),

@@ -131,6 +131,8 @@ def _headers(data: bytes, blocks: list[Block], ends: list[int], kind: type) -> t
     for index, start, stop in blocks:
         if index != segment:
             entry, segment = start, index  # a segment starts with a header
+        if entry >= stop:  # a short last block inside a run (cut at the segment's end)
+            continue
         length = stop - start
         jump = _WORK.jump[: length + _REACH + 1]
         block = data[start:stop]
