@@ -689,6 +689,21 @@ def test_numpy_decoder_run_over_a_short_last_block() -> None:
     assert _planes(_rle_frame(segments), _spans(segments), 1, needed) == expected
 
 
+@pytest.mark.parametrize(("dtype", "samples"), [("<u2", 1), ("<i2", 1), ("u1", 3), ("<u4", 1)])
+def test_numpy_decoder_fills_out(dtype: str, samples: int) -> None:
+    frame = make_frame(dtype, samples, shape=(6, 9), bits_stored=12 if dtype[-1] != "1" else 8)
+    encoded = _manager().encode(frame, "RLELossless", codec="rle")
+    assert RLE.decode is not None
+    out = np.full(frame.info.shape, 77, dtype=frame.info.dtype)
+    decoded = RLE.decode(encoded, out=out)
+    assert np.shares_memory(decoded.data, out)
+    assert np.array_equal(out, frame.array)
+    wrong = np.zeros(frame.info.shape, dtype=np.float32)  # not the frame's dtype: not used
+    decoded = RLE.decode(encoded, out=wrong)
+    assert not np.shares_memory(decoded.data, wrong)
+    assert np.array_equal(decoded.array, frame.array)
+
+
 EDGES = {
     # A literal run of 4 that would run into segment 1: cut at the segment's end.
     "literal-into-next-segment": ([bytes([3, 1, 2]), bytes([0xFD, 9])], 2, [1, 2, 9, 9]),

@@ -31,7 +31,8 @@ into runs of at most 128 and lays out the whole frame at once. Its output
 is byte for byte pydicom's: runs of two or more bytes are replicate runs, a
 lone byte left after 128-byte replicate runs is a literal run of one.
 Encoding refuses values outside the Bits Stored range (decoding would mask
-them). No options.
+them). The numpy decoder writes into ``out=`` when it fits
+(:func:`dicomframe.parallel.decode_target`); no other options.
 """
 
 from __future__ import annotations
@@ -129,11 +130,17 @@ def _typed(values: Array, info: FrameInfo) -> Array:
     return flat
 
 
-def _segments_to_values(pieces: list[tuple[int, int, Array]], info: FrameInfo) -> Array:
-    """Segments' bytes (sample by sample, most significant first) shifted into the values."""
+def _segments_to_values(
+    pieces: list[tuple[int, int, Array]], info: FrameInfo, out: Array | None
+) -> Array:
+    """Segments' bytes (sample by sample, most significant first) shifted into the values.
+
+    Into ``out`` (unsigned, C-contiguous, the frame's shape) when given.
+    """
     width = info.bits_allocated // 8
     unsigned = np.dtype(f"<u{width}")
-    values = np.empty((info.rows * info.columns, info.samples_per_pixel), dtype=unsigned)
+    shape = (info.rows * info.columns, info.samples_per_pixel)
+    values = np.empty(shape, dtype=unsigned) if out is None else out.reshape(shape)
     for segment, offset, piece in pieces:
         sample, byte = divmod(segment, width)
         into = values[offset : offset + piece.size, sample]
@@ -171,15 +178,18 @@ def _output(values: Array, info: FrameInfo) -> NativeFrame:
     return NativeFrame(values, _decoded_info(info))
 
 
-def _decode_rle(frame: EncapsulatedFrame, /, **_options: Any) -> NativeFrame:
-    """Decode an RLE Lossless frame with numpy."""
+def _decode_rle(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
+    """Decode an RLE Lossless frame with numpy (into ``out=`` when it fits)."""
+    from dicomframe.parallel import decode_target
+
     info = frame.info
     data = frame.data if isinstance(frame.data, bytes) else bytes(frame.data)
     try:
         pieces = decode_pieces(data, parse_header(data, info), info.rows, info.columns)
     except ValueError as exc:
         raise DecodeError(str(exc), codec=_RLE, frame_index=frame.index) from exc
-    return _output(_segments_to_values(pieces, info), info)
+    out = decode_target(options, _decoded_info(info), f"<u{info.bits_allocated // 8}")
+    return _output(_segments_to_values(pieces, info, out), info)
 
 
 # -- numpy encoding ---------------------------------------------------------------------
