@@ -50,6 +50,7 @@ _STEP_TABLE = bytes(np.where(_N < 128, _N + 2, np.where(_N > 128, 2, 1)).astype(
 _BLOCK = 1 << 15  # bytes of a segment per block
 _REACH = 129  # the longest step: a chain leaving a block lands at most this far past it
 _OFFSETS = np.arange(_BLOCK + _REACH + 1, dtype=np.intp)
+_INTP = np.dtype(np.intp)  # index arrays made as such are used without a cast
 
 Block = tuple[int, int, int]  # segment, start, stop
 Cut = tuple[int, int, int]  # bytes from .. to - 1 give nothing; the replicate count before
@@ -191,9 +192,9 @@ def decode_pieces(
     gives[-1] = ends[-1] - heads[-1]
     literal = values < 128
     replicate = ~literal & (gives == 2)  # (not when its byte is past the segment's end)
-    gives -= 1  # ... so a literal run gives the bytes after its header
-    np.copyto(gives, 0, where=~literal)
-    np.copyto(gives, np.subtract(257, values, dtype=kind), where=replicate)
+    gives -= 1  # ... so a literal run gives the bytes after its header,
+    gives *= literal  # others nothing but what a replicate run repeats
+    gives += np.subtract(257, values, dtype=kind) * replicate
     totals = np.add.reduceat(gives, firsts, dtype=np.int64)
     short = np.flatnonzero(totals < needed)
     if short.size:
@@ -248,9 +249,12 @@ def _expand(
             offset, segment = 0, index
         counts = _WORK.counts[: stop - start]
         counts.fill(1)
-        counts[heads[head_bounds[number] : head_bounds[number + 1]] - start] = 0
+        local = np.subtract(
+            heads[head_bounds[number] : head_bounds[number + 1]], start, dtype=_INTP
+        )
+        counts[local] = 0
         run = slice(byte_bounds[number], byte_bounds[number + 1])
-        counts[bytes_at[run] - start] = repeats[run]
+        counts[np.subtract(bytes_at[run], start, dtype=_INTP)] = repeats[run]
         if index in cuts:
             cut_from, cut_to, repeat = cuts[index]
             if repeat >= 0 and start <= cut_from - 1 < stop:
