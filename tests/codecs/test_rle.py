@@ -586,7 +586,7 @@ def _plain_segment(segment: bytes) -> bytes:
 def _random_segment(rng: np.random.Generator, needed: int) -> bytes:
     """Runs that make about ``needed`` bytes, with no-ops, cut runs and stray padding."""
     parts, made = [], 0
-    while made < needed:
+    while made < needed or not parts:  # never empty: parse_header refuses empty segments
         kind = rng.integers(0, 10)
         if kind == 0:
             parts.append(b"\x80")
