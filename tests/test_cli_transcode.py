@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 import dicomframe as dcf
 import dicomframe.plugins.manager
+from dicomframe import batch
 from dicomframe.batch import run
 from dicomframe.cli import main
+from dicomframe.parallel import can_fork
 from dicomframe.plugins import CodecManager
 from tests.reference import TESTDATA
 from tests.test_transcoding import LiarPlugin
@@ -138,6 +142,80 @@ def test_two_workers_in_a_real_process(tree: Path, tmp_path: Path) -> None:
     assert len(run.stderr.splitlines()) == 1
     assert "corrupt.dcm" in run.stderr
     assert "[" not in run.stderr  # no progress bar when stderr is not a terminal
+
+
+@pytest.fixture
+def many(tmp_path: Path) -> Path:
+    """40 small files in four folders; the 14th (s1/im13.dcm) is cut short."""
+    root = tmp_path / "many"
+    data = (TESTDATA / "ct_explicit_le.dcm").read_bytes()
+    for index in range(40):
+        folder = root / f"s{index % 4}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"im{index:02d}.dcm").write_bytes(data[:500] if index == 13 else data)
+    return root
+
+
+def test_two_workers_report_a_corrupt_file_among_many(many: Path, tmp_path: Path) -> None:
+    progress = io.StringIO()
+    reported: list[tuple[Path, str]] = []
+    result = run(
+        many,
+        tmp_path / "out",
+        "1.2.840.10008.1.2.5",
+        workers=2,
+        report=lambda path, error: reported.append((path, error)),
+        progress=progress,
+    )
+    assert result.workers == 2
+    assert (result.converted, result.skipped) == (39, [])
+    assert reported == result.failed
+    assert [path for path, _ in reported] == [many / "s1" / "im13.dcm"]
+    assert reported[0][1].startswith("InvalidDicomError: ")
+    assert files(tmp_path / "out") == [name for name in files(many) if name != "s1/im13.dcm"]
+    bars = progress.getvalue().split("\r")[1:]
+    assert [int(bar.split("] ")[1].split("/")[0]) for bar in bars] == list(range(1, 41))
+    assert bars[-1] == "[" + "#" * 30 + "] 40/40 files, 1 failed\n"
+
+
+@pytest.mark.parametrize(("workers", "used"), [(1, 1), (2, 2), (8, 4)])
+def test_the_workers_used(tree: Path, tmp_path: Path, workers: int, used: int) -> None:
+    # This process converts the first file, then forks no more workers than files are left.
+    result = run(tree, tmp_path / "out", "1.2.840.10008.1.2.5", workers=workers)
+    assert result.workers == used
+    assert (result.converted, len(result.failed)) == (4, 1)
+    assert files(tmp_path / "out") == CONVERTED
+    one = run(tree / "ct.dcm", tmp_path / "one.dcm", "1.2.840.10008.1.2.5", workers=workers)
+    assert (one.workers, one.converted) == (1, 1)
+
+
+@pytest.mark.skipif(not can_fork(), reason="the dying worker is set up by fork")
+def test_a_worker_that_dies(many: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    parent, convert = os.getpid(), batch._convert_one
+
+    def crashes_on_im20(source: str, target: str, syntax: str, options: dict[str, Any]) -> Any:
+        if os.getpid() != parent and source.endswith("im20.dcm"):
+            os._exit(3)  # a backend that takes its process down
+        return convert(source, target, syntax, options)
+
+    monkeypatch.setattr(batch, "_convert_one", crashes_on_im20)
+    reported: list[tuple[Path, str]] = []
+    out = tmp_path / "out"
+    result = run(
+        many,
+        out,
+        "1.2.840.10008.1.2.5",
+        workers=2,
+        report=lambda path, error: reported.append((path, error)),
+    )
+    assert reported == result.failed
+    assert result.converted + len(result.failed) == 40  # every file: converted or reported
+    failed = dict(result.failed)
+    assert "BrokenProcessPool" in failed[many / "s0" / "im20.dcm"]
+    assert "im13.dcm" in str(failed)
+    # The dead worker's files are lost (4 tasks of 4 files at most), new workers do the rest.
+    assert result.converted >= 39 - 16
+    assert files(out) == [n for n in files(many) if many / n not in failed]
 
 
 def test_never_overwrites_its_input(

@@ -10,10 +10,12 @@ counts converted, failed and skipped (not DICOM) files.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,6 +31,7 @@ class BatchResult:
     skipped: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
     seconds: float = 0.0
+    workers: int = 1  # the processes that converted files: this one and those it forked
 
     @property
     def ok(self) -> bool:
@@ -115,7 +118,7 @@ def run(  # noqa: PLR0913 - every option is keyword-only
         for source, target in jobs:
             finished(source, _convert_one(str(source), str(target), syntax, options))
     else:
-        _run_pool(jobs, syntax, options, workers, finished)
+        result.workers = _run_pool(jobs, syntax, options, workers, finished)
     if progress is not None:
         progress.write("\n")
     result.seconds = time.perf_counter() - started
@@ -143,7 +146,56 @@ def _convert_many(
     pairs: list[tuple[str, str]], syntax: str, options: dict[str, Any]
 ) -> list[str | None]:
     """Run in a worker: several files per task, so small files do not pay a round trip each."""
-    return [_convert_one(source, target, syntax, options) for source, target in pairs]
+    try:
+        return [_convert_one(source, target, syntax, options) for source, target in pairs]
+    except _Terminated:  # the file being written has removed its temporary file on the way
+        os._exit(1)
+
+
+class _Terminated(SystemExit):
+    """SIGTERM in a worker: the pool stops its workers when one has died."""
+
+
+def _start_worker() -> None:
+    """Run in each new worker: SIGTERM unwinds (removing temporary files) instead of killing."""
+
+    def terminated(signum: int, frame: object) -> None:
+        raise _Terminated(1)
+
+    signal.signal(signal.SIGTERM, terminated)
+
+
+@dataclass
+class _Feed:
+    """The files not handed out yet, in order: one at a time, or in shrinking chunks."""
+
+    jobs: list[tuple[Path, Path]]
+    workers: int
+    position: int = 0
+
+    @property
+    def remaining(self) -> int:
+        """How many files are left."""
+        return len(self.jobs) - self.position
+
+    def take(self, size: int = 1) -> list[tuple[Path, Path]]:
+        """The next ``size`` files (fewer at the end)."""
+        chunk = self.jobs[self.position : self.position + size]
+        self.position += len(chunk)
+        return chunk
+
+    def chunk(self) -> list[tuple[Path, Path]]:
+        """A worker task: up to 16 files while many remain, fewer towards the end.
+
+        Big enough that a task's round trip (pickling the paths, a pipe)
+        costs little next to its files; small enough at the end that no
+        process waits long for the others to finish.
+        """
+        return self.take(max(1, min(_CHUNK, self.remaining // (4 * self.workers))))
+
+
+_CHUNK = 16
+_WARM_UP = 8  # files converted here before forking, at most, when they keep failing
 
 
 def _run_pool(
@@ -152,41 +204,95 @@ def _run_pool(
     options: dict[str, Any],
     workers: int,
     finished: Callable[[Path, str | None], None],
-) -> None:
-    # Chunks small enough to balance the workers and show progress, large enough that the
-    # per-task cost of a process pool (pickling, a pipe round trip) stays small.
-    size = max(1, min(16, len(jobs) // (workers * 8)))
-    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    # Load the plugins once here: forked workers inherit them instead of each loading its own.
-    import dicomframe.streaming  # noqa: F401
-    from dicomframe.plugins.manager import default_manager
+) -> int:
+    """Convert on up to ``workers`` forked processes; return how many there were.
 
-    default_manager().load()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending: dict[Future[list[str | None]], list[tuple[Path, Path]]] = {}
-        queue = iter(chunks)
+    This process converts the first file itself (the next ones too while
+    they fail, up to a few): what a conversion loads on first use (plugins,
+    codec backends) is then loaded once, here, and the workers forked
+    afterwards start with it. This process then only hands out files and
+    collects results, so every error is reported as soon as it is known; a
+    worker that dies (a backend crashing on a file) fails the files it held,
+    and new workers convert the rest.
+    """
+    feed = _Feed(jobs, workers)
 
-        def submit(chunk: list[tuple[Path, Path]]) -> None:
+    def here() -> bool:
+        ((source, target),) = feed.take()
+        error = _convert_one(str(source), str(target), syntax, options)
+        finished(source, error)
+        return error is None
+
+    while feed.remaining and not here() and feed.position < _WARM_UP:
+        pass
+    used = 1
+    while feed.remaining:  # a pool breaks when a worker dies: the next one takes the rest
+        used = max(used, min(workers, feed.remaining))
+        with _Pool(min(workers, feed.remaining), syntax, options, finished) as pool:
+            pool.fill(feed)
+            while pool.collect():
+                pool.fill(feed)
+    return used
+
+
+class _Pool:
+    """Forked worker processes, each with up to two tasks queued so none waits for work."""
+
+    def __init__(
+        self,
+        children: int,
+        syntax: str,
+        options: dict[str, Any],
+        finished: Callable[[Path, str | None], None],
+    ) -> None:
+        import multiprocessing  # here: a run on one process does not need it
+        from concurrent.futures import ProcessPoolExecutor
+
+        from dicomframe.parallel import can_fork
+
+        # Fork where it is safe: the workers start with everything this process loaded.
+        context = multiprocessing.get_context("fork") if can_fork() else None
+        self._executor = ProcessPoolExecutor(
+            max_workers=children, mp_context=context, initializer=_start_worker
+        )
+        self._children = children
+        self._syntax, self._options, self._finished = syntax, options, finished
+        self._pending: dict[Future[list[str | None]], list[tuple[Path, Path]]] = {}
+        self._broken = False
+
+    def __enter__(self) -> _Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def fill(self, feed: _Feed) -> None:
+        """Hand out chunks until every worker has two queued."""
+        while not self._broken and feed.remaining and len(self._pending) < 2 * self._children:
+            chunk = feed.chunk()
             pairs = [(str(source), str(target)) for source, target in chunk]
-            pending[pool.submit(_convert_many, pairs, syntax, options)] = chunk
+            try:
+                future = self._executor.submit(_convert_many, pairs, self._syntax, self._options)
+            except BrokenExecutor:  # a worker died: a new pool takes this chunk
+                feed.position -= len(chunk)
+                self._broken = True
+                return
+            self._pending[future] = chunk
 
-        for chunk in queue:
-            submit(chunk)
-            if len(pending) >= workers * 2:
-                break
-        while pending:
-            ready, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in ready:
-                chunk = pending.pop(future)
-                try:
-                    errors = future.result()
-                except Exception as exc:  # a worker that died: report its files, go on
-                    errors = [f"{type(exc).__name__}: {exc}"] * len(chunk)
-                for (source, _), error in zip(chunk, errors, strict=True):
-                    finished(source, error)
-                following = next(queue, None)
-                if following is not None:
-                    submit(following)
+    def collect(self) -> bool:
+        """Wait for a task, report its files; False once no task is left."""
+        if not self._pending:
+            return False
+        ready, _ = futures_wait(self._pending, return_when=FIRST_COMPLETED)
+        for future in ready:
+            chunk = self._pending.pop(future)
+            try:
+                errors = future.result()
+            except Exception as exc:  # a worker that died: report its files, go on
+                errors = [f"{type(exc).__name__}: {exc}"] * len(chunk)
+            for (source, _), error in zip(chunk, errors, strict=True):
+                self._finished(source, error)
+        return True
 
 
 def _draw(stream: TextIO, done: int, total: int, failed: int) -> None:
