@@ -73,12 +73,16 @@ def register(manager: CodecManager, *codecs: Codec) -> CodecManager:
     return manager
 
 
-def failing_on(*indices: int) -> Any:
+class Panic(BaseException):
+    """What a Rust backend raises when it panics (pyo3's PanicException is a BaseException)."""
+
+
+def failing_on(*indices: int, error: type[BaseException] = DecodeError) -> Any:
     """A zlib decoder that fails on the frames given (in any process)."""
 
     def decode(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
         if frame.index in indices:
-            raise DecodeError(f"frame {frame.index} refused", codec="picky")
+            raise error(f"frame {frame.index} refused")
         return zlib_decode(frame, **options)
 
     return decode
@@ -129,6 +133,16 @@ def test_a_frame_the_codec_fails_on_falls_back_with_a_warning(
     register(manager, picky, dataclasses.replace(ZLIB, name="spare"))
     values = pixels()
     with pytest.warns(CodecFallbackWarning, match="'spare' decoded it"):
+        out = parallel.decode_frames(encoded(values), codecs=manager, workers=2, parallel=mode)
+    np.testing.assert_array_equal(out, values)
+
+
+@pytest.mark.parametrize("mode", ["serial", "threads", pytest.param("processes", marks=forking)])
+def test_a_backend_panic_on_one_frame_falls_back(manager: CodecManager, mode: str) -> None:
+    panicky = dataclasses.replace(ZLIB, name="panicky", decode=failing_on(4, error=Panic))
+    register(manager, dataclasses.replace(panicky, priority=5), ZLIB)
+    values = pixels()
+    with pytest.warns(CodecFallbackWarning, match="decoded it"):
         out = parallel.decode_frames(encoded(values), codecs=manager, workers=2, parallel=mode)
     np.testing.assert_array_equal(out, values)
 

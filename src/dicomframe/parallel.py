@@ -44,21 +44,19 @@ fails with it and succeeds without is not given it again.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import numpy as np
 
 from dicomframe.errors import DecodeError, EncodeError
+from dicomframe.executors import in_processes, in_threads, shared_empty
+from dicomframe.plugins.dispatch import INTERRUPTIONS
 
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-
     from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
     from dicomframe.core.frame_info import FrameInfo
     from dicomframe.core.transfer_syntax import TransferSyntax
@@ -271,19 +269,19 @@ def decode_frames(
         decoded.append(job.decode_frame(1))
         mode = _worth_forking(time.perf_counter() - started, count - 2)
     shape, dtype = (count, *first.info.shape), first.info.dtype
-    out = _shared_empty(shape, dtype) if mode == "processes" else np.empty(shape, dtype)
+    out = shared_empty(shape, dtype) if mode == "processes" else np.empty(shape, dtype)
     job.out = out
     _log("decoding", count, used, mode, workers)
     for index, native in enumerate(decoded):
         job.store(index, native)
     rest = range(len(decoded), count)
     if mode == "processes":
-        done = _in_processes(job.decode_in_child, rest, workers)
+        done = in_processes(job.decode_in_child, rest, workers)
         for index in rest:
             if index not in done:  # it failed in a child, or the child died: again, here
                 job.decode(index)
     else:
-        _in_threads(job.decode, rest, workers if mode == "threads" else 1)
+        in_threads(job.decode, rest, workers if mode == "threads" else 1)
     return out
 
 
@@ -318,13 +316,17 @@ class _Decoding:
         if self.into and self.out is not None:
             try:
                 into: object = self.function(frame, out=self.out[index], **self.codec_options)
-            except Exception:  # tried again without out=, then through the registry
+            except INTERRUPTIONS:
+                raise
+            except BaseException:  # tried again without out=, then through the registry
                 pass
             else:
                 return into if isinstance(into, NativeFrame) else None
         try:
             result: object = self.function(frame, **self.codec_options)
-        except Exception:  # the registry tries it again and reports what happened
+        except INTERRUPTIONS:
+            raise
+        except BaseException:  # the registry tries it again and reports what happened
             return None
         if not isinstance(result, NativeFrame):
             return None
@@ -352,7 +354,7 @@ class _Decoding:
         if native is None:
             raise DecodeError(f"{self.used} did not decode frame {index}", codec=self.used)
         self.store(index, native)
-        self.kept = native  # see _in_threads: the previous frame stays alive
+        self.kept = native  # see executors.in_threads: the previous frame stays alive
 
     def store(self, index: int, native: NativeFrame) -> None:
         """Put a decoded frame in the output, unless the codec decoded it there."""
@@ -428,13 +430,13 @@ def encode_frames(
     rest = range(start, count)
     _log("encoding", count, used, mode, workers)
     if mode == "processes":
-        for index, (data, info) in _in_processes(job.encode_in_child, rest, workers).items():
+        for index, (data, info) in in_processes(job.encode_in_child, rest, workers).items():
             job.results[index] = EncapsulatedFrame((data,), info, index=frames[index].index)
         for index in rest:
             if job.results[index] is None:  # it failed in a child, or the child died
                 job.encode(index)
     else:
-        _in_threads(job.encode, rest, workers if mode == "threads" else 1)
+        in_threads(job.encode, rest, workers if mode == "threads" else 1)
     return [frame for frame in job.results if frame is not None]
 
 
@@ -469,7 +471,9 @@ class _Encoding:
             return None
         try:
             result: object = self.function(frame, self.target, **self.codec_options)
-        except Exception:  # the registry tries it again and reports what happened
+        except INTERRUPTIONS:
+            raise
+        except BaseException:  # the registry tries it again and reports what happened
             return None
         return result if isinstance(result, EncapsulatedFrame) else None
 
@@ -489,110 +493,3 @@ class _Encoding:
         if result is None:
             raise EncodeError(f"{self.used} did not encode frame {index}", codec=self.used)
         return bytes(result.data), result.info
-
-
-# -- executors --------------------------------------------------------------------------------
-def _in_threads(work: Callable[[int], object], indices: range, workers: int) -> None:
-    """Run ``work`` over ``indices`` on ``workers`` threads; re-raise the first error.
-
-    Each worker keeps what ``work`` returned for one index alive while it does
-    the next: backends allocate and free a frame-sized buffer or two per call,
-    and with nothing else live at the top of the heap glibc's malloc gives that
-    memory back to the kernel each time (heap trimming), so every frame would
-    fault in and zero fresh pages: for pylibjpeg-rle that doubles the time.
-    """
-    pending = iter(indices)  # next() on a range iterator is atomic under the GIL
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        kept: object = None  # the previous result, alive during the next call
-        for index in pending:
-            if errors:
-                return
-            try:
-                kept = work(index)
-            except BaseException as exc:  # re-raised in the caller's thread
-                errors.append(exc)
-                return
-        del kept
-
-    threads = [threading.Thread(target=run, daemon=True) for _ in range(workers - 1)]
-    for thread in threads:
-        thread.start()
-    run()  # the calling thread is a worker too
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-
-
-def _shared_empty(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Array:
-    """An uninitialised array in anonymous shared memory, which forked children write into."""
-    import mmap
-
-    count = math.prod(shape)
-    buffer = mmap.mmap(-1, max(count * dtype.itemsize, 1))
-    return np.frombuffer(buffer, dtype=dtype, count=count).reshape(shape)
-
-
-def _in_processes(work: Callable[[int], Any], indices: range, workers: int) -> dict[int, Any]:
-    """Run ``work`` over ``indices`` in ``workers`` forked processes.
-
-    Returns what ``work`` returned for each index it completed; an index that
-    raised, or whose process died, is missing, for the caller to redo.
-    """
-    import multiprocessing
-    from multiprocessing.connection import wait
-
-    context = multiprocessing.get_context("fork")
-    claimed = context.Value("q", 0)  # how many of ``indices`` the children have taken
-    chunk = max(1, len(indices) // (workers * 8))
-    processes, readers = [], []
-    for _ in range(workers):
-        reader, writer = context.Pipe(duplex=False)
-        process = context.Process(
-            target=_child, args=(writer, claimed, indices, chunk, work), daemon=True
-        )
-        process.start()
-        writer.close()
-        processes.append(process)
-        readers.append(reader)
-    results: dict[int, Any] = {}
-    try:
-        while readers:
-            for ready in wait(readers):
-                reader = cast("Connection", ready)
-                try:
-                    index, payload = reader.recv()
-                except EOFError:
-                    readers.remove(reader)
-                    reader.close()
-                    continue
-                results[index] = payload
-    finally:
-        for process in processes:
-            if process.is_alive() and readers:  # interrupted: stop the others
-                process.terminate()
-            process.join()
-    return results
-
-
-def _child(
-    conn: Connection, claimed: Any, indices: range, chunk: int, work: Callable[[int], Any]
-) -> None:
-    """A forked worker: take chunks of ``indices`` until none is left; send each result."""
-    try:
-        while True:
-            with claimed.get_lock():
-                start = claimed.value
-                claimed.value = start + chunk
-            if start >= len(indices):
-                return
-            for index in indices[start : start + chunk]:
-                try:
-                    payload = work(index)
-                except Exception:  # the parent does it again and reports what happened
-                    continue
-                conn.send((index, payload))
-    finally:
-        conn.close()

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from dicomframe.core.transfer_syntax import TransferSyntax
     from dicomframe.plugins.codec import Codec
 
-__all__ = ["Attempt", "order", "run"]
+__all__ = ["INTERRUPTIONS", "Attempt", "order", "run"]
 
 Outcome = Literal["blocked", "unavailable", "declined", "failed", "succeeded"]
 
@@ -57,8 +57,9 @@ def order(
     return sorted(found, key=lambda c: (rank.get(c.name, len(rank)), -c.priority, c.name))
 
 
-# Interruptions pass through; every other exception out of a codec is that codec's failure.
-_NOT_A_FAILURE = (KeyboardInterrupt, SystemExit, GeneratorExit)
+# Interruptions pass through; every other exception out of a codec is that codec's failure,
+# a Rust backend's panic too (pyo3's PanicException derives from BaseException).
+INTERRUPTIONS = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 
 def run(
@@ -85,9 +86,9 @@ def run(
             continue
         try:
             result = call(candidate)
-        except _NOT_A_FAILURE:
+        except INTERRUPTIONS:
             raise
-        except BaseException as exc:  # also a Rust backend's panic (pyo3's PanicException)
+        except BaseException as exc:  # see INTERRUPTIONS
             attempts.append(Attempt(candidate.name, "failed", f"{type(exc).__name__}: {exc}", exc))
             continue
         attempts.append(Attempt(candidate.name, "succeeded"))
