@@ -141,7 +141,8 @@ def tree(files: int, runs: int) -> None:
     (src / "series00" / "image0000.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"\x02\x00garbage")
     print(
         f"\n(2) {files} files of {template.Rows}x{template.Columns} -> RLE Lossless, one corrupt, "
-        f"best of {runs} runs each (1 and 2 workers taking turns)\n"
+        f"best of {runs} runs each (1 and 2 workers taking turns; "
+        f"load average {os.getloadavg()[0]:.2f} at the start)\n"
     )
     times: dict[int, list[float]] = {1: [], 2: []}
     summaries = {}
@@ -150,6 +151,8 @@ def tree(files: int, runs: int) -> None:
             seconds, summaries[workers] = transcode_tree(src, DATA / "tree_out", workers)
             measured.append(seconds)
     shutil.rmtree(src)
+    print(f"load average {os.getloadavg()[0]:.2f} at the end: another process on a core slows")
+    print("the runs it overlaps, hence the best of several\n")
     print("| workers | time (s) | speed-up | all runs (s) | converted | failed |")
     print("|---|---|---|---|---|---|")
     for workers, measured in times.items():

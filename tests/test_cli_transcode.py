@@ -213,9 +213,13 @@ def test_a_worker_that_dies(many: Path, tmp_path: Path, monkeypatch: pytest.Monk
     failed = dict(result.failed)
     assert "BrokenProcessPool" in failed[many / "s0" / "im20.dcm"]
     assert "im13.dcm" in str(failed)
-    # The dead worker's files are lost (4 tasks of 4 files at most), new workers do the rest.
+    # The files in the workers' hands are lost (4 tasks of 4 files at most); new ones do the rest.
     assert result.converted >= 39 - 16
-    assert files(out) == [n for n in files(many) if many / n not in failed]
+    # Every converted file is there, and no temporary file: a worker stopped while writing
+    # removes its own. A file the worker finished just before it was stopped may be there too.
+    written = set(files(out))
+    assert {n for n in files(many) if many / n not in failed} <= written
+    assert written <= set(files(many)) - {"s1/im13.dcm", "s0/im20.dcm"}
 
 
 def test_never_overwrites_its_input(

@@ -9,6 +9,7 @@ counts converted, failed and skipped (not DICOM) files.
 
 from __future__ import annotations
 
+import glob
 import os
 import signal
 import sys
@@ -212,8 +213,8 @@ def _run_pool(
     codec backends) is then loaded once, here, and the workers forked
     afterwards start with it. This process then only hands out files and
     collects results, so every error is reported as soon as it is known; a
-    worker that dies (a backend crashing on a file) fails the files it held,
-    and new workers convert the rest.
+    worker that dies (a backend crashing on a file) fails the files the
+    workers held then, and new workers convert the rest.
     """
     feed = _Feed(jobs, workers)
 
@@ -259,12 +260,16 @@ class _Pool:
         self._syntax, self._options, self._finished = syntax, options, finished
         self._pending: dict[Future[list[str | None]], list[tuple[Path, Path]]] = {}
         self._broken = False
+        self._lost: list[Path] = []
 
     def __enter__(self) -> _Pool:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+        for target in self._lost:  # a worker stopped as it created one leaves it behind
+            for temporary in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+                temporary.unlink(missing_ok=True)  # atomic_file's temporary file name
 
     def fill(self, feed: _Feed) -> None:
         """Hand out chunks until every worker has two queued."""
@@ -290,6 +295,7 @@ class _Pool:
                 errors = future.result()
             except Exception as exc:  # a worker that died: report its files, go on
                 errors = [f"{type(exc).__name__}: {exc}"] * len(chunk)
+                self._lost.extend(target for _, target in chunk)
             for (source, _), error in zip(chunk, errors, strict=True):
                 self._finished(source, error)
         return True
