@@ -333,11 +333,13 @@ def test_without_fork_processes_cannot_be_asked_for(monkeypatch: pytest.MonkeyPa
 
 
 def test_builtin_codecs_are_classified() -> None:
+    from dicomframe.codecs.imagecodecs import J2K
     from dicomframe.codecs.pylibjpeg import OPENJPEG
 
+    assert parallel.releases_gil(J2K) is True
     assert parallel.releases_gil(OPENJPEG) is False
     assert not parallel.thread_safe(OPENJPEG)
-    assert parallel.releases_gil(rle_plugin.RLE) is True
+    assert parallel.releases_gil(rle_plugin.RLE) is False  # np.repeat holds the GIL
     assert parallel.releases_gil(ZLIB) is None
     assert parallel.thread_safe(ZLIB)
     assert not parallel.RELEASES_GIL & parallel.HOLDS_GIL

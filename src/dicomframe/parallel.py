@@ -12,11 +12,12 @@ warns :class:`~dicomframe.errors.CodecFallbackWarning`, as for one frame.
 frames are in flight, and ``parallel`` how:
 
 ``"threads"``
-    For backends that release the GIL while they work (imagecodecs, numpy,
-    zlib): the threads decode straight into the output array.
+    For backends that release the GIL while they work (imagecodecs, zlib):
+    the threads decode straight into the output array.
 ``"processes"``
     For backends that hold the GIL (pylibjpeg-openjpeg, pylibjpeg-libjpeg,
-    pylibjpeg-rle, pyjpegls, Pillow), on which threads would take turns:
+    pylibjpeg-rle, pyjpegls, Pillow, our numpy RLE decoder's ``np.repeat``),
+    on which threads would take turns:
     ``workers`` processes are forked for the call. They inherit the frames
     (a view on a memory-mapped file is shared, not copied) and decode into
     an output array in shared memory (an anonymous shared mapping, which
@@ -88,9 +89,11 @@ _T_co = TypeVar("_T_co", covariant=True)
 # (Cython ``nogil`` blocks in imagecodecs, none in pylibjpeg-openjpeg, pylibjpeg-libjpeg or
 # pyjpegls, PyO3 without ``allow_threads`` in pylibjpeg-rle; zlib releases it), and measured
 # by section 5 of benchmarks/bench_codecs.py (2 threads against 1): imagecodecs 1.4x-2.0x,
-# our numpy RLE 1.5x-1.9x (numpy's loops release it), Pillow 1.0x for JPEG 2000 and at most
-# 1.2x for JPEG, the others 0.8x-1.1x. A codec can say it itself with a ``releases_gil``
-# attribute; one that does not, and is in neither set, runs on threads.
+# Pillow 1.0x for JPEG 2000 and at most 1.2x for JPEG, the others 0.8x-1.1x. Our numpy RLE
+# decoder spends most of its time in ``np.repeat``, which holds the GIL: 1.0x-1.2x on
+# threads, 1.7x on two processes, so it is counted with the codecs that hold it. A codec can
+# say it itself with a ``releases_gil`` attribute; one that does not, and is in neither set,
+# runs on threads.
 RELEASES_GIL = frozenset(
     {
         "imagecodecs-jpeg",
@@ -98,12 +101,11 @@ RELEASES_GIL = frozenset(
         "imagecodecs-j2k",
         "imagecodecs-htj2k",
         "imagecodecs-jpegxl",
-        "rle",
         "deflate",
     }
 )
 HOLDS_GIL = frozenset(
-    {"pylibjpeg-openjpeg", "pylibjpeg-libjpeg", "pylibjpeg-rle", "pyjpegls", "pillow"}
+    {"pylibjpeg-openjpeg", "pylibjpeg-libjpeg", "pylibjpeg-rle", "pyjpegls", "pillow", "rle"}
 )
 # Codecs that crash when two threads call them at once: pylibjpeg-openjpeg's C code reads its
 # input through Python file-object calls, during which another thread may enter OpenJPEG too
