@@ -15,6 +15,7 @@ from dicomframe.core.dataset import Dataset, Sequence
 from dicomframe.core.element import DataElement
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import FrameInfo
+from dicomframe.core.limits import Limits
 from dicomframe.core.pixel_data import PixelData
 from dicomframe.core.reader import iter_elements, read
 from dicomframe.core.tag import Tag
@@ -33,8 +34,12 @@ from dicomframe.errors import (
     EncodingError,
     ImageModeError,
     InvalidDicomError,
+    LimitError,
     NoCodecError,
     PluginError,
+    PluginWarning,
+    RepairWarning,
+    SourceChangedError,
     UnknownTransferSyntaxError,
     WriteError,
 )
@@ -116,11 +121,16 @@ __all__ = [
     "FrameInfo",
     "ImageModeError",
     "InvalidDicomError",
+    "LimitError",
+    "Limits",
     "NativeFrame",
     "NoCodecError",
     "PixelData",
     "PluginError",
+    "PluginWarning",
+    "RepairWarning",
     "Sequence",
+    "SourceChangedError",
     "Tag",
     "TransferSyntax",
     "UnknownTransferSyntaxError",

@@ -12,11 +12,14 @@ input, ``OSError`` for a failed write), so ``except ValueError`` still works::
     │   ├── EncodeError(CodecError, ValueError)
     │   ├── CodecUnavailableError(CodecError, ImportError)  .requires
     │   └── NoCodecError(CodecError, NotImplementedError)   .syntax .attempts
+    ├── LimitError(DicomError, ValueError)               .limit .value .maximum .tag .offset
+    ├── SourceChangedError(DicomError, OSError)          .path
     ├── PluginError(DicomError)                          .plugin
     ├── EncodingError(DicomError, ValueError)            .tag
     ├── ImageModeError(DicomError, ValueError)           .info .mode
     └── WriteError(DicomError, OSError)                  .path
-    DicomWarning(UserWarning) → CodecFallbackWarning, CharsetWarning
+    DicomWarning(UserWarning) → CodecFallbackWarning, CharsetWarning,
+                                RepairWarning (.tag .offset .action), PluginWarning
 
 Messages say what went wrong, where (tag and byte offset) and, where it
 helps, what to do about it.
@@ -39,8 +42,12 @@ __all__ = [
     "EncodingError",
     "ImageModeError",
     "InvalidDicomError",
+    "LimitError",
     "NoCodecError",
     "PluginError",
+    "PluginWarning",
+    "RepairWarning",
+    "SourceChangedError",
     "UnknownTransferSyntaxError",
     "WriteError",
 ]
@@ -130,6 +137,60 @@ class NoCodecError(CodecError, NotImplementedError):
         super().__init__(message)
 
 
+class LimitError(DicomError, ValueError):
+    """Input asked for more than a :class:`~dicomframe.Limits` allows; raised before allocating.
+
+    Parameters
+    ----------
+    limit
+        The name of the :class:`~dicomframe.Limits` field that was exceeded.
+    value
+        What the input asked for (bytes, levels or elements).
+    maximum
+        The limit in force.
+    what
+        What asked for it, in words ("decoded frame 3", "deflated dataset").
+    tag, offset
+        Where in the source, when known.
+    """
+
+    def __init__(  # noqa: PLR0913 - every field is one the message and callers need
+        self,
+        limit: str,
+        value: int,
+        maximum: int,
+        *,
+        what: str = "",
+        tag: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        self.limit = limit
+        self.value = value
+        self.maximum = maximum
+        self.tag = tag
+        self.offset = offset
+        where = []
+        if tag is not None:
+            where.append(_format_tag(tag))
+        if offset is not None:
+            where.append(f"at offset {offset} (0x{offset:X})")
+        prefix = " ".join(where) + ": " if where else ""
+        subject = f"{what} needs" if what else "needs"
+        super().__init__(
+            f"{prefix}{subject} {value:,} but Limits.{limit} is {maximum:,}; if the input is "
+            f"trusted, raise it: dcf.read(..., limits=dcf.Limits({limit}=...)) or the "
+            f"environment variable DICOMFRAME_LIMITS='{limit}=...'"
+        )
+
+
+class SourceChangedError(DicomError, OSError):
+    """The file a dataset reads its values from lazily changed after it was opened."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
 class PluginError(DicomError):
     """A plugin misbehaved: bad hook return value, duplicate codec name, failed import."""
 
@@ -173,3 +234,25 @@ class CodecFallbackWarning(DicomWarning):
 
 class CharsetWarning(DicomWarning):
     """A Specific Character Set was unknown or a value did not decode cleanly."""
+
+
+class RepairWarning(DicomWarning):
+    """A lenient read repaired damaged input; ``tag``, ``offset`` and ``action`` say how."""
+
+    def __init__(
+        self, message: str, *, tag: int | None = None, offset: int | None = None, action: str = ""
+    ) -> None:
+        self.tag = tag
+        self.offset = offset
+        self.action = action
+        where = []
+        if tag is not None:
+            where.append(_format_tag(tag))
+        if offset is not None:
+            where.append(f"at offset {offset} (0x{offset:X})")
+        prefix = " ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class PluginWarning(DicomWarning):
+    """A codec plugin failed to load, or a codec cannot be used as declared."""
