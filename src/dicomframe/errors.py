@@ -154,7 +154,7 @@ class LimitError(DicomError, ValueError):
         Where in the source, when known.
     """
 
-    def __init__(  # noqa: PLR0913 - every field is one the message and callers need
+    def __init__(
         self,
         limit: str,
         value: int,
