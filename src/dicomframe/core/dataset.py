@@ -21,6 +21,7 @@ from dicomframe.core.vr import VR
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from dicomframe.core.limits import Limits
     from dicomframe.core.pixel_data import PixelData
     from dicomframe.core.source import Source
     from dicomframe.core.transfer_syntax import TransferSyntax
@@ -102,6 +103,9 @@ class Dataset:
         The syntax the dataset was read in, else None.
     undefined_length
         For sequence items: the item was read with undefined length.
+    limits
+        The :class:`~dicomframe.Limits` the dataset was read with; decoding
+        its pixel data keeps to them. None: the default limits.
     """
 
     def __init__(self, elements: Iterable[DataElement] = ()) -> None:
@@ -114,6 +118,7 @@ class Dataset:
             transfer_syntax=None,
             source=None,
             undefined_length=False,
+            limits=None,
         )
         self._elements: dict[Tag, DataElement]
         self._order: bool
@@ -122,6 +127,7 @@ class Dataset:
         self.transfer_syntax: TransferSyntax | None
         self.source: Source | None
         self.undefined_length: bool
+        self.limits: Limits | None
         for element in elements:
             self.add(element)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
+from dicomframe.core.limits import allow_recursion, default_limits
 from dicomframe.core.vr import BYTES_VRS, STRING_VRS, VR
 
 __all__ = ["dump_lines", "format_value"]
@@ -58,8 +59,19 @@ def _bytes_summary(element: DataElement) -> str:
     return f"{text}{' ...' if length > 16 else ''} ({length} bytes)"
 
 
-def dump_lines(ds: Dataset, *, indent: int = 0, width: int = MAX_VALUE_CHARS) -> Iterator[str]:
-    """Yield one line per element; items and their elements are indented."""
+def dump_lines(
+    ds: Dataset, *, indent: int = 0, width: int = MAX_VALUE_CHARS, max_depth: int = 0
+) -> Iterator[str]:
+    """Yield one line per element; items and their elements are indented.
+
+    Items nested deeper than ``max_depth`` (default: the default limits'
+    ``max_depth``) are summed up in one line instead of shown, so a dataset
+    built deeper than any file may be never fails to display.
+    """
+    depth = indent // 2
+    limit = max_depth or default_limits().max_depth
+    if depth == 0:
+        allow_recursion(limit, frames_per_level=3)
     pad = "  " * indent
     for element in ds:
         keyword = element.keyword or ("PrivateCreator" if element.tag.is_private_creator else "")
@@ -67,8 +79,11 @@ def dump_lines(ds: Dataset, *, indent: int = 0, width: int = MAX_VALUE_CHARS) ->
         if element.vr is VR.SQ:
             items = element.sequence
             yield f"{head} ({len(items)} item{'s' if len(items) != 1 else ''})"
+            if items and depth >= limit:
+                yield f"{pad}  (items nested deeper than max_depth={limit}: not shown)"
+                continue
             for number, item in enumerate(items, 1):
                 yield f"{pad}  item {number}"
-                yield from dump_lines(item, indent=indent + 2, width=width)
+                yield from dump_lines(item, indent=indent + 2, width=width, max_depth=limit)
             continue
         yield f"{head} {format_value(element, width)}".rstrip()  # an empty number: no value

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dicomframe.core.dataset import Dataset, Sequence
 from dicomframe.core.element import DataElement
+from dicomframe.core.limits import allow_recursion, default_limits
 from dicomframe.core.tag import ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER
 from dicomframe.core.vr import LONG_HEADER_VRS, SWAP_SIZE, VR, padding_byte
-from dicomframe.errors import EncodingError
+from dicomframe.errors import EncodingError, LimitError
 
 __all__ = ["Chunks", "EncodeContext", "encode_dataset", "encode_element"]
 
@@ -33,11 +34,25 @@ class EncodeContext:
 
     ``sequence_lengths`` is ``"as_read"`` (keep each sequence and item as it
     was read; new ones get defined lengths), ``"defined"`` or ``"undefined"``.
+    ``max_depth`` bounds the nesting of sequences as the reader bounds it
+    (:class:`~dicomframe.Limits`), so what is written can be read back with
+    the same limits; ``depth`` is where the encoder is.
     """
 
     explicit_vr: bool = True
     little_endian: bool = True
     sequence_lengths: str = "as_read"
+    max_depth: int = 0  # 0: the default limits' max_depth
+    depth: int = 0
+
+    def deeper(self, tag: int) -> EncodeContext:
+        """The context one sequence down; past ``max_depth`` a :class:`LimitError`."""
+        limit = self.max_depth or default_limits().max_depth
+        if self.depth >= limit:
+            raise LimitError("max_depth", self.depth + 1, limit, what="sequence nesting", tag=tag)
+        if self.depth == 0:
+            allow_recursion(limit, frames_per_level=4)
+        return replace(self, depth=self.depth + 1)
 
     def pack_tag(self, tag: int) -> bytes:
         """Pack a tag's group and element in the context's byte order."""
@@ -121,12 +136,13 @@ def _encode_sequence(element: DataElement, ctx: EncodeContext, charsets: tuple[s
     if not isinstance(items, list):
         raise EncodingError("SQ value must be a list of datasets", tag=element.tag)
     body: Chunks = []
+    inner = ctx.deeper(element.tag) if items else ctx
     for item in items:
         if not isinstance(item, Dataset):
             raise EncodingError(
                 f"sequence item is {type(item).__name__}, not a Dataset", tag=element.tag
             )
-        content = encode_dataset(item, ctx, charsets)
+        content = encode_dataset(item, inner, charsets)
         if ctx.undefined(item.undefined_length):
             body.append(
                 ctx.pack_tag(ITEM) + struct.pack("<L" if ctx.little_endian else ">L", UNDEFINED)

@@ -19,11 +19,19 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import sys
 from dataclasses import dataclass
 
 from dicomframe.errors import DicomError, LimitError
 
-__all__ = ["ENVIRONMENT_VARIABLE", "Limits", "default_limits", "set_default_limits"]
+__all__ = [
+    "ENVIRONMENT_VARIABLE",
+    "Limits",
+    "allow_recursion",
+    "default_limits",
+    "resolve_limits",
+    "set_default_limits",
+]
 
 ENVIRONMENT_VARIABLE = "DICOMFRAME_LIMITS"
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
@@ -122,6 +130,20 @@ def set_default_limits(limits: Limits | None) -> None:
     """Make ``limits`` the process-wide default; None goes back to the environment's."""
     global _default  # noqa: PLW0603
     _default = limits
+
+
+def allow_recursion(depth: int, *, frames_per_level: int = 6) -> None:
+    """Make room on Python's stack for walking ``depth`` nested levels recursively.
+
+    The default ``max_depth`` fits in Python's default recursion limit; a
+    larger one given by a caller raises the interpreter's limit (never lowers
+    it), so a deep but allowed dataset ends in a result, not a
+    ``RecursionError``. Python-to-Python calls do not use the C stack, so this
+    is safe for the pure-Python walkers that call it.
+    """
+    needed = depth * frames_per_level + 1000
+    if sys.getrecursionlimit() < needed:
+        sys.setrecursionlimit(needed)
 
 
 def resolve_limits(limits: Limits | None) -> Limits:

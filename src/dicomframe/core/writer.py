@@ -27,6 +27,7 @@ from dicomframe._version import __version__
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
 from dicomframe.core.encoder import Chunks, EncodeContext, encode_dataset, encode_element
+from dicomframe.core.limits import Limits, resolve_limits
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
 from dicomframe.core.vr import VR
 from dicomframe.errors import EncodingError, WriteError
@@ -90,6 +91,7 @@ def encode_file(
     *,
     preamble: bytes | None = None,
     sequence_lengths: str = "as_read",
+    limits: Limits | None = None,
 ) -> Chunks:
     """Encode ``ds`` as a Part 10 file: preamble, ``DICM``, meta, dataset."""
     _check_pixel_syntax(ds, ds.transfer_syntax, syntax)
@@ -100,6 +102,7 @@ def encode_file(
         explicit_vr=syntax.is_explicit_vr,
         little_endian=syntax.is_little_endian,
         sequence_lengths=sequence_lengths,
+        max_depth=resolve_limits(limits).max_depth,
     )
     body = encode_dataset(ds, ctx)
     if syntax.is_deflated:
@@ -123,6 +126,7 @@ def write(
     *,
     transfer_syntax: str | TransferSyntax | None = None,
     sequence_lengths: str = "as_read",
+    limits: Limits | None = None,
 ) -> None:
     """Write ``ds`` as a DICOM Part 10 file.
 
@@ -137,6 +141,9 @@ def write(
         Explicit VR Little Endian.
     sequence_lengths
         ``"as_read"`` (default), ``"defined"`` or ``"undefined"``.
+    limits
+        Sequences nested deeper than ``limits.max_depth`` (the reader's limit,
+        default :func:`~dicomframe.core.limits.default_limits`) are refused.
 
     Raises
     ------
@@ -152,7 +159,7 @@ def write(
         )
     syntax = resolve(transfer_syntax) if transfer_syntax is not None else None
     syntax = syntax or ds.transfer_syntax or ExplicitVRLittleEndian
-    chunks = encode_file(ds, syntax, sequence_lengths=sequence_lengths)
+    chunks = encode_file(ds, syntax, sequence_lengths=sequence_lengths, limits=limits)
     if not isinstance(dest, str | os.PathLike):
         _write_chunks(chunks, dest)
         return
