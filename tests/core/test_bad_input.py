@@ -110,8 +110,9 @@ def test_deep_nesting_reads_up_to_the_limit() -> None:
 
 
 def test_ten_thousand_nested_sequences_are_refused_cleanly() -> None:
-    with pytest.raises(dcf.InvalidDicomError, match=f"deeper than {MAX_DEPTH}") as info:
+    with pytest.raises(dcf.LimitError, match=f"max_depth is {MAX_DEPTH}") as info:
         dcf.read(part10(nested(10_000), "1.2.840.10008.1.2"))
+    assert info.value.limit == "max_depth"
     assert info.value.tag == 0x00081115
     assert info.value.offset is not None
 

@@ -158,7 +158,7 @@ def test_read_all_reads_to_the_end_whatever_size_it_was_told(tmp_path: Path, tol
     path.write_bytes(b"0123456789")
     fd = os.open(path, os.O_RDONLY)
     try:
-        assert _read_all(fd, told) == b"0123456789"
+        assert _read_all(fd, told, "ten.bin", None) == b"0123456789"
     finally:
         os.close(fd)
 

@@ -100,7 +100,7 @@ def test_missing_file() -> None:
 
 
 def test_directory_is_a_dicom_error() -> None:
-    with pytest.raises(dcf.DicomError, match="cannot read"):
+    with pytest.raises(dcf.DicomError, match="is a directory, not a regular file"):
         dcf.read(TESTDATA)
 
 

@@ -3,9 +3,10 @@
 The parser hands an SQ element, a UN one that is a sequence (PS3.5 6.2.2)
 and any element of undefined length here, and each item's dataset goes back
 to :func:`~dicomframe.core.parser.parse_into`;
-the nesting depth is bounded by :data:`~dicomframe.core.parser.MAX_DEPTH`,
-so a hostile file ends in an :class:`InvalidDicomError`, never a
-``RecursionError``. Encapsulated values are only walked to find where they
+the nesting depth is bounded by ``Limits.max_depth`` and the count of items
+by ``Limits.max_elements``, so a hostile file ends in a
+:class:`~dicomframe.errors.LimitError`, never a ``RecursionError``.
+Encapsulated values are only walked to find where they
 end: their fragments are split when the pixel data is read.
 """
 
@@ -19,7 +20,7 @@ from dicomframe.core.dataset import Dataset, Sequence
 from dicomframe.core.element import DataElement
 from dicomframe.core.tag import ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, Tag
 from dicomframe.core.vr import VR
-from dicomframe.errors import InvalidDicomError
+from dicomframe.errors import InvalidDicomError, LimitError
 
 if TYPE_CHECKING:
     from dicomframe.core.parser import ParseContext, _Header, _Level
@@ -114,9 +115,14 @@ def scan_fragments(ctx: ParseContext, tag: Tag, pos: int, end: int) -> int:
 def read_items(ctx: ParseContext, head: _Header, end: int, level: _Level) -> tuple[Sequence, int]:
     """Read the items of a sequence; return them and the offset after the sequence."""
     tag, pos, defined = head.tag, head.value, head.length != parser.UNDEFINED
-    if level.depth >= parser.MAX_DEPTH:
-        raise InvalidDicomError(
-            f"sequences nested deeper than {parser.MAX_DEPTH} levels", tag=tag, offset=head.start
+    if level.depth >= ctx.max_depth:
+        raise LimitError(
+            "max_depth",
+            level.depth + 1,
+            ctx.max_depth,
+            what="sequence nesting",
+            tag=tag,
+            offset=head.start,
         )
     unpack = _ITEM_HEADER[ctx.little_endian].unpack_from
     items = Sequence(undefined_length=not defined)
@@ -140,6 +146,8 @@ def read_items(ctx: ParseContext, head: _Header, end: int, level: _Level) -> tup
                 tag=tag,
                 offset=pos - 8,
             )
+        if ctx.budget is not None:
+            ctx.budget.spend(1, offset=pos - 8)
         item, pos = _read_item(
             ctx, pos, end if length == parser.UNDEFINED else pos + length, length, level
         )

@@ -26,6 +26,7 @@ from dicomframe.errors import DicomError, LimitError
 
 __all__ = [
     "ENVIRONMENT_VARIABLE",
+    "Budget",
     "Limits",
     "allow_recursion",
     "default_limits",
@@ -56,7 +57,8 @@ class Limits:
     max_depth
         Nesting of sequences, the same for reading, writing and display: 100.
     max_elements
-        Data elements, sequence items and fragments in one read: 2,000,000.
+        Data elements and sequence items in one read, and fragments in one
+        Pixel Data: 2,000,000.
     max_stream_bytes
         Bytes read from a stream that is not a regular file (a pipe, a
         socket, a non-seekable file object): 4 GiB.
@@ -144,6 +146,31 @@ def allow_recursion(depth: int, *, frames_per_level: int = 6) -> None:
     needed = depth * frames_per_level + 1000
     if sys.getrecursionlimit() < needed:
         sys.setrecursionlimit(needed)
+
+
+class Budget:
+    """What is left of a count limit while one read goes on (shared by every nesting level)."""
+
+    __slots__ = ("left", "limit", "maximum", "what")
+
+    def __init__(self, limit: str, maximum: int, what: str) -> None:
+        self.limit = limit
+        self.maximum = maximum
+        self.left = maximum
+        self.what = what
+
+    def spend(self, count: int, *, offset: int | None = None) -> int:
+        """Take ``count`` off; raise :class:`LimitError` once more was spent than allowed."""
+        self.left -= count
+        if self.left < 0:
+            raise LimitError(
+                self.limit,
+                self.maximum - self.left,
+                self.maximum,
+                what=self.what,
+                offset=offset,
+            )
+        return self.left
 
 
 def resolve_limits(limits: Limits | None) -> Limits:

@@ -39,6 +39,7 @@ from dicomframe.core import items  # a cycle: items reads item datasets with par
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import _UNSET, DataElement
 from dicomframe.core.implicit_vr import IMPLICIT_VRS, implicit_vr, known_vr
+from dicomframe.core.limits import Budget
 from dicomframe.core.source import Located, Source
 from dicomframe.core.tag import Tag
 from dicomframe.core.vr import LONG_HEADER_VRS, VR
@@ -56,7 +57,7 @@ __all__ = [
 ]
 
 UNDEFINED = 0xFFFFFFFF
-MAX_DEPTH = 100  # far beyond any real file; deeper nesting is refused, not recursed into
+MAX_DEPTH = 100  # the default Limits.max_depth: deeper nesting is refused, not recursed into
 PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 SPECIFIC_CHARACTER_SET = 0x00080005
 # The inline loop leaves every tag from the first pixel tag on to _read_header, which
@@ -113,6 +114,9 @@ class ParseContext(NamedTuple):
     defer_size: int = 64 * 1024
     strict: bool = False
     stop_before_pixels: bool = False
+    max_depth: int = MAX_DEPTH
+    # Elements and items still allowed (Limits.max_elements), shared by every level; None: any.
+    budget: Budget | None = None
 
     @property
     def buffer(self) -> memoryview:
@@ -238,7 +242,7 @@ def _with_charsets(level: _Level, element: DataElement) -> _Level:
     return _Level(level.depth, normalize(element.value), level.dataset)
 
 
-def parse_into(  # noqa: C901, PLR0915 - flat on purpose: a call per element costs ~10%
+def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per element costs ~10%
     ctx: ParseContext, pos: int, end: int, level: _Level, *, mode: int = MODE_DATASET
 ) -> int:
     """Add the elements in ``[pos, end)`` to ``level.dataset``; return where parsing stopped.
@@ -266,6 +270,10 @@ def parse_into(  # noqa: C901, PLR0915 - flat on purpose: a call per element cos
     defer, odd = min(ctx.defer_size, UNDEFINED), int(ctx.strict)
     lowest, highest = (0x00020000, 0x00030000) if mode == MODE_META else (0, _FIRST_PIXEL_TAG)
     tags, charsets, new, unset = _TAGS, level.charsets, object.__new__, _UNSET
+    # Every element takes 8 bytes or more, so the element budget can only run out past
+    # check_at: one comparison per element, and none of the counting, until then.
+    budget, before = ctx.budget, len(elements)
+    check_at = end if budget is None else pos + 8 * budget.left
     while pos < end:
         vr = None
         if end - pos >= 8:
@@ -312,8 +320,19 @@ def parse_into(  # noqa: C901, PLR0915 - flat on purpose: a call per element cos
         if number == SPECIFIC_CHARACTER_SET:
             level = _with_charsets(level, element)
             charsets = level.charsets
+        if pos > check_at:
+            check_at = _spend(ctx, len(elements) - before, pos)
+            before = len(elements)
+    if budget is not None:
+        _spend(ctx, len(elements) - before, pos)
     object.__setattr__(ds, "_order", ordered)
     return pos
+
+
+def _spend(ctx: ParseContext, count: int, pos: int) -> int:
+    """Take ``count`` elements off the budget; return the offset up to which no check is due."""
+    assert ctx.budget is not None
+    return pos + 8 * ctx.budget.spend(count, offset=pos)
 
 
 def _read_element(

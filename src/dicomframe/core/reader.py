@@ -35,6 +35,7 @@ from typing import BinaryIO
 
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
+from dicomframe.core.limits import Budget, Limits, allow_recursion, resolve_limits
 from dicomframe.core.parser import (
     MODE_META,
     ParseContext,
@@ -43,7 +44,7 @@ from dicomframe.core.parser import (
     parse_dataset,
     parse_into,
 )
-from dicomframe.core.source import Source
+from dicomframe.core.source import Source, read_stream
 from dicomframe.core.transfer_syntax import (
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
@@ -56,23 +57,25 @@ from dicomframe.errors import (
     DicomError,
     DicomWarning,
     InvalidDicomError,
+    LimitError,
     UnknownTransferSyntaxError,
 )
 
 __all__ = ["DEFAULT_DEFER_SIZE", "iter_elements", "read"]
 
 DEFAULT_DEFER_SIZE = 64 * 1024
-_MAX_INFLATED = 1 << 34  # refuse a deflate bomb beyond 16 GiB of dataset
+_INFLATE_PIECE = 1 << 22  # inflated 4 MiB at a time
 _NEVER_DEFER = 1 << 62
 
 SourceLike = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 
 
-def _open(source: SourceLike, defer_size: int) -> Source:
+def _open(source: SourceLike, defer_size: int, limits: Limits) -> Source:
+    most = limits.max_stream_bytes
     if isinstance(source, str | os.PathLike):
         try:
             # A file smaller than defer_size holds no value to leave in it: read, not mapped.
-            return Source.from_path(source, map_from=defer_size)
+            return Source.from_path(source, map_from=defer_size, max_bytes=most)
         except FileNotFoundError:
             raise
         except OSError as exc:
@@ -84,11 +87,10 @@ def _open(source: SourceLike, defer_size: int) -> Source:
     fd = _regular_file_at_start(source)
     if fd is not None:  # an open file: mapped like a path, so values stay in the file
         source.seek(0, os.SEEK_END)  # as if read, like any other file object
-        return Source.from_fd(fd, name=str(getattr(source, "name", "<file>")), map_from=defer_size)
-    data = source.read()
-    if not isinstance(data, bytes | bytearray):
-        raise TypeError("source must be a path, bytes or a binary file object")
-    return Source(data, name=getattr(source, "name", "<file>"))
+        name = str(getattr(source, "name", "<file>"))
+        return Source.from_fd(fd, name=name, map_from=defer_size, max_bytes=most)
+    name = str(getattr(source, "name", "<file>"))
+    return Source(read_stream(source, name, most), name=name)
 
 
 def _regular_file_at_start(source: BinaryIO) -> int | None:
@@ -148,7 +150,7 @@ def _read_meta(source: Source, pos: int, *, one_by_one: bool) -> tuple[Dataset, 
     explicit = not (is_meta and not _valid_vr(buf, pos) and _plausible_implicit(buf, pos))
     if not explicit:
         warnings.warn(
-            "file meta information is Implicit VR; reading it anyway", DicomWarning, stacklevel=4
+            "file meta information is Implicit VR; reading it anyway", DicomWarning, stacklevel=5
         )
     # The meta group is small: copy it all out (no defer size), so it outlives the source
     # even when the dataset has nothing located (and read() closes the file).
@@ -168,7 +170,7 @@ def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int) -> TransferSyntax
         warnings.warn(
             f"file meta has no Transfer Syntax UID; reading as {detected.keyword}",
             DicomWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
         return detected
     value = element.value
@@ -187,16 +189,37 @@ def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int) -> TransferSyntax
         raise InvalidDicomError(str(exc), tag=0x00020010, offset=element.offset) from exc
 
 
-def _inflate(source: Source, pos: int) -> Source:
-    """Inflate a Deflated Explicit VR Little Endian dataset (PS3.5 A.5)."""
+def _inflate(source: Source, pos: int, limits: Limits) -> Source:
+    """Inflate a Deflated Explicit VR Little Endian dataset (PS3.5 A.5).
+
+    Inflated a piece at a time, so memory follows what the stream really
+    holds, and refused with :class:`LimitError` as soon as it would pass
+    ``limits.max_inflated_bytes``: a few megabytes of deflated zeros never
+    become gigabytes.
+    """
+    most = limits.max_inflated_bytes
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    out = bytearray()
+    pending: bytes | memoryview = source.buffer[pos:]
     try:
-        data = inflater.decompress(source.buffer[pos:], _MAX_INFLATED)
+        while pending:
+            piece = inflater.decompress(pending, min(_INFLATE_PIECE, most + 1 - len(out)))
+            out += piece
+            if len(out) > most:
+                raise LimitError(
+                    "max_inflated_bytes", len(out), most, what="deflated dataset", offset=pos
+                )
+            if not piece and not inflater.unconsumed_tail:
+                break
+            pending = inflater.unconsumed_tail
+        out += inflater.flush()
     except zlib.error as exc:
         raise InvalidDicomError(f"deflated dataset is corrupt: {exc}", offset=pos) from exc
-    if inflater.unconsumed_tail:
-        raise InvalidDicomError("deflated dataset inflates beyond 16 GiB", offset=pos)
-    return Source(data, name=f"{source.name} (inflated)")
+    except MemoryError as exc:
+        raise LimitError(
+            "max_inflated_bytes", len(out), most, what="deflated dataset (out of memory)"
+        ) from exc
+    return Source(out, name=f"{source.name} (inflated)")  # no copy: parsed in place
 
 
 class _Prepared:
@@ -208,10 +231,19 @@ class _Prepared:
         *,
         force: bool,
         defer_size: int | None,
+        limits: Limits,
         one_by_one: bool = False,
     ) -> None:
         self.defer = DEFAULT_DEFER_SIZE if defer_size is None else max(int(defer_size), 1)
-        self.source = _open(source, self.defer)
+        self.limits = limits
+        self.source = _open(source, self.defer, limits)
+        try:
+            self._prepare(force=force, one_by_one=one_by_one)
+        except BaseException:
+            self.source.close()  # nothing of a refused file stays open
+            raise
+
+    def _prepare(self, *, force: bool, one_by_one: bool) -> None:
         buf = self.source.buffer
         self.preamble: bytes | None = None
         pos = 0
@@ -220,14 +252,12 @@ class _Prepared:
         elif bytes(buf[:4]) == b"DICM":
             pos = 4
         elif not force:
-            self.source.close()
             raise InvalidDicomError(
                 "no DICM prefix: not a DICOM Part 10 file (use force=True for a bare dataset)",
                 offset=128,
             )
         self.meta, pos = _read_meta(self.source, pos, one_by_one=one_by_one)
         if len(self.meta) == 0 and self.preamble is not None and not force:
-            self.source.close()
             raise InvalidDicomError("missing file meta information (group 0002)", offset=pos)
         if len(self.meta):
             self.syntax = _transfer_syntax(self.meta, buf, pos)
@@ -235,7 +265,7 @@ class _Prepared:
             self.syntax = _detect(buf, pos)
         self.body = self.source
         if self.syntax.is_deflated:
-            self.body, pos = _inflate(self.source, pos), 0
+            self.body, pos = _inflate(self.source, pos, self.limits), 0
         self.pos = pos
         self.explicit = self._check_encoding(self.body.buffer, pos)
 
@@ -249,12 +279,13 @@ class _Prepared:
                     f"dataset declared {self.syntax.keyword} but is encoded {kind} VR; "
                     f"reading it as {kind} VR",
                     DicomWarning,
-                    stacklevel=4,
+                    stacklevel=5,
                 )
                 return not explicit
         return explicit
 
     def context(self, *, stop_before_pixels: bool, strict: bool) -> ParseContext:
+        allow_recursion(self.limits.max_depth, frames_per_level=5)
         return ParseContext(
             self.body,
             explicit_vr=self.explicit,
@@ -262,6 +293,10 @@ class _Prepared:
             defer_size=self.defer,
             strict=strict,
             stop_before_pixels=stop_before_pixels,
+            max_depth=self.limits.max_depth,
+            budget=Budget(
+                "max_elements", self.limits.max_elements, "data elements and sequence items"
+            ),
         )
 
 
@@ -272,6 +307,7 @@ def read(
     defer_size: int | None = None,
     force: bool = False,
     strict: bool = False,
+    limits: Limits | None = None,
 ) -> Dataset:
     """Read a DICOM file or dataset.
 
@@ -290,6 +326,10 @@ def read(
         detecting the encoding from the first element.
     strict
         Refuse what is read leniently by default (odd value lengths).
+    limits
+        The :class:`~dicomframe.Limits` for this read and for decoding the
+        dataset's pixel data later; default
+        :func:`~dicomframe.core.limits.default_limits`.
 
     Returns
     -------
@@ -300,17 +340,22 @@ def read(
     ------
     InvalidDicomError
         Malformed or truncated input; the message names the tag and offset.
+    LimitError
+        The input asks for more than ``limits`` allow (nesting, elements,
+        inflated size, bytes of a stream).
     """
-    prepared = _Prepared(source, force=force, defer_size=defer_size)
+    resolved = resolve_limits(limits)
+    prepared = _Prepared(source, force=force, defer_size=defer_size, limits=resolved)
     ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=strict)
     try:
         ds = parse_dataset(ctx, prepared.pos, len(ctx.buffer))
     except (struct.error, IndexError, RecursionError) as exc:  # defensive: never leak these
         prepared.source.close()
         raise InvalidDicomError(f"malformed data: {exc}") from exc
-    except DicomError:
+    except BaseException:
         prepared.source.close()
         raise
+    ds.limits = limits
     ds.meta = prepared.meta
     ds.preamble = prepared.preamble
     ds.transfer_syntax = prepared.syntax
@@ -339,6 +384,7 @@ def iter_elements(
     force: bool = False,
     defer_size: int | None = None,
     stop_before_pixels: bool = False,
+    limits: Limits | None = None,
 ) -> Iterator[DataElement]:
     """Yield the file meta elements, then each top-level element of the dataset.
 
@@ -346,7 +392,10 @@ def iter_elements(
     ``defer_size`` bytes or more the file is mapped, not read, so values
     never asked for are never loaded.
     """
-    prepared = _Prepared(source, force=force, defer_size=defer_size, one_by_one=True)
+    resolved = resolve_limits(limits)
+    prepared = _Prepared(
+        source, force=force, defer_size=defer_size, limits=resolved, one_by_one=True
+    )
     yield from prepared.meta
     ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=False)
     located = False

@@ -6,6 +6,13 @@ file, the view is a slice of a read-only memory map, so reading one frame of
 a 10 GB file touches only that frame's pages. The source stays open until
 :meth:`Source.close`; a view taken before closing stays valid (the map is
 only released when the last view is gone).
+
+Only regular files are opened by path: a FIFO would block the open, a device
+such as ``/dev/zero`` never ends, and neither is a DICOM file. A mapped file
+remembers its size, modification time and inode; a value read lazily after
+any of them changed raises :class:`~dicomframe.errors.SourceChangedError`
+instead of returning bytes the dataset was never parsed from (or crashing
+the process with ``SIGBUS`` when the file shrank under the map).
 """
 
 from __future__ import annotations
@@ -13,28 +20,33 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dicomframe.errors import DicomError
+from dicomframe.errors import DicomError, InvalidDicomError, LimitError, SourceChangedError
 
-__all__ = ["Located", "Patched", "Source"]
+__all__ = ["Located", "Patched", "Source", "read_stream"]
 
 
 class Source:
     """A readable, random-access byte buffer with an explicit lifetime."""
 
-    __slots__ = ("_buffer", "_data", "_fd", "_map", "name")
+    __slots__ = ("_buffer", "_data", "_fd", "_map", "_path", "_stamp", "name")
 
     def __init__(self, buffer: bytes | bytearray | memoryview, *, name: str = "<bytes>") -> None:
         self._buffer: memoryview | None = memoryview(buffer).cast("B")
         self._data: bytes | mmap.mmap | None = buffer if type(buffer) is bytes else None
         self._map: mmap.mmap | None = None
         self._fd: int | None = None
+        self._stamp: tuple[int, int, int] | None = None  # size, mtime_ns, inode of a mapped file
+        self._path: str | None = None  # the path it was opened by, to notice a replaced file
         self.name = name
 
     @classmethod
-    def from_path(cls, path: str | os.PathLike[str], *, map_from: int = 0) -> Source:
+    def from_path(
+        cls, path: str | os.PathLike[str], *, map_from: int = 0, max_bytes: int | None = None
+    ) -> Source:
         """Map a file read-only, or read it when it is smaller than ``map_from`` bytes.
 
         Mapping pays for itself only when something is left in the file: a
@@ -44,21 +56,36 @@ class Source:
         third of the time of mapping it, which is most of what scanning many
         headers costs. An empty file becomes an empty buffer.
         """
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        return cls.from_fd(fd, name=os.fspath(path), map_from=map_from)
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
+        source = cls.from_fd(fd, name=os.fspath(path), map_from=map_from, max_bytes=max_bytes)
+        if source.is_mapped:
+            source._path = os.fspath(path)
+        return source
 
     @classmethod
-    def from_fd(cls, fd: int, *, name: str, map_from: int = 0) -> Source:
+    def from_fd(
+        cls, fd: int, *, name: str, map_from: int = 0, max_bytes: int | None = None
+    ) -> Source:
         """Like :meth:`from_path`, for a file descriptor the source then owns (and closes).
 
         The whole file is the buffer, whatever the descriptor's position; it is
-        read with ``pread``, so the position is left alone.
+        read with ``pread``, so the position is left alone. Anything but a
+        regular file is refused with :class:`InvalidDicomError`. A file that
+        says it is empty (``/proc`` files do) is read to its end, but no
+        further than ``max_bytes``.
         """
         mapped = None
         try:
-            size = os.fstat(fd).st_size
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise InvalidDicomError(
+                    f"{name} is {_kind(info.st_mode)}, not a regular file: dicomframe reads "
+                    "files by path, or a stream given as a binary file object"
+                )
+            size = info.st_size
             if size < map_from or size == 0:
-                return cls(_read_all(fd, size), name=name)
+                return cls(_read_all(fd, size, name, max_bytes), name=name)
             mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
         finally:
             if mapped is None:
@@ -66,7 +93,30 @@ class Source:
         source = cls(memoryview(mapped), name=name)
         source._map = source._data = mapped
         source._fd = fd  # kept for readinto(), closed by close()
+        source._stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
         return source
+
+    def check_unchanged(self) -> None:
+        """Raise :class:`SourceChangedError` when the mapped file changed since it was opened.
+
+        Checked before every lazy read (:meth:`view`, :meth:`readinto`): the
+        file's size and modification time through the open descriptor, and
+        whether its path still names the same inode.
+        """
+        if self._stamp is None or self._fd is None:
+            return
+        info = os.fstat(self._fd)
+        now = (info.st_size, info.st_mtime_ns, info.st_ino)
+        inode = now[2]
+        if self._path is not None:
+            with contextlib.suppress(OSError):  # moved or deleted: the open file is still parsed
+                inode = os.stat(self._path).st_ino
+        if now != self._stamp or inode != self._stamp[2]:
+            raise SourceChangedError(
+                f"{self.name} changed after it was read (size, modification time or inode); "
+                "values not loaded yet may no longer be the ones parsed: read it again",
+                path=self.name,
+            )
 
     @property
     def is_mapped(self) -> bool:
@@ -103,7 +153,8 @@ class Source:
         return len(self.buffer)
 
     def view(self, offset: int, length: int) -> memoryview:
-        """Return a zero-copy view of ``length`` bytes at ``offset``."""
+        """Return a zero-copy view of ``length`` bytes at ``offset`` (a lazy read)."""
+        self.check_unchanged()
         return self.buffer[offset : offset + length]
 
     def readinto(self, offset: int, out: memoryview) -> None:
@@ -118,6 +169,7 @@ class Source:
             out[:] = self.view(offset, len(out))
             return
         self.buffer  # noqa: B018 - raises when closed
+        self.check_unchanged()
         done = 0
         while done < len(out):
             count = os.preadv(self._fd, [out[done:]], offset + done)
@@ -159,7 +211,18 @@ class Source:
             self._map = None
 
 
-def _read_all(fd: int, size: int) -> bytes:
+def _kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _read_all(fd: int, size: int, name: str, max_bytes: int | None) -> bytes:
     """Read a file of ``size`` bytes from its start to its end; one call when it still has."""
     data = os.pread(fd, size + 1, 0)  # one more: a file that grew since fstat reads on
     if len(data) == size:
@@ -168,7 +231,26 @@ def _read_all(fd: int, size: int) -> bytes:
     while chunk := os.pread(fd, 1 << 20, done):
         chunks.append(chunk)
         done += len(chunk)
+        if max_bytes is not None and done > max_bytes:
+            raise LimitError("max_stream_bytes", done, max_bytes, what=f"reading {name}")
     return b"".join(chunks)
+
+
+def read_stream(stream: object, name: str, max_bytes: int) -> bytes:
+    """Read a file object to its end in chunks, refusing more than ``max_bytes``."""
+    chunks: list[bytes] = []
+    done = 0
+    read = getattr(stream, "read")  # noqa: B009 - any object with read() will do
+    while True:
+        chunk = read(min(1 << 20, max_bytes + 1 - done))
+        if not isinstance(chunk, bytes | bytearray):
+            raise TypeError("source must be a path, bytes or a binary file object")
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(bytes(chunk))
+        done += len(chunk)
+        if done > max_bytes:
+            raise LimitError("max_stream_bytes", done, max_bytes, what=f"reading {name}")
 
 
 @dataclass(frozen=True, slots=True)
