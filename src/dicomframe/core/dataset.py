@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dicomframe.core.pixel_data import PixelData
     from dicomframe.core.source import Source
     from dicomframe.core.transfer_syntax import TransferSyntax
+    from dicomframe.errors import RepairWarning
 
 __all__ = ["Dataset", "Sequence", "to_tag"]
 
@@ -106,7 +107,13 @@ class Dataset:
     limits
         The :class:`~dicomframe.Limits` the dataset was read with; decoding
         its pixel data keeps to them. None: the default limits.
+    repairs
+        What a lenient read (``dcf.read(..., lenient=True)``) repaired, one
+        :class:`~dicomframe.RepairWarning` each; empty otherwise.
     """
+
+    # A class default, so the parser's many item datasets carry no list of their own.
+    repairs: tuple[RepairWarning, ...] = ()
 
     def __init__(self, elements: Iterable[DataElement] = ()) -> None:
         # Straight into __dict__, past __setattr__: the parser makes one dataset per item.

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dicomframe.core.limits import Budget, default_limits
 from dicomframe.errors import InvalidDicomError
 
 __all__ = ["Encapsulated", "encapsulate", "fragment_spans", "frame_spans"]
@@ -31,11 +32,23 @@ _ITEM = b"\xfe\xff\x00\xe0"
 Span = tuple[int, int]  # (offset of the fragment's bytes in the value, length)
 
 
-def fragment_spans(raw: memoryview) -> list[Span]:
-    """The items of an encapsulated value, Basic Offset Table first (PS3.5 A.4)."""
+def fragment_spans(raw: memoryview, *, max_fragments: int | None = None) -> list[Span]:
+    """The items of an encapsulated value, Basic Offset Table first (PS3.5 A.4).
+
+    More than ``max_fragments`` items (default ``Limits.max_elements``) is a
+    :class:`~dicomframe.errors.LimitError`: a value of empty items would
+    otherwise list a span per 8 bytes.
+    """
     spans: list[Span] = []
     pos, end = 0, len(raw)
+    most = default_limits().max_elements if max_fragments is None else max_fragments
+    if end // 8 > most:
+        budget: Budget | None = Budget("max_elements", most, "fragments of the Pixel Data")
+    else:
+        budget = None  # too short to hold more than allowed
     while pos < end:
+        if budget is not None:
+            budget.spend(1, offset=pos)
         if end - pos < 8:
             raise InvalidDicomError("truncated item header in encapsulated data", tag=PIXEL_DATA)
         if bytes(raw[pos : pos + 4]) != _ITEM:

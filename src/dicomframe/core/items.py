@@ -80,7 +80,7 @@ def read_undefined(
         undefined_length=True,
         offset=head.start,
     )
-    return element, value_end + 8
+    return element, min(value_end + 8, end)  # no delimiter left after a repaired value
 
 
 def scan_fragments(ctx: ParseContext, tag: Tag, pos: int, end: int) -> int:
@@ -89,6 +89,13 @@ def scan_fragments(ctx: ParseContext, tag: Tag, pos: int, end: int) -> int:
     unpack = _ITEM_HEADER[ctx.little_endian].unpack_from
     while True:
         if end - pos < 8:
+            if ctx.repair(
+                "encapsulated data ends without a Sequence Delimitation Item",
+                tag=tag,
+                offset=pos,
+                action="ended the value at the end of the data",
+            ):
+                return pos
             raise parser._truncated(
                 "encapsulated data: missing Sequence Delimitation Item", tag, pos, 8, end - pos
             )
@@ -103,6 +110,13 @@ def scan_fragments(ctx: ParseContext, tag: Tag, pos: int, end: int) -> int:
                 tag=tag,
                 offset=pos,
             )
+        if (length == parser.UNDEFINED or length > end - pos - 8) and ctx.repair(
+            f"fragment length {length} exceeds the {end - pos - 8} bytes that remain",
+            tag=tag,
+            offset=pos,
+            action="dropped the incomplete last fragment",
+        ):
+            return pos
         if length == parser.UNDEFINED or length > end - pos - 8:
             raise InvalidDicomError(
                 f"fragment length {length} exceeds the {end - pos - 8} bytes that remain",
@@ -128,6 +142,13 @@ def read_items(ctx: ParseContext, head: _Header, end: int, level: _Level) -> tup
     items = Sequence(undefined_length=not defined)
     while pos < end or not defined:
         if end - pos < 8:
+            if ctx.repair(
+                "sequence ends without its delimiter",
+                tag=tag,
+                offset=pos,
+                action=f"ended the sequence after {len(items)} items",
+            ):
+                return items, end
             raise parser._truncated("sequence item header", tag, pos, 8, end - pos)
         g, e, length = unpack(ctx.buffer, pos)
         item_tag = (g << 16) | e
@@ -140,12 +161,7 @@ def read_items(ctx: ParseContext, head: _Header, end: int, level: _Level) -> tup
             raise InvalidDicomError(
                 f"expected an Item tag in sequence, found {Tag(item_tag)}", tag=tag, offset=pos - 8
             )
-        if length != parser.UNDEFINED and length > end - pos:
-            raise InvalidDicomError(
-                f"item length {length} exceeds the {end - pos} bytes that remain",
-                tag=tag,
-                offset=pos - 8,
-            )
+        length = _item_length(ctx, tag, pos, length, end)
         if ctx.budget is not None:
             ctx.budget.spend(1, offset=pos - 8)
         item, pos = _read_item(
@@ -153,6 +169,18 @@ def read_items(ctx: ParseContext, head: _Header, end: int, level: _Level) -> tup
         )
         items.append(item)
     return items, pos
+
+
+def _item_length(ctx: ParseContext, tag: int, pos: int, length: int, end: int) -> int:
+    """An item's length, checked against the bytes of its sequence (clamped when lenient)."""
+    if length == parser.UNDEFINED or length <= end - pos:
+        return length
+    message = f"item length {length} exceeds the {end - pos} bytes that remain"
+    if ctx.repair(
+        message, tag=tag, offset=pos - 8, action="read the item up to the end of its sequence"
+    ):
+        return end - pos
+    raise InvalidDicomError(message, tag=tag, offset=pos - 8)
 
 
 def _read_item(
@@ -164,6 +192,13 @@ def _read_item(
     if not item.undefined_length:
         return item, end
     if end - pos < 8:
+        if ctx.repair(
+            "item ends without its Item Delimitation Item",
+            tag=None,
+            offset=pos,
+            action="ended the item at the end of the data",
+        ):
+            return item, end
         raise parser._truncated("item: missing Item Delimitation Item", None, pos, 8, end - pos)
     g, e = struct.unpack_from("<HH" if ctx.little_endian else ">HH", ctx.buffer, pos)
     marker = (g << 16) | e

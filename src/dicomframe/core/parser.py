@@ -31,6 +31,7 @@ Leniency, where the big toolkits are lenient too:
 from __future__ import annotations
 
 import struct
+import warnings
 from collections.abc import Iterator
 from mmap import mmap
 from typing import Literal, NamedTuple
@@ -43,7 +44,7 @@ from dicomframe.core.limits import Budget
 from dicomframe.core.source import Located, Source
 from dicomframe.core.tag import Tag
 from dicomframe.core.vr import LONG_HEADER_VRS, VR
-from dicomframe.errors import InvalidDicomError
+from dicomframe.errors import InvalidDicomError, RepairWarning
 
 __all__ = [
     "MAX_DEPTH",
@@ -117,6 +118,17 @@ class ParseContext(NamedTuple):
     max_depth: int = MAX_DEPTH
     # Elements and items still allowed (Limits.max_elements), shared by every level; None: any.
     budget: Budget | None = None
+    # A lenient read collects its repairs here; None: strict, damage is an error.
+    repairs: list[RepairWarning] | None = None
+
+    def repair(self, message: str, *, tag: int | None, offset: int, action: str) -> bool:
+        """Record a repair and return True when reading leniently; False when strict."""
+        if self.repairs is None:
+            return False
+        warning = RepairWarning(f"{message}; {action}", tag=tag, offset=offset, action=action)
+        self.repairs.append(warning)
+        warnings.warn(warning, stacklevel=2)
+        return True
 
     @property
     def buffer(self) -> memoryview:
@@ -342,6 +354,13 @@ def _read_element(
     vr = head.vr or implicit_vr(head.tag, head.length, level.dataset)
     if head.length == UNDEFINED:
         return items.read_undefined(ctx, head, vr, end, level)
+    if head.length > end - head.value and ctx.repair(
+        f"{vr} value length {head.length} exceeds the {end - head.value} bytes that remain",
+        tag=head.tag,
+        offset=head.start,
+        action=f"kept the {end - head.value} bytes that remain",
+    ):
+        head = head._replace(length=end - head.value)
     if head.length > end - head.value:
         raise InvalidDicomError(
             f"{vr} value length {head.length} exceeds the {end - head.value} bytes that remain",

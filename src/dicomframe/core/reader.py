@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import struct
 import warnings
@@ -41,7 +42,6 @@ from dicomframe.core.parser import (
     ParseContext,
     _Level,
     iter_dataset,
-    parse_dataset,
     parse_into,
 )
 from dicomframe.core.source import Source, read_stream
@@ -58,12 +58,14 @@ from dicomframe.errors import (
     DicomWarning,
     InvalidDicomError,
     LimitError,
+    RepairWarning,
     UnknownTransferSyntaxError,
 )
 
 __all__ = ["DEFAULT_DEFER_SIZE", "iter_elements", "read"]
 
 DEFAULT_DEFER_SIZE = 64 * 1024
+_NUMBER_OF_FRAMES = 0x00280008
 _INFLATE_PIECE = 1 << 22  # inflated 4 MiB at a time
 _NEVER_DEFER = 1 << 62
 
@@ -300,7 +302,7 @@ class _Prepared:
         )
 
 
-def read(
+def read(  # noqa: PLR0913 - every option is keyword-only
     source: SourceLike,
     *,
     stop_before_pixels: bool = False,
@@ -308,6 +310,7 @@ def read(
     force: bool = False,
     strict: bool = False,
     limits: Limits | None = None,
+    lenient: bool = False,
 ) -> Dataset:
     """Read a DICOM file or dataset.
 
@@ -330,6 +333,17 @@ def read(
         The :class:`~dicomframe.Limits` for this read and for decoding the
         dataset's pixel data later; default
         :func:`~dicomframe.core.limits.default_limits`.
+    lenient
+        Recover what a damaged file still holds, as DCMTK does, instead of
+        refusing it: a truncated value keeps the bytes that remain, an item
+        or sequence that overruns its parent ends with it, missing
+        delimiters are supplied at the end of the data, a dataset with no
+        ``DICM`` prefix and no meta is read as with ``force``, IS and DS
+        values that are not numbers are kept as text, and what follows
+        damage that cannot be repaired is dropped. Each repair is a
+        :class:`~dicomframe.RepairWarning` naming the tag, offset and what
+        was done; ``ds.repairs`` lists them. Values are kept as read, so an
+        unmodified dataset is written back byte for byte.
 
     Returns
     -------
@@ -345,16 +359,18 @@ def read(
         inflated size, bytes of a stream).
     """
     resolved = resolve_limits(limits)
-    prepared = _Prepared(source, force=force, defer_size=defer_size, limits=resolved)
+    prepared = _Prepared(source, force=force or lenient, defer_size=defer_size, limits=resolved)
     ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=strict)
+    if lenient:
+        ctx = ctx._replace(repairs=[])
+    ds = Dataset()
     try:
-        ds = parse_dataset(ctx, prepared.pos, len(ctx.buffer))
-    except (struct.error, IndexError, RecursionError) as exc:  # defensive: never leak these
-        prepared.source.close()
-        raise InvalidDicomError(f"malformed data: {exc}") from exc
+        _parse_top(ctx, prepared.pos, ds)
     except BaseException:
         prepared.source.close()
         raise
+    if ctx.repairs is not None:
+        ds.repairs = (*ctx.repairs, *_text_numbers(ds))
     ds.limits = limits
     ds.meta = prepared.meta
     ds.preamble = prepared.preamble
@@ -364,6 +380,64 @@ def read(
     else:
         prepared.source.close()
     return ds
+
+
+def _parse_top(ctx: ParseContext, pos: int, ds: Dataset) -> None:
+    """Parse the dataset into ``ds``; a lenient read keeps what came before damage."""
+    try:
+        parse_into(ctx, pos, len(ctx.buffer), _Level(dataset=ds))
+    except (struct.error, IndexError, RecursionError) as exc:  # defensive: never leak these
+        raise InvalidDicomError(f"malformed data: {exc}") from exc
+    except InvalidDicomError as exc:
+        if not ctx.repair(
+            str(exc),
+            tag=exc.tag,
+            offset=exc.offset if exc.offset is not None else pos,
+            action="dropped the rest of the dataset from there",
+        ):
+            raise
+
+
+def _text_numbers(ds: Dataset) -> list[RepairWarning]:
+    """Name the IS and DS values that are not numbers (a lenient read), one repair each.
+
+    They stay text, as in any read. A Number of Frames that starts with
+    digits ("1A") is read as that number, as DCMTK reads it, so the pixel
+    data stays usable. The element keeps its bytes: it is written back as
+    it was read.
+    """
+    found: list[RepairWarning] = []
+    pending = [ds]
+    while pending:
+        for element in pending.pop()._elements.values():
+            if element.vr is VR.SQ:
+                pending.extend(element.sequence)
+            elif element.vr in (VR.IS, VR.DS) and element.raw is not None:
+                repair = _text_number(element)
+                if repair is not None:
+                    found.append(repair)
+    for warning in found:
+        warnings.warn(warning, stacklevel=3)
+    return found
+
+
+def _text_number(element: DataElement) -> RepairWarning | None:
+    value = element.value
+    members = value if isinstance(value, list) else [value]
+    text = next((m for m in members if isinstance(m, str) and m.strip()), None)
+    if text is None:
+        return None
+    action = "kept as text"
+    digits = re.match(r"\s*([+-]?\d+)", text)
+    if element.tag == _NUMBER_OF_FRAMES and digits is not None and len(members) == 1:
+        element._value = int(digits.group(1))
+        action = f"read as {element._value}, as DCMTK reads it"
+    return RepairWarning(
+        f"{element.vr.value} value {text!r} is not a number; {action}",
+        tag=element.tag,
+        offset=element.offset,
+        action=action,
+    )
 
 
 def _has_located(ds: Dataset) -> bool:
