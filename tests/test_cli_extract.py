@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import pytest
 from PIL import Image
 
 import dicomframe as dcf
+import dicomframe.extract
 from dicomframe.cli import main
 from tests.reference import TESTDATA
 
@@ -213,3 +217,77 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for option in ("--frame", "--all", "--window", "--voi", "--raw"):
         assert option in out
+
+
+def test_a_symlink_is_replaced_not_written_through(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    victim, link = tmp_path / "victim.png", tmp_path / "ct.png"
+    victim.write_bytes(b"somebody else's file")
+    link.symlink_to(victim)
+    assert extract(capsys, CT, link) == [link]
+    assert not link.is_symlink()
+    assert victim.read_bytes() == b"somebody else's file"
+    with Image.open(link) as image:
+        assert image.format == "PNG"
+
+
+@pytest.mark.parametrize("arguments", [[], ["--all", "--raw"]], ids=["one", "tiff-pages"])
+def test_a_full_disk_leaves_the_old_file(
+    arguments: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "mr.tif"
+    out.write_bytes(b"the previous image")
+    save = Image.Image.save
+
+    def fills_the_disk(self: Image.Image, fp: Any, *args: Any, **kwargs: Any) -> None:
+        save(self, fp, *args, **kwargs)  # some bytes reach the file, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", fills_the_disk)
+    err = one_line_error(capsys, MR, out, *arguments)
+    assert "No space left on device" in err
+    assert out.read_bytes() == b"the previous image"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mr.tif"]  # no temporary file
+
+
+def test_each_output_is_synced_before_it_is_renamed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[str] = []
+    fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))  # the file's name, on Linux
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    written = extract(capsys, MR, tmp_path / "mr.png", "--all", "--raw")
+    assert len(synced) == len(written) == 5
+    for path, name in zip(written, synced, strict=True):  # the temporary file next to each
+        assert Path(name).parent == tmp_path
+        assert Path(name).name.startswith(f".{path.name}.")
+
+
+@pytest.mark.parametrize("out", ["mr.png", "mr.tif"], ids=["numbered", "tiff-pages"])
+def test_frames_are_rendered_one_at_a_time(
+    out: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alive: list[int] = []  # how many rendered frames were still in memory at each render
+    rendered: list[weakref.ref[Image.Image]] = []
+    render = dicomframe.extract._render
+
+    def counting(*args: Any, **kwargs: Any) -> Image.Image:
+        gc.collect()
+        alive.append(sum(ref() is not None for ref in rendered))
+        image = render(*args, **kwargs)
+        rendered.append(weakref.ref(image))
+        return image
+
+    monkeypatch.setattr(dicomframe.extract, "_render", counting)
+    extract(capsys, MR, tmp_path / out, "--all", "--raw")
+    assert len(alive) == 5
+    assert max(alive) <= 1  # the one just written, at most: never all five

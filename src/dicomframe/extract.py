@@ -5,12 +5,22 @@ rendered for display (Modality LUT, VOI window, MONOCHROME1 inversion,
 palette): 8-bit grey or RGB, what a viewer shows. ``raw=True`` keeps the
 stored values at full precision instead (16-bit PNG/TIFF, 32-bit float
 TIFF). Several frames go to numbered files, or to one multi-page TIFF.
+
+Every output is written atomically (:func:`~dicomframe.core.writer.atomic_file`):
+to a temporary file in its directory, synced, then renamed over the
+destination. A full disk or a stopped process leaves the old file as it was,
+and a symbolic link at the destination is replaced, never written through.
+Frames are rendered one at a time, each written before the next is rendered,
+so memory holds a frame or two whatever the number of frames.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from dicomframe.core.writer import atomic_file
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -46,15 +56,14 @@ _MODES = {
 }
 
 
-def _check_modes(kind: str, images: list[Image.Image]) -> None:
-    """Refuse, with what to do instead, images the format cannot hold."""
-    for image in images:
-        if kind in _HOLDS and image.mode not in _HOLDS[kind]:
-            what = _MODES.get(image.mode, image.mode)
-            raise ValueError(
-                f"{kind} cannot hold {what} values: write .tif, or leave out --raw "
-                "for an 8-bit display image"
-            )
+def _check_mode(kind: str, image: Image.Image) -> None:
+    """Refuse, with what to do instead, an image the format cannot hold."""
+    if kind in _HOLDS and image.mode not in _HOLDS[kind]:
+        what = _MODES.get(image.mode, image.mode)
+        raise ValueError(
+            f"{kind} cannot hold {what} values: write .tif, or leave out --raw "
+            "for an 8-bit display image"
+        )
 
 
 def extract(
@@ -81,19 +90,51 @@ def extract(
     if kind is None:
         raise ValueError(f"unknown image type {out.suffix!r}: use .png, .tif or .jpg")
     indices = frames if frames is not None else [0]
-    images = [_render(ds, i, raw=raw, window=window, voi=voi) for i in indices]
-    _check_modes(kind, images)
+    images = _rendered(ds, indices, kind, raw=raw, window=window, voi=voi)
+    if kind == "TIFF" and len(indices) > 1:
+        _save_pages(out, images)
+        return [out]
     options: dict[str, Any] = {"quality": 95} if kind == "JPEG" else {}
-    if len(images) == 1:
-        images[0].save(out, kind, **options)
-        return [out]
-    if kind == "TIFF":
-        images[0].save(out, kind, save_all=True, append_images=images[1:])
-        return [out]
-    digits = len(str(max(indices)))
     written = []
-    for index, image in zip(indices, images, strict=True):
-        path = out.with_name(f"{out.stem}_{index:0{digits}d}{out.suffix}")
-        image.save(path, kind, **options)
+    digits = len(str(max(indices)))
+    for index, image in images:
+        path = (
+            out
+            if len(indices) == 1
+            else out.with_name(f"{out.stem}_{index:0{digits}d}{out.suffix}")
+        )
+        with atomic_file(path) as handle:
+            image.save(handle, kind, **options)
         written.append(path)
     return written
+
+
+def _rendered(
+    ds: Dataset,
+    indices: list[int],
+    kind: str,
+    *,
+    raw: bool,
+    window: tuple[float, float] | None,
+    voi: int | None,
+) -> Iterator[tuple[int, Image.Image]]:
+    """Each frame rendered when the previous one has been written, checked for the format."""
+    for index in indices:
+        image = _render(ds, index, raw=raw, window=window, voi=voi)
+        _check_mode(kind, image)
+        yield index, image
+        ds.pixel_data.release(index)  # a pass over a large file does not keep it all resident
+
+
+def _save_pages(out: Path, images: Iterator[tuple[int, Image.Image]]) -> None:
+    """One multi-page TIFF, a page at a time.
+
+    Pillow's ``save_all`` makes a list of ``append_images`` first, so its
+    ``AppendingTiffWriter`` is driven here directly, as ``save_all`` drives it.
+    """
+    from PIL import TiffImagePlugin
+
+    with atomic_file(out) as handle, TiffImagePlugin.AppendingTiffWriter(handle) as tiff:
+        for _, image in images:
+            image.save(tiff, "TIFF")
+            tiff.newFrame()
