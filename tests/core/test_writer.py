@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import tempfile
 import warnings
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import dicomframe as dcf
 from dicomframe.core import writer as writer_module
+from dicomframe.core.signals import Terminated, unwind
 from tests.reference import (
     REFUSED,
     dataset_differences,
@@ -222,3 +226,39 @@ def test_write_to_file_object(tmp_path: Path) -> None:
     with open(tmp_path / "f.dcm", "wb") as handle:
         dcf.write(ds, handle)
     assert dcf.read(tmp_path / "f.dcm") == ds
+
+
+def test_a_symlink_destination_is_replaced_not_written_through(tmp_path: Path) -> None:
+    victim, link = tmp_path / "victim.dcm", tmp_path / "out.dcm"
+    victim.write_bytes(b"somebody else's file")
+    link.symlink_to(victim)
+    dcf.write(_read(CT_SMALL), link)
+    assert not link.is_symlink()
+    assert victim.read_bytes() == b"somebody else's file"
+    assert dcf.read(link) == _read(CT_SMALL)
+
+
+def test_a_signal_as_the_temporary_file_is_made_is_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SIGTERM arrives just as the temporary file exists but its name is not yet kept: it
+    # is raised once the name is, so the file is removed on the way out.
+    out = tmp_path / "keep.dcm"
+    out.write_bytes(b"precious")
+    mkstemp = tempfile.mkstemp
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as in a fresh process
+
+    def signalled(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        made = mkstemp(*args, **kwargs)
+        assert signal.getsignal(signal.SIGTERM) is unwind  # else the signal would end pytest
+        signal.raise_signal(signal.SIGTERM)
+        return made
+
+    monkeypatch.setattr(tempfile, "mkstemp", signalled)
+    try:
+        with pytest.raises(Terminated):
+            dcf.write(_read(CT_SMALL), out)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert out.read_bytes() == b"precious"
+    assert sorted(os.listdir(tmp_path)) == ["keep.dcm"]

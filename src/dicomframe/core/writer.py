@@ -28,6 +28,7 @@ from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
 from dicomframe.core.encoder import Chunks, EncodeContext, encode_dataset, encode_element
 from dicomframe.core.limits import Limits, resolve_limits
+from dicomframe.core.signals import deferred, unwinding
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
 from dicomframe.core.vr import VR
 from dicomframe.errors import EncodingError, WriteError
@@ -171,32 +172,55 @@ def write(
 def atomic_file(dest: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """A binary file that replaces ``dest`` only if the block completes.
 
-    The data goes to a temporary file in the same directory, which is synced
-    and renamed over ``dest`` at the end; on any failure it is removed and
-    ``dest`` is left as it was. OS errors become :class:`WriteError`.
+    The data goes to a temporary file ``.NAME.*.tmp`` in the same directory,
+    which is flushed, synced and renamed over ``dest`` at the end: a crash or
+    a full disk never leaves a truncated file where the old one was, and a
+    symbolic link at ``dest`` is replaced itself, never written through. On
+    any failure the temporary file is removed and ``dest`` is left as it was;
+    OS errors become :class:`WriteError`. So that a process ended by SIGTERM
+    or SIGHUP cleans up too, those signals unwind while the block runs
+    (:func:`~dicomframe.core.signals.unwinding`), where their action is the
+    default one.
     """
     path = os.fspath(dest)
+    made: tuple[BinaryIO, str] | None = None
+    with unwinding():
+        try:
+            with deferred():  # a signal here would lose the name of a file just created
+                made = _create_temporary(path)
+            handle, temp = made
+            with handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        except BaseException as exc:
+            if made is not None:
+                with deferred():
+                    made[0].close()
+                    _remove(made[1])
+            if isinstance(exc, OSError) and not isinstance(exc, WriteError):
+                raise WriteError(f"cannot write {path}: {exc}", path=path) from exc
+            raise
+
+
+def _create_temporary(path: str) -> tuple[BinaryIO, str]:
+    """An empty file next to ``path``, with ``path``'s permissions (else the umask's)."""
     directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, temp = tempfile.mkstemp(
-            dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
-        )
-    except OSError as exc:
-        raise WriteError(f"cannot write {path}: {exc}", path=path) from exc
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
         try:
             mode = os.stat(path).st_mode & 0o7777
         except OSError:
             mode = 0o666 & ~_UMASK
         os.chmod(temp, mode)
-        with os.fdopen(fd, "w+b") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
-            raise WriteError(f"cannot write {path}: {exc}", path=path) from exc
+        return os.fdopen(fd, "w+b"), temp
+    except BaseException:
+        os.close(fd)
+        _remove(temp)
         raise
+
+
+def _remove(temp: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(temp)
