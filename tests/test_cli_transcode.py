@@ -6,6 +6,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,23 +18,27 @@ import pytest
 import dicomframe as dcf
 import dicomframe.plugins.manager
 from dicomframe import batch
-from dicomframe.batch import run
+from dicomframe.batch import NOT_DICOM, run
 from dicomframe.cli import main
 from dicomframe.parallel import can_fork
 from dicomframe.plugins import CodecManager
 from tests.reference import TESTDATA
+from tests.test_signals import stop_when, temporaries
+from tests.test_streaming import write_large_native
 from tests.test_transcoding import LiarPlugin
 
 SUMMARY = re.compile(
-    r"^(\d+) converted, (\d+) failed, (\d+) skipped \(not DICOM\) in \d+\.\d s$", re.M
+    r"^(\d+) converted, (\d+) failed, (\d+) skipped \(not DICOM\), "
+    r"(\d+) skipped \(not a regular file\), (\d+) kept \(output exists\) in \d+\.\d s$",
+    re.M,
 )
 
 
-def summary(out: str) -> tuple[int, int, int]:
+def summary(out: str) -> tuple[int, ...]:
+    """(converted, failed, not DICOM, not a regular file, kept) from the last line."""
     found = SUMMARY.search(out)
     assert found, out
-    converted, failed, skipped = (int(g) for g in found.groups())
-    return converted, failed, skipped
+    return tuple(int(g) for g in found.groups())
 
 
 @pytest.fixture
@@ -63,7 +68,7 @@ def test_one_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["transcode", str(src), str(dst), "--to", "RLELossless"]) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    assert summary(out) == (1, 0, 0)
+    assert summary(out) == (1, 0, 0, 0, 0)
     result = dcf.read(dst)
     assert result.transfer_syntax is not None
     assert result.transfer_syntax.keyword == "RLELossless"
@@ -73,7 +78,7 @@ def test_one_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_one_file_into_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = TESTDATA / "ct_explicit_le.dcm"
     assert main(["transcode", str(src), str(tmp_path), "--to", "1.2.840.10008.1.2.4.80"]) == 0
-    assert summary(capsys.readouterr().out) == (1, 0, 0)
+    assert summary(capsys.readouterr().out) == (1, 0, 0, 0, 0)
     result = dcf.read(tmp_path / src.name)
     assert result.transfer_syntax is not None
     assert result.transfer_syntax.keyword == "JPEGLSLossless"
@@ -84,7 +89,7 @@ def test_tree(tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     status = main(["transcode", str(tree), str(out_dir), "--to", "JPEG2000Lossless"])
     out, err = capsys.readouterr()
     assert status == 1  # one file failed
-    assert summary(out) == (4, 1, 1)
+    assert summary(out) == (4, 1, 1, 0, 0)
     lines = err.splitlines()
     assert len(lines) == 1  # the corrupt file, on one line, with its path and why
     assert lines[0].startswith(f"dicomframe transcode: {tree / 'a' / 'corrupt.dcm'}: ")
@@ -120,7 +125,7 @@ def test_progress_and_report(tree: Path, tmp_path: Path, workers: int) -> None:
         progress=progress,
     )
     assert result.converted == 4
-    assert result.skipped == [tree / "notes.txt"]
+    assert result.skipped == [(tree / "notes.txt", NOT_DICOM)]
     assert [path for path, _ in reported] == [path for path, _ in result.failed]
     assert [path for path, _ in reported] == [tree / "a" / "corrupt.dcm"]
     assert not result.ok
@@ -138,7 +143,7 @@ def test_two_workers_in_a_real_process(tree: Path, tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 1
-    assert summary(run.stdout) == (4, 1, 1)
+    assert summary(run.stdout) == (4, 1, 1, 0, 0)
     assert len(run.stderr.splitlines()) == 1
     assert "corrupt.dcm" in run.stderr
     assert "[" not in run.stderr  # no progress bar when stderr is not a terminal
@@ -229,7 +234,7 @@ def test_never_overwrites_its_input(
     ct = tree / "ct.dcm"
     assert main(["transcode", str(ct), str(ct), "--to", "RLELossless"]) == 1
     out, err = capsys.readouterr()
-    assert summary(out) == (0, 1, 0)
+    assert summary(out) == (0, 1, 0, 0, 0)
     assert err.count("\n") == 1
     assert "overwrite the input" in err
     assert main(["transcode", str(tree), str(tree), "--to", "RLELossless"]) == 1
@@ -245,9 +250,16 @@ def test_output_inside_the_tree_is_not_walked(
     tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inside = tree / "converted"
-    for _ in range(2):  # the second run must not transcode the first run's output
-        assert main(["transcode", str(tree), str(inside), "--to", "RLELossless"]) == 1
-        assert summary(capsys.readouterr().out) == (4, 1, 1)
+    command = ["transcode", str(tree), str(inside), "--to", "RLELossless"]
+    # The later runs must not transcode the first run's output: the second keeps it,
+    # the third replaces it.
+    for extra, expected in (
+        ([], (4, 1, 1, 0, 0)),
+        ([], (0, 1, 1, 0, 4)),
+        (["--overwrite"], (4, 1, 1, 0, 0)),
+    ):
+        assert main([*command, *extra]) == 1
+        assert summary(capsys.readouterr().out) == expected
     assert files(inside) == CONVERTED
 
 
@@ -263,7 +275,7 @@ def test_a_file_named_on_its_own_is_tried(
         == 1
     )
     out, err = capsys.readouterr()
-    assert summary(out) == (0, 1, 0)
+    assert summary(out) == (0, 1, 0, 0, 0)
     assert "notes.txt" in err
     assert not (tmp_path / "x.dcm").exists()
 
@@ -294,11 +306,11 @@ def test_verify_and_no_verify(
     dst = tmp_path / "out.dcm"
     assert main(["transcode", str(src), str(dst), "--to", "RLELossless"]) == 1
     out, err = capsys.readouterr()
-    assert summary(out) == (0, 1, 0)
+    assert summary(out) == (0, 1, 0, 0, 0)
     assert "verification failed" in err
     assert not dst.exists()
     assert main(["transcode", str(src), str(dst), "--to", "RLELossless", "--no-verify"]) == 0
-    assert summary(capsys.readouterr().out) == (1, 0, 0)
+    assert summary(capsys.readouterr().out) == (1, 0, 0, 0, 0)
     decoded = dcf.read(dst).pixel_data[1].decode(codecs=lying_default)
     assert not np.array_equal(decoded.array, dcf.read(src).pixel_array[1])  # the lie went through
 
@@ -357,3 +369,70 @@ def test_help(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     )
     for word in words:
         assert word in out
+
+
+def test_a_rerun_keeps_existing_outputs(
+    tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_dir = tmp_path / "out"
+    first = run(tree, out_dir, "1.2.840.10008.1.2.5")
+    assert (first.converted, first.existing) == (4, [])
+    (out_dir / "ct.dcm").write_bytes(b"an output from an earlier run")
+    (out_dir / "a" / "mr.dcm").unlink()  # as if the first run had stopped before it
+    again = run(tree, out_dir, "1.2.840.10008.1.2.5")
+    assert again.converted == 1  # only the missing one
+    assert sorted(again.existing) == sorted(tree / n for n in CONVERTED if n != "a/mr.dcm")
+    assert (out_dir / "ct.dcm").read_bytes() == b"an output from an earlier run"
+    assert main(["transcode", str(tree), str(out_dir), "--to", "RLELossless"]) == 1
+    assert summary(capsys.readouterr().out) == (0, 1, 1, 0, 4)
+    assert main(["transcode", str(tree), str(out_dir), "--to", "RLELossless", "--overwrite"]) == 1
+    assert summary(capsys.readouterr().out) == (4, 1, 1, 0, 0)
+    result = dcf.read(out_dir / "ct.dcm")
+    np.testing.assert_array_equal(result.pixel_array, dcf.read(tree / "ct.dcm").pixel_array)
+
+
+def test_one_file_over_an_existing_output_needs_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, dst = TESTDATA / "ct_explicit_le.dcm", tmp_path / "out.dcm"
+    dst.write_bytes(b"precious")
+    assert main(["transcode", str(src), str(dst), "--to", "RLELossless"]) == 1
+    out, err = capsys.readouterr()
+    assert summary(out) == (0, 1, 0, 0, 0)
+    assert err == f"dicomframe transcode: {src}: {dst} exists: give --overwrite to replace it\n"
+    assert dst.read_bytes() == b"precious"
+    assert main(["transcode", str(src), str(dst), "--to", "RLELossless", "--overwrite"]) == 0
+    assert summary(capsys.readouterr().out) == (1, 0, 0, 0, 0)
+    result = dcf.read(dst)
+    assert result.transfer_syntax is not None
+    assert result.transfer_syntax.keyword == "RLELossless"
+
+
+def test_overwrite_replaces_a_symlink_not_its_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    victim, link = tmp_path / "victim.dcm", tmp_path / "out.dcm"
+    victim.write_bytes(b"somebody else's file")
+    link.symlink_to(victim)
+    src = TESTDATA / "ct_explicit_le.dcm"
+    assert main(["transcode", str(src), str(link), "--to", "RLELossless", "--overwrite"]) == 0
+    capsys.readouterr()
+    assert not link.is_symlink()
+    assert victim.read_bytes() == b"somebody else's file"
+    assert dcf.read(link).SOPInstanceUID == dcf.read(src).SOPInstanceUID
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_midway_through_a_large_file(signum: int, tmp_path: Path) -> None:
+    src, out_dir = tmp_path / "large.dcm", tmp_path / "out"
+    write_large_native(src, 120)  # 60 MiB: seconds of RLE encoding, frame by frame
+    out_dir.mkdir()
+    dst = out_dir / "large.dcm"
+    command = [sys.executable, "-m", "dicomframe.cli", "transcode", str(src), str(dst)]
+    status, out, err = stop_when(
+        [*command, "--to", "RLELossless"], lambda: bool(temporaries(out_dir)), signum
+    )
+    assert status == 128 + signum, err
+    assert err == f"dicomframe transcode: stopped by {signal.Signals(signum).name}\n"
+    assert out == ""
+    assert list(out_dir.iterdir()) == []  # no temporary file, no output

@@ -3,8 +3,15 @@
 A directory is walked recursively and mirrored under the destination; every
 file is transcoded with :func:`dicomframe.streaming.transcode_file`
 (atomically, never over its input) in a pool of worker processes. A file
-that fails is reported with its error while the others go on; the summary
-counts converted, failed and skipped (not DICOM) files.
+that fails is reported with its error while the others go on.
+
+Only regular files are opened: a FIFO in a tree would block the open until
+some process writes to it, and a device (``/dev/zero``) never ends, so
+FIFOs, sockets, devices and symbolic links that lead nowhere are skipped,
+with what they are, found by ``stat`` alone. Files that are not DICOM are
+skipped too. An output that already exists is kept unless ``overwrite`` is
+given, so running a tree again resumes it. A file named on its own is always
+tried: a non-regular one, or one whose output exists, fails instead.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import glob
 import os
 import signal
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -19,17 +27,23 @@ from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
-__all__ = ["BatchResult", "plan", "run"]
+from dicomframe.core.signals import Terminated, unwind
+
+__all__ = ["NOT_DICOM", "BatchResult", "plan", "run"]
+
+NOT_DICOM = "not DICOM"  # the reason a skipped file was skipped, when it is not DICOM
 
 
 @dataclass
 class BatchResult:
-    """What a batch did."""
+    """What a batch did; every list holds input paths."""
 
     converted: int = 0
-    skipped: list[Path] = field(default_factory=list)
+    # Inputs left alone, and why: NOT_DICOM, or what they are ("a FIFO, not a regular file").
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    existing: list[Path] = field(default_factory=list)  # their output was there and was kept
     failed: list[tuple[Path, str]] = field(default_factory=list)
     seconds: float = 0.0
     workers: int = 1  # the processes that converted files: this one and those it forked
@@ -40,7 +54,34 @@ class BatchResult:
         return not self.failed
 
 
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _not_regular(path: Path) -> str | None:
+    """What ``path`` is when it is not a regular file (after symbolic links), else None.
+
+    Only ``stat`` is called, never ``open``: opening a FIFO waits for a writer.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        if os.path.islink(path):  # to nothing, or a loop
+            return "a symbolic link that leads to no file"
+        return None  # gone, or unreadable: opening it says why
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+    return f"{kind}, not a regular file"
+
+
 def _looks_like_dicom(path: Path) -> bool:
+    """DICM after the preamble, or a .dcm/.dicom name; only called on regular files."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(132)
@@ -55,7 +96,7 @@ def plan(src: Path, dst: Path) -> Iterator[tuple[Path, Path]]:
     A destination inside the source tree is not walked: a second run does not
     transcode the first run's output.
     """
-    if src.is_file():
+    if not src.is_dir():  # a file, or something that is not one: it is tried and reported
         yield src, (dst / src.name if dst.is_dir() else dst)
         return
     if src.resolve() == dst.resolve():
@@ -89,14 +130,19 @@ def run(  # noqa: PLR0913 - every option is keyword-only
     syntax: str,
     *,
     workers: int = 1,
+    overwrite: bool = False,
     options: dict[str, Any] | None = None,
     report: Callable[[Path, str], None] | None = None,
     progress: TextIO | None = None,
 ) -> BatchResult:
-    """Transcode ``src`` (file or tree) into ``dst``; see the module docstring."""
+    """Transcode ``src`` (file or tree) into ``dst``; see the module docstring.
+
+    ``overwrite`` replaces outputs that exist (never an input); ``report`` is
+    called with each failed file and its error as soon as it is known.
+    """
     started = time.perf_counter()
     result = BatchResult()
-    jobs = _jobs(src, dst, result)
+    jobs = _jobs(src, dst, result, overwrite=overwrite)
     if report is not None:
         for source, error in result.failed:
             report(source, error)
@@ -126,21 +172,52 @@ def run(  # noqa: PLR0913 - every option is keyword-only
     return result
 
 
-def _jobs(src: Path, dst: Path, result: BatchResult) -> list[tuple[Path, Path]]:
-    """The files to convert; non-DICOM files in a tree are skipped, inputs never overwritten.
-
-    A file named on its own is always tried, so a bad one is reported, not skipped.
-    """
+def _jobs(src: Path, dst: Path, result: BatchResult, *, overwrite: bool) -> list[tuple[Path, Path]]:
+    """The files to convert; the others go to ``result`` as skipped, existing or failed."""
     jobs = []
-    walked = not src.is_file()
+    walked = src.is_dir()
     for source, target in plan(src, dst):
-        if walked and not _looks_like_dicom(source):
-            result.skipped.append(source)
-        elif target.exists() and target.resolve() == source.resolve():
-            result.failed.append((source, "refusing to overwrite the input"))
+        where, why = _triage(source, target, walked=walked, overwrite=overwrite)
+        if where == "skipped":
+            result.skipped.append((source, why))
+        elif where == "existing":
+            result.existing.append(source)
+        elif where == "failed":
+            result.failed.append((source, why))
         else:
             jobs.append((source, target))
     return jobs
+
+
+_Where = Literal["convert", "skipped", "existing", "failed"]
+
+
+def _triage(source: Path, target: Path, *, walked: bool, overwrite: bool) -> tuple[_Where, str]:
+    """Where one file goes, and why: converted, skipped, existing (output kept) or failed.
+
+    What a tree walk skips, a file named on its own fails with, so that it is
+    reported rather than passed over.
+    """
+    irregular = _not_regular(source)
+    if irregular is not None:
+        return ("skipped" if walked else "failed"), irregular
+    if walked and not _looks_like_dicom(source):
+        return "skipped", NOT_DICOM
+    if _same_file(source, target):
+        return "failed", "refusing to overwrite the input"
+    if os.path.lexists(target) and not overwrite:
+        if walked:
+            return "existing", ""
+        return "failed", f"{target} exists: give --overwrite to replace it"
+    return "convert", ""
+
+
+def _same_file(source: Path, target: Path) -> bool:
+    """Whether ``target`` is ``source`` (a hard or symbolic link to it, or the same path)."""
+    try:
+        return os.path.samefile(source, target)
+    except OSError:  # no target yet
+        return False
 
 
 def _convert_many(
@@ -149,21 +226,16 @@ def _convert_many(
     """Run in a worker: several files per task, so small files do not pay a round trip each."""
     try:
         return [_convert_one(source, target, syntax, options) for source, target in pairs]
-    except _Terminated:  # the file being written has removed its temporary file on the way
+    except Terminated:  # the file being written has removed its temporary file on the way
         os._exit(1)
 
 
-class _Terminated(SystemExit):
-    """SIGTERM in a worker: the pool stops its workers when one has died."""
-
-
 def _start_worker() -> None:
-    """Run in each new worker: SIGTERM unwinds (removing temporary files) instead of killing."""
+    """Run in each new worker: SIGTERM unwinds (removing temporary files) instead of killing.
 
-    def terminated(signum: int, frame: object) -> None:
-        raise _Terminated(1)
-
-    signal.signal(signal.SIGTERM, terminated)
+    The pool stops its workers with SIGTERM when one of them has died.
+    """
+    signal.signal(signal.SIGTERM, unwind)
 
 
 @dataclass

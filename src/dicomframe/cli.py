@@ -1,7 +1,11 @@
 """The ``dicomframe`` command: ``dump``, ``codecs``, ``extract`` and ``transcode``.
 
 Errors are one line on stderr and a non-zero exit status; ``--debug`` shows
-the traceback instead.
+the traceback instead. That includes running out of memory and a
+:class:`~dicomframe.errors.LimitError`, what hostile or damaged input comes
+to. While a command runs, SIGTERM and SIGHUP unwind like SIGINT
+(:mod:`dicomframe.core.signals`), so a command that is stopped removes the
+temporary file it was writing; it exits with 128 + the signal number.
 """
 
 from __future__ import annotations
@@ -10,10 +14,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dicomframe._version import __version__
+from dicomframe.core.signals import Terminated, unwinding
 from dicomframe.errors import DicomError
+
+if TYPE_CHECKING:
+    from dicomframe.batch import BatchResult
 
 __all__ = ["main"]
 
@@ -92,7 +100,7 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _transcode(args: argparse.Namespace) -> int:
-    from dicomframe.batch import default_progress, run
+    from dicomframe.batch import NOT_DICOM, default_progress, run
     from dicomframe.core.transfer_syntax import resolve
 
     syntax = resolve(args.to)  # an unknown name fails here, before any file is touched
@@ -113,15 +121,29 @@ def _transcode(args: argparse.Namespace) -> int:
         dst,
         syntax.uid,
         workers=args.workers,
+        overwrite=args.overwrite,
         options=options,
         report=report,
         progress=progress,
     )
-    sys.stdout.write(
-        f"{result.converted} converted, {len(result.failed)} failed, "
-        f"{len(result.skipped)} skipped (not DICOM) in {result.seconds:.1f} s\n"
-    )
+    for path, why in result.skipped:
+        if why != NOT_DICOM:  # rare, and worth knowing: what it is
+            sys.stderr.write(f"dicomframe transcode: {path}: skipped: {why}\n")
+    sys.stdout.write(_summary(result))
     return 0 if result.ok else 1
+
+
+def _summary(result: BatchResult) -> str:
+    """The last line: what happened to every file, by outcome."""
+    from dicomframe.batch import NOT_DICOM
+
+    not_dicom = sum(why == NOT_DICOM for _, why in result.skipped)
+    return (
+        f"{result.converted} converted, {len(result.failed)} failed, "
+        f"{not_dicom} skipped (not DICOM), "
+        f"{len(result.skipped) - not_dicom} skipped (not a regular file), "
+        f"{len(result.existing)} kept (output exists) in {result.seconds:.1f} s\n"
+    )
 
 
 def _add_debug(command: argparse.ArgumentParser) -> None:
@@ -165,6 +187,11 @@ def _add_transcode(commands: Any) -> None:
     )
     transcode.add_argument("--workers", type=int, default=1, help="files converted in parallel")
     transcode.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace outputs that exist (by default a tree keeps them, a file fails)",
+    )
+    transcode.add_argument(
         "--keep-uid", action="store_true", help="keep SOP Instance UIDs even when lossy"
     )
     transcode.add_argument(
@@ -205,16 +232,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        status: int = args.run(args)
+        with unwinding():
+            status: int = args.run(args)
     except BrokenPipeError:  # pragma: no cover - `dicomframe dump | head`
         return 0
-    except (DicomError, OSError, ValueError) as exc:
+    except Terminated as stopped:
+        print(f"dicomframe {args.command}: {stopped}", file=sys.stderr)
+        return int(stopped.code or 1)
+    except (DicomError, OSError, ValueError, MemoryError) as exc:
         if args.debug:
             raise
-        message = str(exc).replace("\n", " | ")
-        print(f"dicomframe {args.command}: error: {message}", file=sys.stderr)
+        print(f"dicomframe {args.command}: error: {_message(exc)}", file=sys.stderr)
         return 1
     return status
+
+
+def _message(exc: BaseException) -> str:
+    """The error on one line; running out of memory says so, and what to do."""
+    message = str(exc).replace("\n", " | ")
+    if isinstance(exc, MemoryError):
+        detail = f" ({message})" if message else ""
+        return (
+            f"out of memory{detail}; to refuse such input before allocating, lower the "
+            "limits: DICOMFRAME_LIMITS='max_frame_bytes=...,max_object_bytes=...'"
+        )
+    return message
 
 
 if __name__ == "__main__":  # pragma: no cover
