@@ -55,11 +55,23 @@ def build_meta(ds: Dataset, syntax: TransferSyntax) -> Dataset:
     # PS3.10 7.1: the Media Storage SOP Class/Instance UIDs identify the dataset in the file.
     for meta_tag, ds_tag in ((0x00020002, 0x00080016), (0x00020003, 0x00080018)):
         if ds_tag in ds and (meta_tag not in meta or meta[meta_tag].value != ds[ds_tag].value):
-            meta.add(DataElement(meta_tag, VR.UI, ds[ds_tag].value))
+            meta.add(_copied_uid(meta_tag, ds[ds_tag]))
     meta.add(DataElement(0x00020010, VR.UI, syntax.uid))
     meta.add(DataElement(0x00020012, VR.UI, IMPLEMENTATION_CLASS_UID))
     meta.add(DataElement(0x00020013, VR.SH, IMPLEMENTATION_VERSION_NAME))
     return meta
+
+
+def _copied_uid(tag: int, source: DataElement) -> DataElement:
+    """A meta UID copied from the dataset: its bytes as read when it was never changed.
+
+    A value read from a file is written back as it was, even one that would
+    not validate as a UID, so copying it into the meta cannot fail a write.
+    """
+    raw = source.raw
+    if raw is not None and source.little_endian:
+        return DataElement(tag, VR.UI, raw=bytes(raw))
+    return DataElement(tag, VR.UI, source.value)
 
 
 def _meta_chunks(meta: Dataset) -> Chunks:
