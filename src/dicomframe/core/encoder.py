@@ -70,12 +70,17 @@ def _size(chunks: Iterable[bytes | memoryview]) -> int:
 
 
 def swap_bytes(raw: bytes | memoryview, unit: int) -> bytes:
-    """Reverse the byte order of each ``unit``-byte number in ``raw``."""
+    """Reverse the byte order of each whole ``unit``-byte number in ``raw``.
+
+    A last, partial number (a value whose length is not a multiple of the
+    unit) is kept as it is, as DCMTK keeps it, so reading such a value back
+    in the other byte order undoes the swap exactly.
+    """
     import numpy as np
 
-    if len(raw) % unit:
-        return bytes(raw)
-    return np.frombuffer(raw, dtype=f"<u{unit}").byteswap().tobytes()
+    whole = len(raw) - len(raw) % unit
+    swapped = np.frombuffer(raw[:whole], dtype=f"<u{unit}").byteswap().tobytes()
+    return swapped + bytes(raw[whole:]) if whole < len(raw) else swapped
 
 
 def value_bytes(

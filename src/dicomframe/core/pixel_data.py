@@ -7,8 +7,15 @@ are :class:`NativeFrame` views where the layout allows (little endian, Bits
 Stored bits clean); encapsulated frames are :class:`EncapsulatedFrame`
 fragments located through the offset tables.
 
-``pixel_array`` fills ONE output array: native little-endian data is read
-straight into it from the file (``preadv``), then corrected in place.
+``pixel_array`` fills ONE output array: native data is read straight into it
+from the file (``preadv``), then byte-swapped and corrected in place.
+
+Big endian (PS3.5 7.3): each value is byte-swapped in the unit of its VR, as
+DCMTK and GDCM read and write it: 16-bit words for OW, 32 bits for OL and
+OF, 64 bits for OD, nothing for OB. Undoing that swap gives the same bytes
+as little endian, so every layout is then read as little-endian data; a
+32-bit pixel in OW therefore has its low word first. Big-endian frames that
+need a swap are private, writable copies.
 
 Bits Stored < Bits Allocated (PS3.5 8.1.1): the unused high bits are masked
 and signed values sign-extended, by a left then right shift on the exact
@@ -32,14 +39,14 @@ from dicomframe.core.encapsulation import Span, frame_spans
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import PIXEL_KEYWORDS, FrameInfo
 from dicomframe.core.source import Located, Patched
-from dicomframe.core.vr import VR
+from dicomframe.core.vr import SWAP_SIZE, VR
 from dicomframe.errors import InvalidDicomError
 
 if TYPE_CHECKING:
     from dicomframe.core.dataset import Dataset
     from dicomframe.plugins.manager import CodecManager
 
-__all__ = ["PixelData"]
+__all__ = ["PixelData", "swap_unit", "swap_units"]
 
 Frame = NativeFrame | EncapsulatedFrame
 
@@ -61,11 +68,11 @@ class PixelData:
         self._edited: dict[int, NativeFrame] = {}
         self._spans: list[list[Span]] | None = None
         self._extended = _extended_table(ds) if self.is_encapsulated else None
-        # PS3.5 7.3: OW in big endian swaps each byte pair, also when the values are 8-bit.
-        self._swap_pairs = (
-            not self.element.little_endian
-            and self.element.vr is VR.OW
-            and self.info.bits_allocated in (1, 8)
+        # Encapsulated data is little endian by definition (PS3.5 A.4): never swapped.
+        self._unit = (
+            1
+            if self.is_encapsulated
+            else swap_unit(self.element.vr, little_endian=self.element.little_endian)
         )
         if not self.is_encapsulated:
             self._check_length()
@@ -142,12 +149,18 @@ class PixelData:
             )
 
     def _view(self, offset: int, length: int) -> memoryview:
-        if self._swap_pairs:
-            first = offset - offset % 2
-            last = min(offset + length + (offset + length) % 2, self._raw_length())
-            data = memoryview(_swap_pairs(self._raw_view(first, last - first)))
-            return data[offset - first : offset - first + length]
-        return self._raw_view(offset, length)
+        """Bytes ``[offset, offset + length)`` in little-endian order.
+
+        Big-endian data is swapped back over the whole VR units that hold
+        the range (a copy); little-endian data and OB are the bytes as stored.
+        """
+        unit = self._unit
+        if unit == 1:
+            return self._raw_view(offset, length)
+        first = offset - offset % unit
+        last = min(-(-(offset + length) // unit) * unit, self._raw_length())
+        swapped = swap_units(self._raw_view(first, last - first), unit)
+        return swapped.data[offset - first : offset - first + length]
 
     def _raw_view(self, offset: int, length: int) -> memoryview:
         raw = self.element._raw
@@ -162,18 +175,22 @@ class PixelData:
     def _native_data(self, index: int) -> np.ndarray[Any, Any]:
         info = self.info
         if info.bits_allocated == 1:
-            return _unpack_bits(self._view(0, self._raw_length()), index, info)
+            return self._bits_frame(index)
         size = info.bytes_per_frame
-        raw = self._view(index * size, size)
-        if self.element.little_endian or info.dtype.itemsize == 1:
-            data = np.frombuffer(raw, dtype=info.dtype)
-        else:
-            # Big endian is converted once, here, into a native-order copy.
-            data = np.frombuffer(raw, dtype=_stored_dtype(self.element, info)).astype(info.dtype)
+        data = np.frombuffer(self._view(index * size, size), dtype=info.dtype)
         if info.needs_bit_correction and not _bits_clean(data, info):
             data = data.copy() if not data.flags.writeable else data
             _correct_bits(data, info)
         return data
+
+    def _bits_frame(self, index: int) -> np.ndarray[Any, Any]:
+        """1-bit frames: pixels packed LSB first, frames starting mid-byte (PS3.5 8.1.1)."""
+        count = self.info.values_per_frame
+        start = index * count
+        first, last = start // 8, (start + count + 7) // 8
+        packed = np.frombuffer(self._view(first, last - first), np.uint8)
+        shift = start % 8
+        return np.unpackbits(packed, bitorder="little")[shift : shift + count]
 
     def pixel_array(
         self, *, codecs: CodecManager | None = None, **options: Any
@@ -192,7 +209,7 @@ class PixelData:
             return self._decode_all(count, codecs, options)
         shape = (count, info.rows, info.columns, 3) if info.is_subsampled else (count, *info.shape)
         out = np.empty(shape, dtype=info.dtype)
-        if info.bits_allocated == 1 or info.is_subsampled or self._swap_pairs:
+        if info.bits_allocated == 1 or info.is_subsampled or out.nbytes % self._unit:
             for index in range(count):
                 out[index] = self.frame(index).decode().array
             return out
@@ -213,6 +230,7 @@ class PixelData:
         return decode_frames(_EncapsulatedFrames(self, count), codecs=codecs, **options)
 
     def _read_native_into(self, out: np.ndarray[Any, Any]) -> None:
+        """Read every frame into ``out`` as stored, then swap, correct and de-plane in place."""
         info = self.info
         flat = out.reshape(-1)
         target = flat.view(np.uint8).data
@@ -220,9 +238,9 @@ class PixelData:
         if isinstance(raw, Located):
             raw.source.readinto(raw.offset, target)
         else:
-            target[:] = self._view(0, len(target))
-        if not self.element.little_endian and _stored_dtype(self.element, info).itemsize > 1:
-            flat.byteswap(inplace=True)
+            target[:] = self._raw_view(0, len(target))
+        if self._unit > 1:
+            flat.view(np.uint8).view(f"<u{self._unit}").byteswap(inplace=True)
         if info.needs_bit_correction:
             _correct_bits(flat, info)
         if info.samples_per_pixel > 1 and info.planar_configuration == 1:
@@ -255,15 +273,15 @@ class PixelData:
             return
         self._edited[frame.index] = frame
         raw = self.element._raw
-        whole = self.info.bits_allocated == 1 or self._swap_pairs
-        if whole:
-            # Frames share bytes (1-bit) or byte pairs (big-endian OW): patch the whole value.
+        size = self.info.bytes_per_frame
+        if self.info.bits_allocated == 1 or size % self._unit:
+            # Frames share bytes (1-bit) or VR units (8-bit OW, big endian): patch the whole value.
             offset, patch = 0, self._whole_patch
         else:
-            offset = frame.index * self.info.bytes_per_frame
+            offset = frame.index * size
 
             def patch() -> bytes:
-                return self._frame_bytes(frame)
+                return self._stored_bytes(frame)
 
         if isinstance(raw, Patched):
             raw.patches[offset] = patch
@@ -271,32 +289,29 @@ class PixelData:
             assert raw is not None
             self.element._raw = Patched(raw, {offset: patch})
 
-    def _frame_bytes(self, frame: NativeFrame) -> bytes:
-        """An edited frame's bytes as stored (big endian data in big-endian order)."""
-        data = frame.data
-        if not self.element.little_endian:
-            data = data.astype(_stored_dtype(self.element, self.info))
-        return data.tobytes()
+    def _stored_bytes(self, frame: NativeFrame) -> bytes:
+        """An edited frame's bytes as stored (big endian: swapped in the unit of the VR)."""
+        if self._unit == 1:
+            return frame.data.tobytes()
+        return swap_units(frame.data, self._unit).tobytes()
 
     def _whole_patch(self) -> bytes:
         """The whole value with every edited frame in it, for layouts where frames share bytes."""
         raw = self.element._raw
         assert isinstance(raw, Patched)
-        base = raw._base_view()
-        length = len(base)
-        logical = bytearray(_swap_pairs(base) if self._swap_pairs else base)
+        logical = swap_units(raw._base_view(), self._unit)
         info = self.info
         if info.bits_allocated == 1:
-            bits = np.unpackbits(np.frombuffer(bytes(logical), np.uint8), bitorder="little")
+            bits = np.unpackbits(logical, bitorder="little")
             for index, frame in self._edited.items():
                 start = index * info.values_per_frame
                 bits[start : start + info.values_per_frame] = frame.data
-            logical = bytearray(np.packbits(bits, bitorder="little").tobytes()[:length])
+            logical = np.packbits(bits, bitorder="little")[: len(logical)]
         else:
             for index, frame in self._edited.items():
                 start = index * info.bytes_per_frame
-                logical[start : start + info.bytes_per_frame] = self._frame_bytes(frame)
-        return _swap_pairs(bytes(logical)) if self._swap_pairs else bytes(logical)
+                logical[start : start + info.bytes_per_frame] = _as_bytes(frame.data)
+        return swap_units(logical, self._unit).tobytes()
 
 
 class _EncapsulatedFrames:
@@ -313,27 +328,34 @@ class _EncapsulatedFrames:
         return self._pixels._encapsulated_frame(index)
 
 
-def _swap_pairs(data: bytes | memoryview) -> bytes:
-    """Swap each byte pair (OW in big endian, PS3.5 7.3); an odd last byte stays."""
-    even = len(data) - len(data) % 2
-    swapped = np.frombuffer(data[:even], dtype="<u2").byteswap().tobytes()
-    return swapped + bytes(data[even:])
+def swap_unit(vr: VR, *, little_endian: bool) -> int:
+    """How many bytes each byte-swapped number of a native pixel value holds, as stored.
+
+    1 (nothing swapped) for little endian and for OB; else the unit of the
+    VR (PS3.5 7.3), as DCMTK and GDCM swap it: OW 2, OL and OF 4, OD 8.
+    The pixel's own size does not count: a 32-bit pixel in OW is two words.
+    """
+    return 1 if little_endian else SWAP_SIZE.get(vr, 1)
 
 
-def _stored_dtype(element: DataElement, info: FrameInfo) -> np.dtype[Any]:
-    """The dtype of the values as stored (big endian data: in big-endian order)."""
-    dtype = info.dtype
-    return dtype if element.little_endian else dtype.newbyteorder(">")
+def swap_units(data: bytes | memoryview | np.ndarray[Any, Any], unit: int) -> np.ndarray[Any, Any]:
+    """A writable uint8 copy of ``data`` with each whole ``unit``-byte number reversed.
+
+    Its own inverse: it turns big-endian stored bytes into little-endian
+    ones and back. A last, partial unit is kept as it is.
+    """
+    out = _as_bytes(data).copy()
+    whole = len(out) - len(out) % unit
+    if unit > 1:
+        out[:whole].view(f"<u{unit}").byteswap(inplace=True)
+    return out
 
 
-def _unpack_bits(raw: memoryview, index: int, info: FrameInfo) -> np.ndarray[Any, Any]:
-    """1-bit frames: pixels packed LSB first, frames starting mid-byte (PS3.5 8.1.1)."""
-    count = info.values_per_frame
-    start = index * count
-    first, last = start // 8, (start + count + 7) // 8
-    bits = np.unpackbits(np.frombuffer(raw[first:last], np.uint8), bitorder="little")
-    shift = start % 8
-    return bits[shift : shift + count]
+def _as_bytes(data: bytes | memoryview | np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``data`` as a flat uint8 array: a view when it is contiguous."""
+    if isinstance(data, np.ndarray):
+        return np.ascontiguousarray(data).reshape(-1).view(np.uint8)
+    return np.frombuffer(data, dtype=np.uint8)
 
 
 def _bits_clean(data: np.ndarray[Any, Any], info: FrameInfo) -> bool:

@@ -20,6 +20,7 @@ from dicomframe.core.element import DataElement
 from dicomframe.core.encapsulation import encapsulate
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import PIXEL_KEYWORDS, FrameInfo
+from dicomframe.core.pixel_data import swap_unit, swap_units
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
 from dicomframe.core.vr import VR
 from dicomframe.errors import EncodingError
@@ -32,6 +33,7 @@ __all__ = [
     "describe_pixels",
     "frames_from_array",
     "interleaved",
+    "native_value",
     "set_pixel_data",
     "set_syntax",
 ]
@@ -257,21 +259,33 @@ def _clear_pixels(ds: Dataset) -> None:
 
 def _store_native(ds: Dataset, frames: list[NativeFrame], little_endian: bool) -> None:
     info = frames[0].info
-    if info.bits_allocated == 1:
-        bits = np.concatenate([f.data for f in frames])
-        value = np.packbits(bits, bitorder="little").tobytes()  # PS3.5 8.1.1: frames packed on
-    else:
-        # Colour-by-pixel (Planar Configuration 0): a planar frame's shaped view is
-        # interleaved by tobytes(). Each value in the syntax's byte order, whole: 32- and
-        # 64-bit values are not OW words to swap in pairs.
-        order = info.dtype.newbyteorder("<" if little_endian else ">")
-        value = b"".join(interleaved(f).astype(order, copy=False).tobytes() for f in frames)
     tag = next(t for t, k in PIXEL_KEYWORDS.items() if k == info.pixel_keyword)
     vr = {"FloatPixelData": VR.OF, "DoubleFloatPixelData": VR.OD}.get(info.pixel_keyword)
     if vr is None:
         vr = VR.OW if info.bits_allocated > 8 else VR.OB
+    value = native_value(frames, vr, little_endian=little_endian)
     _clear_pixels(ds)
     ds.add(DataElement(tag, vr, raw=value, little_endian=little_endian))
+
+
+def native_value(frames: Sequence[NativeFrame], vr: VR, *, little_endian: bool) -> bytes:
+    """The native pixel value that holds ``frames``, as stored with ``vr`` in that byte order.
+
+    Frames are stored colour-by-pixel (a planar frame's shaped view is
+    interleaved); 1-bit frames are packed on without padding between them
+    (PS3.5 8.1.1). Big endian swaps each number in the unit of the VR, not
+    of the pixel (PS3.5 7.3), as DCMTK and GDCM do: a 32-bit pixel in OW is
+    two 16-bit words, low word first, each big endian.
+    """
+    info = frames[0].info
+    if info.bits_allocated == 1:
+        bits = np.concatenate([f.data for f in frames])
+        logical = np.packbits(bits, bitorder="little")
+    else:
+        values = [np.ascontiguousarray(interleaved(f), info.dtype).reshape(-1) for f in frames]
+        logical = np.concatenate(values).view(np.uint8)
+    unit = swap_unit(vr, little_endian=little_endian)
+    return (swap_units(logical, unit) if unit > 1 else logical).tobytes()
 
 
 def interleaved(frame: NativeFrame) -> np.ndarray[Any, Any]:
