@@ -1,8 +1,9 @@
 """get_image() and to_frame(): Pillow modes, errors, round trips, encapsulated frames.
 
 Encapsulated paths run through a tiny zlib codec registered in a fresh
-``CodecManager(entry_points=False)`` for the JPEG 2000 Lossless UID, so they do not
-depend on the real codec plugins; one test also tries the installed real codecs.
+``CodecManager(entry_points=False)`` for a private transfer syntax (a codec claiming a
+standard syntax must give that syntax's codestream: the registry reads its header), so
+they do not depend on the real codec plugins; one test also tries the installed real codecs.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from dicomframe.core.transfer_syntax import TransferSyntax
 from dicomframe.errors import NoCodecError, UnknownTransferSyntaxError
 from dicomframe.imaging import INFO_KEY, ImageModeError, get_image, to_frame
 from dicomframe.plugins import Capabilities, Codec, CodecManager, hookimpl
+from tests.plugins.fakes import PRIVATE
 from tests.reference import TESTDATA, pydicom_files
 
-J2K = "1.2.840.10008.1.2.4.90"
 NATIVE = [
     "ExplicitVRLittleEndian",
     "1.2.840.10008.1.2",
@@ -35,7 +36,7 @@ ALL_BITS = Capabilities(bits_allocated=frozenset({1, 8, 16, 32, 64}))
 
 
 class ZlibPlugin:
-    """A real (tiny) lossless codec claiming JPEG 2000 Lossless, recording its options."""
+    """A real (tiny) lossless codec for a private syntax, recording its options."""
 
     def __init__(self) -> None:
         self.options: list[dict[str, Any]] = []
@@ -59,7 +60,7 @@ class ZlibPlugin:
         return [
             Codec(
                 name="fake-zlib",
-                transfer_syntaxes=frozenset({J2K}),
+                transfer_syntaxes=frozenset({PRIVATE.uid}),
                 decode=self.decode,
                 encode=self.encode,
                 decode_caps=ALL_BITS,
@@ -67,6 +68,10 @@ class ZlibPlugin:
                 modules=("zlib",),
             )
         ]
+
+    @hookimpl
+    def dicomframe_transfer_syntaxes(self) -> list[TransferSyntax]:
+        return [PRIVATE]
 
 
 @pytest.fixture
@@ -78,6 +83,7 @@ def plugin() -> ZlibPlugin:
 def codecs(plugin: ZlibPlugin) -> CodecManager:
     manager = CodecManager(entry_points=False)
     manager.register(plugin, name="fake-zlib")
+    manager.load()  # registers the private syntax, which the tests name by keyword
     return manager
 
 
@@ -147,7 +153,7 @@ def test_kept_mode_and_values(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", KEPT)
-@pytest.mark.parametrize("syntax", [*NATIVE, "JPEG2000Lossless"])
+@pytest.mark.parametrize("syntax", [*NATIVE, PRIVATE.keyword])
 def test_round_trip_is_bit_exact(name: str, syntax: str, codecs: CodecManager) -> None:
     array, info, _ = KEPT[name]
     frame = native(array, **info)
@@ -214,7 +220,7 @@ FILE_FRAMES = [
 
 
 @pytest.mark.parametrize(
-    "syntax", ["ExplicitVRLittleEndian", "ExplicitVRBigEndian", "JPEG2000Lossless"]
+    "syntax", ["ExplicitVRLittleEndian", "ExplicitVRBigEndian", PRIVATE.keyword]
 )
 @pytest.mark.parametrize(("path", "index"), FILE_FRAMES, ids=lambda x: getattr(x, "stem", str(x)))
 def test_file_frames_round_trip(path: Path, index: int, syntax: str, codecs: CodecManager) -> None:
@@ -281,9 +287,9 @@ def test_real_lossless_codec_round_trip(name: str) -> None:
 # -- encapsulated frames through the fake codec ---------------------------------------------------
 def test_to_frame_encodes_through_the_registry(plugin: ZlibPlugin, codecs: CodecManager) -> None:
     image = Image.fromarray(np.arange(12, dtype=np.uint8).reshape(3, 4))
-    encoded = to_frame(image, "JPEG2000Lossless", codecs=codecs, level=9, bits_stored=4)
+    encoded = to_frame(image, PRIVATE.keyword, codecs=codecs, level=9, bits_stored=4)
     assert isinstance(encoded, dcf.EncapsulatedFrame)
-    assert encoded.info.transfer_syntax_uid == J2K
+    assert encoded.info.transfer_syntax_uid == PRIVATE.uid
     assert encoded.info.bits_stored == 4
     assert plugin.options == [{"level": 9}]  # FrameInfo fields are not encoder options
     assert zlib.decompress(bytes(encoded.data)) == bytes(range(12))
@@ -291,7 +297,7 @@ def test_to_frame_encodes_through_the_registry(plugin: ZlibPlugin, codecs: Codec
 
 def test_get_image_decodes_with_options(plugin: ZlibPlugin, codecs: CodecManager) -> None:
     frame = native(np.array([[1, 2], [3, 4]], dtype=np.uint16))
-    encoded = to_frame(frame, J2K, codecs=codecs)
+    encoded = to_frame(frame, PRIVATE.uid, codecs=codecs)
     image = get_image(encoded, codecs=codecs, codec="fake-zlib", quality="best")
     assert image.mode == "I;16"
     np.testing.assert_array_equal(np.asarray(image), frame.array)

@@ -155,6 +155,48 @@ def test_a_frame_nothing_decodes_raises_no_codec_error(manager: CodecManager, mo
     assert [a.outcome for a in caught.value.attempts] == ["failed"]
 
 
+def none_on(*indices: int) -> Any:
+    """A zlib decoder that returns None for the frames given (in any process)."""
+
+    def decode(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame | None:
+        if frame.index in indices:
+            return None
+        return zlib_decode(frame, **options)
+
+    return decode
+
+
+@pytest.mark.parametrize("mode", ["serial", "threads", pytest.param("processes", marks=forking)])
+def test_a_frame_the_codec_returns_nothing_for_falls_back(manager: CodecManager, mode: str) -> None:
+    lazy = dataclasses.replace(ZLIB, name="lazy", decode=none_on(4), priority=5)
+    register(manager, lazy, dataclasses.replace(ZLIB, name="spare"))
+    values = pixels()
+    with pytest.warns(CodecFallbackWarning, match="'spare' decoded it"):
+        out = parallel.decode_frames(encoded(values), codecs=manager, workers=2, parallel=mode)
+    np.testing.assert_array_equal(out, values)
+
+
+def zeros(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
+    info = frame.info.replace(transfer_syntax_uid="1.2.840.10008.1.2.1")
+    return NativeFrame(np.zeros(info.values_per_frame, info.dtype), info)
+
+
+@pytest.mark.parametrize("mode", ["serial", "threads", pytest.param("processes", marks=forking)])
+def test_a_frame_whose_header_contradicts_the_dataset_is_refused(
+    manager: CodecManager, mode: str
+) -> None:
+    from dicomframe.plugins.codestream import CodestreamError
+    from tests.plugins import streams
+
+    j2k = "1.2.840.10008.1.2.4.90"
+    register(manager, dataclasses.replace(ZLIB, transfer_syntaxes=frozenset({j2k}), decode=zeros))
+    info = INFO.replace(transfer_syntax_uid=j2k)
+    frames = [EncapsulatedFrame([streams.j2k(5, 7, precision=16)], info, index=i) for i in range(8)]
+    frames[4] = EncapsulatedFrame([streams.j2k(60000, 7, precision=16)], info, index=4)
+    with pytest.raises(CodestreamError, match="frame 4: the JPEG 2000 codestream is 7x60000"):
+        parallel.decode_frames(frames, codecs=manager, workers=2, parallel=mode)
+
+
 def test_a_frame_that_decodes_to_another_layout_is_refused(manager: CodecManager) -> None:
     def odd(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
         native = zlib_decode(frame)

@@ -49,17 +49,20 @@ import os
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 import numpy as np
 
+from dicomframe.core.limits import resolve_limits
 from dicomframe.errors import DecodeError, EncodeError
 from dicomframe.executors import in_processes, in_threads, shared_empty
-from dicomframe.plugins.dispatch import INTERRUPTIONS
+from dicomframe.plugins.codestream import frame_problem
+from dicomframe.plugins.dispatch import INTERRUPTIONS, decoded_bytes, decoded_problem
 
 if TYPE_CHECKING:
     from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
     from dicomframe.core.frame_info import FrameInfo
+    from dicomframe.core.limits import Limits
     from dicomframe.core.transfer_syntax import TransferSyntax
     from dicomframe.plugins.codec import Codec
     from dicomframe.plugins.manager import CodecManager
@@ -80,7 +83,7 @@ __all__ = [
 Array = np.ndarray[Any, Any]
 Parallel = Literal["auto", "threads", "processes", "serial"]
 _MODES = ("auto", "threads", "processes", "serial")
-_DISPATCH = ("codec", "prefer", "block")  # options for the registry, not for a codec
+_DISPATCH = ("codec", "prefer", "block", "limits")  # options for the registry, not for a codec
 _FORK_FRAME_SECONDS = 0.002
 _FORK_TOTAL_SECONDS = 0.1
 _T_co = TypeVar("_T_co", covariant=True)
@@ -233,6 +236,7 @@ def decode_frames(
     codecs: CodecManager | None = None,
     workers: int | None = None,
     parallel: Parallel = "auto",
+    limits: Limits | None = None,
     **options: Any,
 ) -> Array:
     """Decode every frame into one array ``(frames, rows, columns[, samples])``.
@@ -245,21 +249,29 @@ def decode_frames(
         The registry (the default manager when None).
     workers, parallel
         How many frames are decoded at once, and how (module docstring).
+    limits
+        What the output and each frame may take (the default limits when
+        None): checked before anything is decoded or allocated.
     **options
         ``codec=``, ``prefer=``, ``block=`` for the registry; the rest for the codec.
 
     Raises
     ------
+    LimitError
+        When all frames (``len(frames)`` x a frame's bytes) would exceed
+        ``limits.max_object_bytes``, or one frame ``limits.max_frame_bytes``.
     NoCodecError
         When no codec decodes a frame.
     DecodeError
-        When a frame decodes to another shape, dtype or colour than the first.
+        When a frame's codestream header contradicts the dataset, or a frame
+        decodes to another shape, dtype or colour than the first.
     """
     from dicomframe.plugins.manager import default_manager
 
     count = len(frames)
     if count == 0:
         raise ValueError("no frames to decode")
+    options["limits"] = _check_object(frames[0].info, count, resolve_limits(limits))
     manager = codecs or default_manager()
     first, used = manager.decode_with(frames[0], **options)
     workers = _workers(workers, count - 1)
@@ -287,6 +299,14 @@ def decode_frames(
     return out
 
 
+def _check_object(info: FrameInfo, count: int, limits: Limits) -> Limits:
+    """Refuse an output of ``count`` frames over ``limits.max_object_bytes``; the limits."""
+    total = count * decoded_bytes(info)
+    limits.check("max_object_bytes", total, what=f"{count} decoded frames of {info.rows}x"
+                 f"{info.columns}x{info.samples_per_pixel}")  # fmt: skip
+    return limits
+
+
 class _Decoding:
     """One decode_frames call: the codec chosen for frame 0, and the output array."""
 
@@ -311,10 +331,16 @@ class _Decoding:
         self.into = True  # offer out=, until the codec fails with it but not without it
 
     def _direct(self, index: int) -> NativeFrame | None:
-        """Frame ``index`` decoded by the chosen codec (into the output if it can), or None."""
-        from dicomframe.core.frame import NativeFrame
+        """Frame ``index`` decoded by the chosen codec (into the output if it can), or None.
 
+        A frame whose codestream header contradicts the dataset is given to
+        no codec here either: None, and the registry refuses it as it does
+        any frame. A result that is not a valid frame is None too, for the
+        registry to try the next codec.
+        """
         frame = self.frames[index]
+        if frame_problem(frame) is not None:
+            return None
         if self.into and self.out is not None:
             try:
                 into: object = self.function(frame, out=self.out[index], **self.codec_options)
@@ -323,17 +349,24 @@ class _Decoding:
             except BaseException:  # tried again without out=, then through the registry
                 pass
             else:
-                return into if isinstance(into, NativeFrame) else None
+                return self._valid(into, frame)
         try:
             result: object = self.function(frame, **self.codec_options)
         except INTERRUPTIONS:
             raise
         except BaseException:  # the registry tries it again and reports what happened
             return None
-        if not isinstance(result, NativeFrame):
+        native = self._valid(result, frame)
+        if native is not None:
+            self.into = False  # it fails with out= only: stop offering it
+        return native
+
+    @staticmethod
+    def _valid(result: object, frame: EncapsulatedFrame) -> NativeFrame | None:
+        """``result`` when it is a valid decoding of ``frame`` (as dispatch checks), else None."""
+        if decoded_problem(result, frame) is not None:
             return None
-        self.into = False  # it fails with out= only: stop offering it
-        return result
+        return cast("NativeFrame", result)
 
     def decode_frame(self, index: int) -> NativeFrame:
         """Decode frame ``index`` (into the output if there is one), falling back."""

@@ -10,6 +10,7 @@ import pytest
 
 import dicomframe as dcf
 from dicomframe.core.frame_info import FrameInfo
+from dicomframe.errors import DecodeError
 from dicomframe.plugins import Capabilities, Codec, CodecManager
 from tests.plugins.fakes import PRIVATE, ZLIB, Plugin, always_fails, zlib_encode
 
@@ -155,8 +156,95 @@ def test_no_codec_claims_the_syntax(manager: CodecManager) -> None:
 
 def test_codec_returning_garbage_is_blamed(manager: CodecManager) -> None:
     register(manager, variant("liar", decode=lambda frame, **o: "not a frame"))
-    with pytest.raises(dcf.DecodeError, match="liar"):
+    with pytest.raises(dcf.NoCodecError, match="liar  failed       returned str") as caught:
         manager.decode(zlib_encode(native(), PRIVATE))
+    [attempt] = caught.value.attempts
+    assert (attempt.outcome, attempt.invalid_result) == ("failed", True)
+    assert isinstance(attempt.error, dcf.DecodeError)
+    assert attempt.error.codec == "liar"
+    assert caught.value.__cause__ is attempt.error
+
+
+def returns_none(frame: dcf.EncapsulatedFrame, /, **options: object) -> None:
+    return None
+
+
+def wrong_size(frame: dcf.EncapsulatedFrame, /, **options: object) -> dcf.NativeFrame:
+    info = frame.info.replace(rows=2, transfer_syntax_uid="1.2.840.10008.1.2.1")
+    return dcf.NativeFrame(np.zeros(info.values_per_frame, info.dtype), info)
+
+
+def test_a_codec_returning_none_fails_and_the_next_one_decodes(manager: CodecManager) -> None:
+    register(manager, variant("none", decode=returns_none, priority=9), variant("works"))
+    encoded = zlib_encode(native(), PRIVATE)
+    frame, used = manager.decode_with(encoded)
+    assert used == "works"
+    np.testing.assert_array_equal(frame.data, native().data)
+    with pytest.raises(dcf.NoCodecError) as caught:
+        manager.decode(encoded, codec="none")
+    [attempt] = caught.value.attempts
+    assert (attempt.codec, attempt.outcome) == ("none", "failed")
+    assert attempt.reason == "returned NoneType, not a NativeFrame"
+    assert "succeeded" not in str(caught.value)
+
+
+def test_a_frame_of_another_size_is_not_a_valid_result(manager: CodecManager) -> None:
+    register(manager, variant("resizes", decode=wrong_size, priority=9), variant("works"))
+    encoded = zlib_encode(native(), PRIVATE)
+    assert manager.decode_with(encoded)[1] == "works"
+    with pytest.raises(dcf.NoCodecError, match="returned a 6x2 frame of 1 samples; the dataset"):
+        manager.decode(encoded, codec="resizes")
+
+
+def test_an_encoder_returning_none_fails_and_the_next_one_encodes(manager: CodecManager) -> None:
+    def encodes_nothing(frame: dcf.NativeFrame, syntax: object, /, **options: object) -> None:
+        return None
+
+    register(manager, variant("none", encode=encodes_nothing, priority=9), variant("works"))
+    encoded, used = manager.encode_with(native(), PRIVATE)
+    assert used == "works"
+    assert isinstance(encoded, dcf.EncapsulatedFrame)
+    with pytest.raises(dcf.NoCodecError) as caught:
+        manager.encode(native(), PRIVATE, codec="none")
+    [attempt] = caught.value.attempts
+    assert attempt.reason == "returned NoneType, not an EncapsulatedFrame"
+    assert isinstance(attempt.error, dcf.EncodeError)
+
+
+def test_the_cause_is_the_first_codec_that_raised(manager: CodecManager) -> None:
+    def fails_too(frame: dcf.EncapsulatedFrame, /, **options: object) -> dcf.NativeFrame:
+        raise DecodeError("second opinion")
+
+    register(
+        manager,
+        variant("none", decode=returns_none, priority=9),
+        variant("broken", decode=always_fails, priority=5),
+        variant("also-broken", decode=fails_too, priority=1),
+        variant("narrow", decode_caps=Capabilities(bits_allocated=frozenset({8}))),
+    )
+    with pytest.raises(dcf.NoCodecError) as caught:
+        manager.decode(zlib_encode(native(), PRIVATE))
+    outcomes = [(a.codec, a.outcome) for a in caught.value.attempts]
+    assert outcomes == [
+        ("none", "failed"),
+        ("broken", "failed"),
+        ("also-broken", "failed"),
+        ("narrow", "declined"),
+    ]
+    # A codec's own exception beats an invalid result ahead of it and failures after it.
+    assert caught.value.__cause__ is caught.value.attempts[1].error
+    assert str(caught.value.__cause__) == "this backend rejects every stream"
+
+
+def test_an_invalid_result_is_the_cause_when_no_codec_raised(manager: CodecManager) -> None:
+    register(
+        manager,
+        variant("none", decode=returns_none, priority=9),
+        variant("narrow", decode_caps=Capabilities(bits_allocated=frozenset({8}))),
+    )
+    with pytest.raises(dcf.NoCodecError) as caught:
+        manager.decode(zlib_encode(native(), PRIVATE))
+    assert caught.value.__cause__ is caught.value.attempts[0].error
 
 
 def test_plugin_returning_garbage_is_reported_not_fatal(manager: CodecManager) -> None:

@@ -9,6 +9,7 @@ transfer syntax and a preferred alternate JPEG 2000 decoder.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +79,7 @@ def dicomframe_transfer_syntaxes():
 
 
 @pytest.fixture
-def acme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def acme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     package = tmp_path / "acme_dicom_codecs"
     package.mkdir()
     (package / "__init__.py").write_text(textwrap.dedent(PLUGIN_SOURCE))

@@ -1,5 +1,8 @@
 """Helpers shared by the codec modules: syntax groups, stream headers, output frames.
 
+The header parsers live in :mod:`dicomframe.plugins.codestream` (the registry reads the
+same headers before any codec runs) and are re-exported here.
+
 Nothing here imports a codec backend. The rules a decoder follows to make its
 :class:`NativeFrame` tell the truth live here once:
 
@@ -29,8 +32,6 @@ Nothing here imports a codec backend. The rules a decoder follows to make its
 
 from __future__ import annotations
 
-import struct
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,6 +53,13 @@ from dicomframe.core.transfer_syntax import (
     JPEGLSLossless,
     JPEGLSNearLossless,
 )
+from dicomframe.plugins.codestream import (
+    SOF_MARKERS,
+    J2KParameters,
+    JPEGParameters,
+    j2k_parameters,
+    jpeg_parameters,
+)
 
 if TYPE_CHECKING:
     from dicomframe.core.frame_info import FrameInfo
@@ -62,6 +70,7 @@ __all__ = [
     "J2K_SYNTAXES",
     "JPEG_LS_SYNTAXES",
     "JPEG_SYNTAXES",
+    "SOF_MARKERS",
     "YBR_FULL",
     "J2KParameters",
     "JPEGParameters",
@@ -98,141 +107,6 @@ YBR_FULL = "YBR_FULL"
 _YBR_RGB = ("YBR_FULL", "YBR_FULL_422")
 _YBR_PARTIAL = ("YBR_PARTIAL_422", "YBR_PARTIAL_420")
 _RGB_IDS = ((0x52, 0x47, 0x42), (0x72, 0x67, 0x62))  # "RGB" / "rgb" (ASCII component IDs)
-
-
-# -- codestream headers ---------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class J2KParameters:
-    """What a JPEG 2000 codestream's main header says (ISO/IEC 15444-1 A.5.1, A.6.1)."""
-
-    rows: int
-    columns: int
-    components: int
-    precision: int
-    signed: bool
-    mct: bool
-    jp2: bool
-    reversible: bool = True  # COD's wavelet: 5-3 reversible (1) or 9-7 irreversible (0)
-
-
-@dataclass(frozen=True, slots=True)
-class JPEGParameters:
-    """What a JPEG or JPEG-LS frame header says (ISO/IEC 10918-1 B.2.2, 14495-1 C.2.2)."""
-
-    precision: int
-    rows: int
-    columns: int
-    components: int
-    component_ids: tuple[int, ...] = ()
-    jfif: bool = False
-    adobe_transform: int | None = None
-    is_jpeg_ls: bool = False
-    lossless: bool = False  # SOF3/7/11/15: a decoder can make no colour conversion
-
-
-def _j2k_start(data: bytes) -> tuple[int, bool]:
-    """The offset of the codestream, skipping a JP2 file wrapper (15444-1 Annex I)."""
-    if data[:2] == b"\xff\x4f":
-        return 0, False
-    if data[4:8] != b"jP  ":
-        raise ValueError("not a JPEG 2000 codestream: no SOC marker (FF4F)")
-    offset = 0
-    while offset + 8 <= len(data):
-        length, kind = struct.unpack_from(">L4s", data, offset)
-        header = 8
-        if length == 1:  # XLBox: 64-bit length follows
-            length = struct.unpack_from(">Q", data, offset + 8)[0]
-            header = 16
-        if kind == b"jp2c":
-            return offset + header, True
-        if length < header:
-            break
-        offset += length
-    raise ValueError("JP2 file without a contiguous codestream box (jp2c)")
-
-
-def j2k_parameters(data: bytes) -> J2KParameters:
-    """Parse SIZ and COD from a JPEG 2000 codestream (a JP2 wrapper is skipped).
-
-    Raises
-    ------
-    ValueError
-        When the stream is not a JPEG 2000 codestream or its header is cut short.
-    """
-    start, jp2 = _j2k_start(data)
-    try:
-        if data[start : start + 4] != b"\xff\x4f\xff\x51":
-            raise ValueError("JPEG 2000 codestream without SIZ after SOC")
-        siz = start + 4
-        length = struct.unpack_from(">H", data, siz)[0]
-        xsiz, ysiz, xosiz, yosiz = struct.unpack_from(">4L", data, siz + 4)
-        components = struct.unpack_from(">H", data, siz + 36)[0]
-        ssiz = data[siz + 38]
-        offset = siz + length
-        mct, reversible = False, True
-        while offset + 4 <= len(data):
-            marker, size = struct.unpack_from(">2H", data, offset)
-            if marker == 0xFF52:  # COD: Lcod, Scod, SGcod (order, layers, MCT), SPcod
-                mct = data[offset + 8] == 1
-                reversible = data[offset + 13] == 1  # SPcod: levels, xcb, ycb, style, wavelet
-                break
-            if marker in (0xFF90, 0xFF93):  # SOT/SOD: the main header has ended
-                break
-            offset += 2 + size
-    except (struct.error, IndexError) as exc:
-        raise ValueError(f"JPEG 2000 header is truncated: {exc}") from exc
-    return J2KParameters(
-        rows=ysiz - yosiz,
-        columns=xsiz - xosiz,
-        components=components,
-        precision=(ssiz & 0x7F) + 1,
-        signed=bool(ssiz & 0x80),
-        mct=mct,
-        jp2=jp2,
-        reversible=reversible,
-    )
-
-
-SOF_MARKERS = frozenset(range(0xFFC0, 0xFFD0)) - {0xFFC4, 0xFFC8, 0xFFCC} | {0xFFF7}
-_LOSSLESS_SOF = frozenset({0xFFC3, 0xFFC7, 0xFFCB, 0xFFCF})  # ISO/IEC 10918-1 Table B.1
-
-
-def jpeg_parameters(data: bytes) -> JPEGParameters:
-    """Parse the markers before SOF, and SOF itself, of a JPEG or JPEG-LS stream.
-
-    Raises
-    ------
-    ValueError
-        When the stream does not start with SOI or ends before a SOF marker.
-    """
-    if data[:2] != b"\xff\xd8":
-        raise ValueError("not a JPEG stream: no SOI marker (FFD8)")
-    offset, jfif, adobe = 2, False, None
-    try:
-        while True:
-            marker, length = struct.unpack_from(">2H", data, offset)
-            body = data[offset + 4 : offset + 2 + length]
-            if marker == 0xFFE0 and body.startswith(b"JFIF\x00"):
-                jfif = True
-            elif marker == 0xFFEE and body.startswith(b"Adobe") and len(body) >= 12:
-                adobe = body[11]  # "Adobe", version (2), flags0 (2), flags1 (2), transform
-            if marker in SOF_MARKERS:
-                precision, rows, columns, count = struct.unpack_from(">BHHB", data, offset + 4)
-                ids = tuple(data[offset + 10 + 3 * i] for i in range(count))
-                return JPEGParameters(
-                    precision=precision,
-                    rows=rows,
-                    columns=columns,
-                    components=count,
-                    component_ids=ids,
-                    jfif=jfif,
-                    adobe_transform=adobe,
-                    is_jpeg_ls=marker == 0xFFF7,
-                    lossless=marker in _LOSSLESS_SOF,
-                )
-            offset += 2 + length
-    except (struct.error, IndexError) as exc:
-        raise ValueError(f"JPEG stream ends before its frame header (SOF): {exc}") from exc
 
 
 # -- samples, sign and precision ------------------------------------------------------

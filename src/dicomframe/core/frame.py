@@ -21,6 +21,7 @@ import numpy as np
 from dicomframe.core.frame_info import FrameInfo
 
 if TYPE_CHECKING:
+    from dicomframe.core.limits import Limits
     from dicomframe.core.transfer_syntax import TransferSyntax
     from dicomframe.plugins.manager import CodecManager
 
@@ -221,25 +222,38 @@ class EncapsulatedFrame:
 
         return resolve(self.info.transfer_syntax_uid)
 
-    def decode(self, *, codecs: CodecManager | None = None, **options: Any) -> NativeFrame:
+    def decode(
+        self,
+        *,
+        codecs: CodecManager | None = None,
+        limits: Limits | None = None,
+        **options: Any,
+    ) -> NativeFrame:
         """Decode through the codec registry (see :mod:`dicomframe.plugins`).
 
         Parameters
         ----------
         codecs
             The registry to use; the default manager when None.
+        limits
+            What the decoded frame may take (the default limits when None),
+            checked before any codec runs.
         **options
             ``codec=``, ``prefer=``, ``block=`` and options for the codec.
 
         Raises
         ------
+        LimitError
+            When the decoded frame would exceed ``limits.max_frame_bytes``.
+        DecodeError
+            When the frame's codestream header contradicts its FrameInfo.
         NoCodecError
             When no installed codec can decode the frame; the error lists what
             was tried and what to install.
         """
         from dicomframe.plugins.manager import default_manager
 
-        return (codecs or default_manager()).decode(self, **options)
+        return (codecs or default_manager()).decode(self, limits=limits, **options)
 
     def __len__(self) -> int:
         return sum(len(f) for f in self.fragments)

@@ -2,15 +2,34 @@
 
 Pure functions over a snapshot of the registry:
 
-1. candidates are the codecs that list the frame's transfer syntax and have
+1. before any codec runs, :func:`check_limits` refuses a frame whose
+   decoded size (from the dataset's FrameInfo) exceeds the
+   :class:`~dicomframe.Limits`: :class:`~dicomframe.errors.LimitError`, and
+   nothing has been allocated;
+2. candidates are the codecs that list the frame's transfer syntax and have
    a function for the direction asked for, ordered ``codec=`` (only that one)
    > per-call ``prefer`` > the manager's ``prefer`` > ``priority`` (high
    first) > name;
-2. each candidate gives one :class:`Attempt`: ``blocked``, ``unavailable``
+3. each candidate gives one :class:`Attempt`: ``blocked``, ``unavailable``
    (with what to install), ``declined`` (its Capabilities say why), ``failed``
-   (its exception, chained) or ``succeeded``;
-3. when nothing succeeds, :class:`~dicomframe.errors.NoCodecError` carries
-   every attempt, and its message is a table of them.
+   (its exception, or a result that is not a valid frame: :func:`decoded_problem`,
+   :func:`encoded_problem`) or ``succeeded``; after a failure the next
+   candidate is tried;
+4. a frame whose codestream header contradicts the dataset
+   (:func:`~dicomframe.plugins.codestream.frame_problem`, a :class:`Refusal`)
+   is given to no codec: each one that would have been called is ``failed``
+   with the contradiction as its reason, and the error is a
+   :class:`~dicomframe.plugins.codestream.CodestreamError`, both a
+   DecodeError and a NoCodecError. Codecs that are blocked, unavailable or
+   declining are listed as ever, and when none would have been called the
+   header does not matter;
+5. when nothing succeeds, :class:`~dicomframe.errors.NoCodecError` carries
+   every attempt, and its message is a table of them. Its ``__cause__`` is
+   the first failure in the order tried whose codec raised (the codec the
+   registry ranked highest among those that ran, whose own words say most
+   about the stream); when no codec raised, the first invalid result. Codecs
+   that were blocked, unavailable or declined never ran and are never the
+   cause.
 """
 
 from __future__ import annotations
@@ -19,26 +38,126 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from dicomframe.errors import CodecUnavailableError, NoCodecError
+from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+from dicomframe.errors import CodecUnavailableError, DecodeError, EncodeError, NoCodecError
+from dicomframe.plugins.codestream import CodestreamError, frame_problem
 
 if TYPE_CHECKING:
     from dicomframe.core.frame_info import FrameInfo
+    from dicomframe.core.limits import Limits
     from dicomframe.core.transfer_syntax import TransferSyntax
     from dicomframe.plugins.codec import Codec
 
-__all__ = ["INTERRUPTIONS", "Attempt", "order", "run"]
+__all__ = [
+    "INTERRUPTIONS",
+    "Attempt",
+    "Refusal",
+    "cause",
+    "check_limits",
+    "decoded_bytes",
+    "decoded_problem",
+    "encoded_problem",
+    "order",
+    "refusal",
+    "run",
+]
 
 Outcome = Literal["blocked", "unavailable", "declined", "failed", "succeeded"]
+Validator = Callable[[object], "str | None"]
 
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """What happened when the registry considered one codec."""
+    """What happened when the registry considered one codec.
+
+    ``invalid_result`` is True for a ``failed`` attempt whose codec returned
+    something that is not a valid frame (``error`` then describes it) rather
+    than raising.
+    """
 
     codec: str
     outcome: Outcome
     reason: str = ""
     error: BaseException | None = None
+    invalid_result: bool = False
+
+
+# -- before any codec runs --------------------------------------------------------------------
+def decoded_bytes(info: FrameInfo) -> int:
+    """The bytes of one decoded frame as the dataset describes it (1-bit samples packed).
+
+    Rows x Columns x Samples per Pixel x Bits Allocated / 8, rounded up: what
+    :attr:`~dicomframe.Limits.max_frame_bytes` bounds.
+    """
+    bits = info.rows * info.columns * info.samples_per_pixel * info.bits_allocated
+    return (bits + 7) // 8
+
+
+def check_limits(frame: EncapsulatedFrame, limits: Limits) -> None:
+    """Refuse a frame whose decoded size exceeds ``limits.max_frame_bytes``, before any codec.
+
+    Raises
+    ------
+    LimitError
+        Naming the limit, the frame's size and how to raise the limit.
+    """
+    where = f"decoded frame {frame.index}" if frame.index is not None else "the decoded frame"
+    limits.check("max_frame_bytes", decoded_bytes(frame.info), what=where)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The registry's reason to call no codec on a frame: its header contradicts the dataset."""
+
+    reason: str
+    frame_index: int | None
+
+    def attempt(self, codec: str) -> Attempt:
+        """The ``failed`` attempt of a codec that would have been called."""
+        error = DecodeError(self.reason, codec=codec, frame_index=self.frame_index)
+        return Attempt(codec, "failed", f"{self.reason} (checked before any codec ran)", error)
+
+
+def refusal(frame: EncapsulatedFrame) -> Refusal | None:
+    """The refusal of a frame whose codestream header contradicts its FrameInfo, or None."""
+    reason = frame_problem(frame)
+    return None if reason is None else Refusal(reason, frame.index)
+
+
+# -- what a codec returned ----------------------------------------------------------------------
+def decoded_problem(result: object, frame: EncapsulatedFrame) -> str | None:
+    """Why ``result`` is not a valid decoding of ``frame``, or None when it is.
+
+    Valid: a NativeFrame whose data is flat, of its FrameInfo's dtype and
+    length, with the rows, columns and samples the dataset gave ``frame``
+    (a decoder never resizes; the output was sized by the dataset).
+    """
+    if not isinstance(result, NativeFrame):
+        return f"returned {type(result).__name__}, not a NativeFrame"
+    data, info = result.data, result.info
+    if data.ndim != 1 or data.dtype != info.dtype or data.size != info.values_per_frame:
+        return (
+            f"returned {data.size} values of {data.dtype} in {data.ndim} dimension(s); "
+            f"its FrameInfo needs {info.values_per_frame} of {info.dtype}, flat"
+        )
+    asked = frame.info
+    if (info.rows, info.columns, info.samples_per_pixel) != (
+        asked.rows,
+        asked.columns,
+        asked.samples_per_pixel,
+    ):
+        return (
+            f"returned a {info.columns}x{info.rows} frame of {info.samples_per_pixel} samples; "
+            f"the dataset says {asked.columns}x{asked.rows} of {asked.samples_per_pixel}"
+        )
+    return None
+
+
+def encoded_problem(result: object) -> str | None:
+    """Why ``result`` is not a valid encoding, or None when it is an EncapsulatedFrame."""
+    if not isinstance(result, EncapsulatedFrame):
+        return f"returned {type(result).__name__}, not an EncapsulatedFrame"
+    return None
 
 
 def order(
@@ -62,7 +181,7 @@ def order(
 INTERRUPTIONS = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 
-def run(
+def run(  # noqa: PLR0913 - keyword-only facts of one dispatch
     candidates: Sequence[Codec],
     call: Callable[[Codec], Any],
     info: FrameInfo,
@@ -70,19 +189,23 @@ def run(
     encoding: bool,
     blocked: set[str],
     syntax: TransferSyntax | None = None,
+    validate: Validator | None = None,
+    refused: Refusal | None = None,
 ) -> tuple[Any, list[Attempt]]:
-    """Try each candidate; return the first result and the attempts made."""
+    """Try each candidate; return the first valid result (None if none) and the attempts made.
+
+    ``validate`` says why a result is not valid (None when it is); an invalid
+    result is that codec failing, and the next one is tried. With ``refused``
+    no codec is called: each that would have been fails with its reason.
+    """
     attempts: list[Attempt] = []
     for candidate in candidates:
-        if candidate.name in blocked:
-            attempts.append(Attempt(candidate.name, "blocked", "blocked by configuration"))
+        skipped = _skipped(candidate, info, encoding=encoding, blocked=blocked, syntax=syntax)
+        if skipped is not None:
+            attempts.append(skipped)
             continue
-        if not candidate.is_available():
-            attempts.append(Attempt(candidate.name, "unavailable", candidate.install_hint()))
-            continue
-        reason = candidate.why_not(info, encoding=encoding, syntax=syntax)
-        if reason is not None:
-            attempts.append(Attempt(candidate.name, "declined", reason))
+        if refused is not None:
+            attempts.append(refused.attempt(candidate.name))
             continue
         try:
             result = call(candidate)
@@ -91,9 +214,47 @@ def run(
         except BaseException as exc:  # see INTERRUPTIONS
             attempts.append(Attempt(candidate.name, "failed", f"{type(exc).__name__}: {exc}", exc))
             continue
+        problem = None if validate is None else validate(result)
+        if problem is not None:
+            attempts.append(_invalid(candidate.name, problem, encoding=encoding))
+            continue
         attempts.append(Attempt(candidate.name, "succeeded"))
         return result, attempts
     return None, attempts
+
+
+def _skipped(
+    candidate: Codec,
+    info: FrameInfo,
+    *,
+    encoding: bool,
+    blocked: set[str],
+    syntax: TransferSyntax | None,
+) -> Attempt | None:
+    """The attempt of a codec that is not called (blocked, unavailable, declining), or None."""
+    if candidate.name in blocked:
+        return Attempt(candidate.name, "blocked", "blocked by configuration")
+    if not candidate.is_available():
+        return Attempt(candidate.name, "unavailable", candidate.install_hint())
+    reason = candidate.why_not(info, encoding=encoding, syntax=syntax)
+    if reason is not None:
+        return Attempt(candidate.name, "declined", reason)
+    return None
+
+
+def _invalid(name: str, problem: str, *, encoding: bool) -> Attempt:
+    """A failed attempt for a codec that returned ``problem`` instead of a frame."""
+    kind = EncodeError if encoding else DecodeError
+    error = kind(f"codec {name!r} {problem}", codec=name)
+    return Attempt(name, "failed", problem, error, invalid_result=True)
+
+
+def cause(attempts: Sequence[Attempt]) -> BaseException | None:
+    """The failure a NoCodecError chains: the first that raised, else the first invalid result."""
+    failures = [a for a in attempts if a.outcome == "failed" and a.error is not None]
+    raised = [a for a in failures if not a.invalid_result]
+    chosen = raised or failures
+    return chosen[0].error if chosen else None
 
 
 def describe(info: FrameInfo) -> str:
@@ -125,10 +286,19 @@ def no_codec(
     if hints:
         lines.append(f"install one of: {', '.join(hints)}")
     error = NoCodecError("\n".join(lines), syntax=syntax, attempts=attempts)
-    failures = [a.error for a in attempts if a.error is not None]
-    if failures:
-        error.__cause__ = failures[-1]
+    error.__cause__ = cause(attempts)
     return error
+
+
+def refused_error(error: NoCodecError, refused: Refusal) -> CodestreamError:
+    """The error for a frame no codec was given (:class:`Refusal`), with the attempts table."""
+    where = f"frame {refused.frame_index}" if refused.frame_index is not None else "the frame"
+    message = f"{where}: {refused.reason}; no codec was called\n{error}"
+    result = CodestreamError(
+        message, frame_index=refused.frame_index, syntax=error.syntax, attempts=error.attempts
+    )
+    result.__cause__ = error.__cause__
+    return result
 
 
 def unavailable(codec: Codec) -> CodecUnavailableError:

@@ -22,18 +22,21 @@ import importlib.metadata
 import os
 import threading
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
-from dicomframe.errors import CodecFallbackWarning, DecodeError, EncodeError, PluginError
+from dicomframe.core.limits import resolve_limits
+from dicomframe.errors import CodecFallbackWarning, PluginError
 from dicomframe.plugins import dispatch, hookspecs
 from dicomframe.plugins.codec import Codec
 
 if TYPE_CHECKING:
     from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+    from dicomframe.core.frame_info import FrameInfo
+    from dicomframe.core.limits import Limits
     from dicomframe.core.transfer_syntax import TransferSyntax
 
 __all__ = ["CodecManager", "CodecStatus", "default_manager"]
@@ -237,10 +240,13 @@ class CodecManager:
         codec: str | None = None,
         prefer: Sequence[str] = (),
         block: Iterable[str] = (),
+        limits: Limits | None = None,
         **options: Any,
     ) -> NativeFrame:
         """Decode ``frame`` with the first codec that can (see :mod:`.dispatch`)."""
-        return self.decode_with(frame, codec=codec, prefer=prefer, block=block, **options)[0]
+        return self.decode_with(
+            frame, codec=codec, prefer=prefer, block=block, limits=limits, **options
+        )[0]
 
     def decode_with(
         self,
@@ -251,32 +257,41 @@ class CodecManager:
         prefer: Sequence[str] = (),
         block: Iterable[str] = (),
         sticky: str | None = None,
+        limits: Limits | None = None,
         **options: Any,
     ) -> tuple[NativeFrame, str]:
         """Decode ``frame``; also return the name of the codec that did.
 
         ``sticky`` names the codec that decoded the earlier frames of the same
         object: it is tried first, and a switch away from it warns
-        :class:`~dicomframe.errors.CodecFallbackWarning`.
-        """
-        from dicomframe.core.frame import NativeFrame
+        :class:`~dicomframe.errors.CodecFallbackWarning`. ``limits`` (the
+        default limits when None) bound the decoded frame; they are the
+        registry's, never passed on to a codec.
 
+        Raises
+        ------
+        LimitError
+            When the decoded frame would exceed ``limits.max_frame_bytes``;
+            no codec is called.
+        CodestreamError
+            A DecodeError and a NoCodecError: the codestream's header
+            contradicts the dataset (:mod:`.codestream`); no codec is called.
+        NoCodecError
+            When no codec decodes the frame.
+        """
         self._codecs()  # plugins may register the frame's (private) transfer syntax
+        dispatch.check_limits(frame, resolve_limits(limits))
         result, used = self._dispatch(
             frame.transfer_syntax,
             frame.info,
-            lambda c: c.decode(frame, **options),
+            _decoding(frame, options),
             encoding=False,
-            options=(codec, prefer, block, sticky),
+            choice=_Choice(codec, prefer, block, sticky),
             index=frame.index,
+            validate=lambda result: dispatch.decoded_problem(result, frame),
+            refused=dispatch.refusal(frame),
         )
-        if not isinstance(result, NativeFrame):
-            raise DecodeError(
-                f"codec {used!r} returned {type(result).__name__}, not a NativeFrame",
-                codec=used,
-                frame_index=frame.index,
-            )
-        return result, used
+        return cast("NativeFrame", result), used
 
     def encode(
         self,
@@ -312,7 +327,6 @@ class CodecManager:
         ``sticky`` names the codec that encoded the earlier frames of the same
         object, as for :meth:`decode_with`.
         """
-        from dicomframe.core.frame import EncapsulatedFrame
         from dicomframe.core.transfer_syntax import resolve
 
         self._codecs()  # plugins may register a private transfer syntax
@@ -320,73 +334,120 @@ class CodecManager:
         result, used = self._dispatch(
             target,
             frame.info,
-            lambda c: c.encode(frame, target, **options),
+            _encoding(frame, target, options),
             encoding=True,
-            options=(codec, prefer, block, sticky),
+            choice=_Choice(codec, prefer, block, sticky),
             index=frame.index,
+            validate=dispatch.encoded_problem,
         )
-        if not isinstance(result, EncapsulatedFrame):
-            raise EncodeError(
-                f"codec {used!r} returned {type(result).__name__}, not an EncapsulatedFrame",
-                codec=used,
-            )
-        return result, used
+        return cast("EncapsulatedFrame", result), used
 
-    def _dispatch(
+    def _dispatch(  # noqa: PLR0913 - keyword-only facts of one dispatch
         self,
         syntax: TransferSyntax,
-        info: Any,
-        call: Any,
+        info: FrameInfo,
+        call: Callable[[Codec], object],
         *,
         encoding: bool,
-        options: tuple[str | None, Sequence[str], Iterable[str], str | None],
+        choice: _Choice,
         index: int | None,
-    ) -> tuple[Any, str]:
-        """Dispatch one frame; return the result and the codec that produced it.
-
-        ``sticky`` (the codec of the earlier frames) goes first, and a switch
-        away from it warns :class:`~dicomframe.errors.CodecFallbackWarning`.
-        """
-        codec_name, prefer, block, sticky = options
-        if sticky is not None and codec_name is None:
-            prefer = [sticky, *prefer]
-        snapshot = self._codecs()
-        with self._lock:
-            blocked = set(self._blocked) | set(block)
-            preferred = [*prefer, *self._preferred]
-        plugins = {c.name: p for c, p in snapshot}
-        blocked |= {name for name, plugin in plugins.items() if plugin in blocked}
-        candidates = dispatch.order(
-            (c for c, _ in snapshot),
-            syntax.uid,
-            encoding=encoding,
-            codec=codec_name,
-            prefer=preferred,
-        )
-        if codec_name is not None:
-            named = [c for c, _ in snapshot if c.name == codec_name]
-            if not named:
-                raise KeyError(f"no codec named {codec_name!r}")
-            if not named[0].is_available():
-                raise dispatch.unavailable(named[0])
+        validate: dispatch.Validator,
+        refused: dispatch.Refusal | None = None,
+    ) -> tuple[object, str]:
+        """Dispatch one frame; return the valid result and the codec that produced it."""
+        candidates, blocked = self._candidates(syntax, encoding=encoding, choice=choice)
         result, attempts = dispatch.run(
-            candidates, call, info, encoding=encoding, blocked=blocked, syntax=syntax
+            candidates,
+            call,
+            info,
+            encoding=encoding,
+            blocked=blocked,
+            syntax=syntax,
+            validate=validate,
+            refused=refused,
         )
         if result is None:
             hints = sorted({r for c in candidates if not c.is_available() for r in c.requires})
-            raise dispatch.no_codec(
+            error = dispatch.no_codec(
                 syntax, info, attempts, encoding=encoding, index=index, hints=hints
             )
+            if refused is not None and any(a.outcome == "failed" for a in attempts):
+                raise dispatch.refused_error(error, refused)
+            raise error
         used = attempts[-1].codec
-        if sticky is not None and used != sticky:
+        if choice.sticky is not None and used != choice.sticky:
             verb = "encoded" if encoding else "decoded"
             warnings.warn(
-                f"codec {sticky!r} {verb} the earlier frames but not frame {index}; "
+                f"codec {choice.sticky!r} {verb} the earlier frames but not frame {index}; "
                 f"{used!r} {verb} it",
                 CodecFallbackWarning,
                 stacklevel=4,
             )
         return result, used
+
+    def _candidates(
+        self, syntax: TransferSyntax, *, encoding: bool, choice: _Choice
+    ) -> tuple[list[Codec], set[str]]:
+        """The codecs to try, in order, and the names blocked for this call.
+
+        ``sticky`` (the codec of the earlier frames) goes first unless a codec
+        is named; a named codec that is unknown or not installed is an error
+        at once, never a silent fallback.
+        """
+        prefer = list(choice.prefer)
+        if choice.sticky is not None and choice.codec is None:
+            prefer = [choice.sticky, *prefer]
+        snapshot = self._codecs()
+        with self._lock:
+            blocked = set(self._blocked) | set(choice.block)
+            preferred = [*prefer, *self._preferred]
+        blocked |= {codec.name for codec, plugin in snapshot if plugin in blocked}
+        if choice.codec is not None:
+            named = [c for c, _ in snapshot if c.name == choice.codec]
+            if not named:
+                raise KeyError(f"no codec named {choice.codec!r}")
+            if not named[0].is_available():
+                raise dispatch.unavailable(named[0])
+        candidates = dispatch.order(
+            (c for c, _ in snapshot),
+            syntax.uid,
+            encoding=encoding,
+            codec=choice.codec,
+            prefer=preferred,
+        )
+        return candidates, blocked
+
+
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    """What one call asks of the registry beyond the frame: which codecs, in what order."""
+
+    codec: str | None
+    prefer: Sequence[str]
+    block: Iterable[str]
+    sticky: str | None
+
+
+def _decoding(frame: EncapsulatedFrame, options: dict[str, Any]) -> Callable[[Codec], object]:
+    """The call that asks one codec to decode ``frame``."""
+
+    def call(codec: Codec) -> object:
+        assert codec.decode is not None  # dispatch.order keeps codecs that decode
+        return codec.decode(frame, **options)
+
+    return call
+
+
+def _encoding(
+    frame: NativeFrame, target: TransferSyntax, options: dict[str, Any]
+) -> Callable[[Codec], object]:
+    """The call that asks one codec to encode ``frame`` in ``target``."""
+
+    def call(codec: Codec) -> object:
+        assert codec.encode is not None  # dispatch.order keeps codecs that encode
+        return codec.encode(frame, target, **options)
+
+    return call
 
 
 def _register_all(syntaxes: object) -> None:
