@@ -363,3 +363,31 @@ def test_decode_without_a_codec_raises_no_codec_error() -> None:
     with pytest.raises(dcf.NoCodecError, match="RLELossless") as info:
         frame.decode(codecs=CodecManager(entry_points=False))
     assert info.value.attempts == ()
+
+
+# -- limits ----------------------------------------------------------------------
+def test_pixel_array_refuses_more_than_max_object_bytes() -> None:
+    path = TESTDATA / "mr_multiframe_uint16.dcm"  # 5 frames of 32 x 48 uint16: 15,360 bytes
+    ds = dcf.read(path, limits=dcf.Limits(max_object_bytes=15_359))
+    with pytest.raises(dcf.LimitError, match="max_object_bytes") as info:
+        _ = ds.pixel_array
+    assert (info.value.limit, info.value.value, info.value.maximum) == (
+        "max_object_bytes",
+        15_360,
+        15_359,
+    )
+    assert "pixel_array of 5 frames" in str(info.value)
+    ds.limits = dcf.Limits(max_object_bytes=15_360)  # the dataset's limits at the time of the call
+    assert ds.pixel_array.nbytes == 15_360
+
+
+def test_pixel_array_limit_is_checked_before_any_frame_is_decoded() -> None:
+    from dicomframe.plugins import CodecManager
+
+    ds = dcf.read(TESTDATA / "rle_multiframe.dcm", limits=dcf.Limits(max_object_bytes=1024))
+    empty = CodecManager(entry_points=False)  # decoding would raise NoCodecError
+    with pytest.raises(dcf.LimitError, match="max_object_bytes"):
+        ds.pixel_data.pixel_array(codecs=empty)
+    ds.limits = None
+    with pytest.raises(dcf.NoCodecError):
+        ds.pixel_data.pixel_array(codecs=empty)

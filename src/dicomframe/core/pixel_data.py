@@ -8,7 +8,8 @@ Stored bits clean); encapsulated frames are :class:`EncapsulatedFrame`
 fragments located through the offset tables.
 
 ``pixel_array`` fills ONE output array: native data is read straight into it
-from the file (``preadv``), then byte-swapped and corrected in place.
+from the file (``preadv``), then byte-swapped and corrected in place; its size
+is checked against ``Limits.max_object_bytes`` before it is allocated.
 
 Big endian (PS3.5 7.3): each value is byte-swapped in the unit of its VR, as
 DCMTK and GDCM read and write it: 16-bit words for OW, 32 bits for OL and
@@ -29,6 +30,7 @@ their original bytes and leaves every other byte as it was.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, overload
 
@@ -38,7 +40,8 @@ from dicomframe.core.element import DataElement
 from dicomframe.core.encapsulation import Span, frame_spans
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import PIXEL_KEYWORDS, FrameInfo
-from dicomframe.core.source import Located, Patched
+from dicomframe.core.limits import Limits, resolve_limits
+from dicomframe.core.source import Located, Patched, Unparsed
 from dicomframe.core.vr import SWAP_SIZE, VR
 from dicomframe.errors import InvalidDicomError
 
@@ -68,6 +71,7 @@ class PixelData:
         self._edited: dict[int, NativeFrame] = {}
         self._spans: list[list[Span]] | None = None
         self._extended = _extended_table(ds) if self.is_encapsulated else None
+        self._dataset = weakref.ref(ds)  # for its limits, without keeping it alive
         # Encapsulated data is little endian by definition (PS3.5 A.4): never swapped.
         self._unit = (
             1
@@ -76,6 +80,12 @@ class PixelData:
         )
         if not self.is_encapsulated:
             self._check_length()
+
+    @property
+    def limits(self) -> Limits:
+        """The limits decoding keeps to: the dataset's (``ds.limits``), else the default ones."""
+        ds = self._dataset()
+        return resolve_limits(None if ds is None else ds.limits)
 
     # -- sequence protocol --------------------------------------------------
     def __len__(self) -> int:
@@ -168,7 +178,7 @@ class PixelData:
             return raw.source.view(raw.offset + offset, length)
         if isinstance(raw, Patched):
             return raw.view(offset, length)
-        if raw is None:  # the value was assigned: use its bytes
+        if raw is None or isinstance(raw, Unparsed):  # assigned (Unparsed: never, for pixels)
             return memoryview(self.element.value)[offset : offset + length]
         return memoryview(raw)[offset : offset + length]
 
@@ -205,9 +215,15 @@ class PixelData:
         """
         info = self.info
         count = len(self)
+        shape = (count, info.rows, info.columns, 3) if info.is_subsampled else (count, *info.shape)
+        self.limits.check(
+            "max_object_bytes",
+            int(np.prod(shape)) * info.dtype.itemsize,
+            what=f"pixel_array of {count} frames",
+            tag=self.element.tag,
+        )
         if self.is_encapsulated:
             return self._decode_all(count, codecs, options)
-        shape = (count, info.rows, info.columns, 3) if info.is_subsampled else (count, *info.shape)
         out = np.empty(shape, dtype=info.dtype)
         if info.bits_allocated == 1 or info.is_subsampled or out.nbytes % self._unit:
             for index in range(count):
@@ -286,7 +302,7 @@ class PixelData:
         if isinstance(raw, Patched):
             raw.patches[offset] = patch
         else:
-            assert raw is not None
+            assert raw is not None and not isinstance(raw, Unparsed)
             self.element._raw = Patched(raw, {offset: patch})
 
     def _stored_bytes(self, frame: NativeFrame) -> bytes:
