@@ -24,7 +24,7 @@ from dicomframe.core.encoder import EncodeContext, encode_dataset
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import PIXEL_KEYWORDS
 from dicomframe.core.reader import read
-from dicomframe.core.set_pixels import describe_pixels, interleaved, set_syntax
+from dicomframe.core.set_pixels import describe_pixels, native_value, set_syntax
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
 from dicomframe.core.vr import VR
 from dicomframe.core.writer import atomic_file, build_meta, encode_file
@@ -298,9 +298,9 @@ def _write_native(handle: BinaryIO, job: _Job) -> None:
     if target.is_explicit_vr:
         element += vr.value.encode() + b"\0\0"
     handle.write(element + struct.pack(f"{order}L", length + length % 2))
-    dtype = info.dtype.newbyteorder(order)
-    for index in range(count):
-        handle.write(interleaved(job.frame(index)[0]).astype(dtype, copy=False).tobytes())
+    for index in range(count):  # big endian: swapped in the unit of the VR, as when in memory
+        frame = job.frame(index)[0]
+        handle.write(native_value([frame], vr, little_endian=target.is_little_endian))
         job.written(index)
     if length % 2:
         handle.write(b"\0")
