@@ -391,3 +391,21 @@ def test_pixel_array_limit_is_checked_before_any_frame_is_decoded() -> None:
     ds.limits = None
     with pytest.raises(dcf.NoCodecError):
         ds.pixel_data.pixel_array(codecs=empty)
+
+
+def test_a_dataset_read_with_small_limits_refuses_a_larger_frame() -> None:
+    path = TESTDATA / "rle_multiframe.dcm"  # 5 RLE frames of 32 x 48 uint16: 3,072 bytes each
+    ds = dcf.read(path, limits=dcf.Limits(max_frame_bytes=3_071))
+    with pytest.raises(dcf.LimitError, match="max_frame_bytes") as info:
+        _ = ds.pixel_array
+    assert (info.value.limit, info.value.value, info.value.maximum) == (
+        "max_frame_bytes",
+        3072,
+        3071,
+    )
+    with pytest.raises(dcf.LimitError, match="max_frame_bytes"):
+        ds.pixel_data.pixel_array(workers=2)
+    allowed = dcf.Limits(max_frame_bytes=3_072)
+    np.testing.assert_array_equal(
+        ds.pixel_data.pixel_array(limits=allowed), dcf.read(path).pixel_array
+    )

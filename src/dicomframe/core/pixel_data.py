@@ -8,8 +8,10 @@ Stored bits clean); encapsulated frames are :class:`EncapsulatedFrame`
 fragments located through the offset tables.
 
 ``pixel_array`` fills ONE output array: native data is read straight into it
-from the file (``preadv``), then byte-swapped and corrected in place; its size
-is checked against ``Limits.max_object_bytes`` before it is allocated.
+from the file (``preadv``), then byte-swapped and corrected in place. The
+dataset's limits (``dcf.read(..., limits=...)``) bound it: its size is checked
+against ``Limits.max_object_bytes`` before it is allocated, and each
+encapsulated frame against ``max_frame_bytes`` before it is decoded.
 
 Big endian (PS3.5 7.3): each value is byte-swapped in the unit of its VR, as
 DCMTK and GDCM read and write it: 16-bit words for OW, 32 bits for OL and
@@ -41,7 +43,7 @@ from dicomframe.core.encapsulation import Span, frame_spans
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import PIXEL_KEYWORDS, FrameInfo
 from dicomframe.core.limits import Limits, resolve_limits
-from dicomframe.core.source import Located, Patched, Unparsed
+from dicomframe.core.source import Located, Patched
 from dicomframe.core.vr import SWAP_SIZE, VR
 from dicomframe.errors import InvalidDicomError
 
@@ -83,7 +85,11 @@ class PixelData:
 
     @property
     def limits(self) -> Limits:
-        """The limits decoding keeps to: the dataset's (``ds.limits``), else the default ones."""
+        """The limits decoding keeps to: the dataset's (``ds.limits``), else the default ones.
+
+        Read when asked for, so limits set on the dataset after its pixel
+        data was first used still count.
+        """
         ds = self._dataset()
         return resolve_limits(None if ds is None else ds.limits)
 
@@ -178,7 +184,7 @@ class PixelData:
             return raw.source.view(raw.offset + offset, length)
         if isinstance(raw, Patched):
             return raw.view(offset, length)
-        if raw is None or isinstance(raw, Unparsed):  # assigned (Unparsed: never, for pixels)
+        if raw is None:  # the value was assigned: use its bytes
             return memoryview(self.element.value)[offset : offset + length]
         return memoryview(raw)[offset : offset + length]
 
@@ -203,7 +209,11 @@ class PixelData:
         return np.unpackbits(packed, bitorder="little")[shift : shift + count]
 
     def pixel_array(
-        self, *, codecs: CodecManager | None = None, **options: Any
+        self,
+        *,
+        codecs: CodecManager | None = None,
+        limits: Limits | None = None,
+        **options: Any,
     ) -> np.ndarray[Any, Any]:
         """Every frame as ``(frames, rows, columns[, samples])`` in one allocation.
 
@@ -212,18 +222,29 @@ class PixelData:
         ``workers=``, default the number of cores, ``parallel=``, ...; see
         :mod:`dicomframe.parallel`); the codec that decodes frame 0 decodes
         the others, and the registry falls back for a frame it fails on.
+
+        ``limits`` (the dataset's when None, see :attr:`limits`) bound the
+        output and each decoded frame, checked before anything is allocated
+        or decoded.
+
+        Raises
+        ------
+        LimitError
+            When the output would exceed ``limits.max_object_bytes``, or a
+            decoded frame ``limits.max_frame_bytes``.
         """
-        info = self.info
+        limits = self.limits if limits is None else limits
         count = len(self)
+        if self.is_encapsulated:
+            return self._decode_all(count, codecs, {**options, "limits": limits})
+        info = self.info
         shape = (count, info.rows, info.columns, 3) if info.is_subsampled else (count, *info.shape)
-        self.limits.check(
+        limits.check(
             "max_object_bytes",
             int(np.prod(shape)) * info.dtype.itemsize,
             what=f"pixel_array of {count} frames",
             tag=self.element.tag,
         )
-        if self.is_encapsulated:
-            return self._decode_all(count, codecs, options)
         out = np.empty(shape, dtype=info.dtype)
         if info.bits_allocated == 1 or info.is_subsampled or out.nbytes % self._unit:
             for index in range(count):
@@ -240,6 +261,8 @@ class PixelData:
         Frame 0 chooses the codec; the others are decoded by it straight into
         the output, on threads when the backend releases the GIL, in forked
         processes when it holds it; ``workers=1`` decodes in this thread only.
+        ``decode_frames`` checks the output and each frame against the limits
+        in ``options`` before it allocates or decodes anything.
         """
         from dicomframe.parallel import decode_frames
 
@@ -302,7 +325,7 @@ class PixelData:
         if isinstance(raw, Patched):
             raw.patches[offset] = patch
         else:
-            assert raw is not None and not isinstance(raw, Unparsed)
+            assert raw is not None
             self.element._raw = Patched(raw, {offset: patch})
 
     def _stored_bytes(self, frame: NativeFrame) -> bytes:
