@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,14 @@ import dicomframe.plugins.manager
 from dicomframe import batch
 from dicomframe.batch import NOT_DICOM, run
 from dicomframe.cli import main
+from dicomframe.codecs.rle import RLE
+from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+from dicomframe.core.transfer_syntax import TransferSyntax
 from dicomframe.parallel import can_fork
-from dicomframe.plugins import CodecManager
+from dicomframe.plugins import Codec, CodecManager, hookimpl
 from tests.reference import TESTDATA
 from tests.test_signals import stop_when, temporaries
 from tests.test_streaming import write_large_native
-from tests.test_transcoding import LiarPlugin
 
 SUMMARY = re.compile(
     r"^(\d+) converted, (\d+) failed, (\d+) skipped \(not DICOM\), "
@@ -290,11 +293,26 @@ def test_keep_uid(keep: bool, tmp_path: Path) -> None:
     assert result.LossyImageCompression == "01"
 
 
+def _lying_encode(
+    frame: NativeFrame, syntax: TransferSyntax, /, **options: Any
+) -> EncapsulatedFrame:
+    """A valid RLE stream of the frame with the lowest bit of every value dropped."""
+    dropped = frame.data & ~np.asarray(1, dtype=frame.data.dtype)
+    assert RLE.encode is not None
+    return RLE.encode(NativeFrame(dropped, frame.info), syntax)
+
+
+class LyingRLE:
+    @hookimpl
+    def dicomframe_codecs(self) -> list[Codec]:
+        return [replace(RLE, name="liar", encode=_lying_encode)]
+
+
 @pytest.fixture
 def lying_default(monkeypatch: pytest.MonkeyPatch) -> CodecManager:
     """The default manager replaced by one whose only RLE codec drops the lowest bit."""
     manager = CodecManager(entry_points=False)
-    manager.register(LiarPlugin(), "liar")
+    manager.register(LyingRLE(), "liar")
     monkeypatch.setattr(dicomframe.plugins.manager, "default_manager", lambda: manager)
     return manager
 
