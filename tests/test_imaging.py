@@ -20,7 +20,7 @@ from PIL import Image
 import dicomframe as dcf
 from dicomframe import rendering
 from dicomframe.core.transfer_syntax import TransferSyntax
-from dicomframe.errors import NoCodecError, UnknownTransferSyntaxError
+from dicomframe.errors import InvalidDicomError, NoCodecError, UnknownTransferSyntaxError
 from dicomframe.imaging import INFO_KEY, ImageModeError, get_image, to_frame
 from dicomframe.plugins import Capabilities, Codec, CodecManager, hookimpl
 from tests.plugins.fakes import PRIVATE
@@ -639,3 +639,244 @@ def test_png_reads_back(tmp_path: Path, path: Path, options: dict[str, Any], mod
         assert back.size == (ds.Columns, ds.Rows)
         assert back.mode == mode
         np.testing.assert_array_equal(np.asarray(back), np.asarray(image))
+
+
+# -- errors from file content are DicomErrors naming the tag --------------------------------------
+def built(array: np.ndarray, **attributes: Any) -> dcf.Dataset:
+    """A dataset made here, attribute by attribute: native pixel data and what describes it."""
+    ds = dcf.Dataset()
+    ds.Rows, ds.Columns = array.shape[:2]
+    ds.SamplesPerPixel = 1 if array.ndim == 2 else array.shape[2]
+    ds.BitsAllocated = ds.BitsStored = array.dtype.itemsize * 8
+    ds.HighBit = ds.BitsStored - 1
+    ds.PixelRepresentation = int(array.dtype.kind == "i")
+    ds.PhotometricInterpretation = "MONOCHROME2" if array.ndim == 2 else "RGB"
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
+    ds.PixelData = np.ascontiguousarray(array).tobytes()
+    return ds
+
+
+GRAY = np.arange(12, dtype=np.uint8).reshape(3, 4)
+RGB8 = np.zeros((2, 2, 3), np.uint8)
+
+
+def lut_item(descriptor: list[int], data: bytes) -> dcf.Dataset:
+    item = dcf.Dataset()
+    item.add(dcf.DataElement(0x00283002, "US", descriptor))
+    item.add(dcf.DataElement(0x00283006, "OW", data))
+    return item
+
+
+def segmented_palette(words: list[int]) -> dcf.Dataset:
+    """A PALETTE COLOR dataset whose three tables are the same Segmented LUT Data (16-bit)."""
+    ds = built(GRAY, PhotometricInterpretation="PALETTE COLOR")
+    for channel in range(3):
+        ds.add(dcf.DataElement(0x00281101 + channel, "US", [256, 0, 16]))
+        ds.add(dcf.DataElement(0x00281221 + channel, "OW", np.array(words, "<u2").tobytes()))
+    return ds
+
+
+def not_a_sequence(ds: dcf.Dataset, tag: int) -> dcf.Dataset:
+    ds.add(dcf.DataElement(tag, "OB", b"\x01\x02"))
+    return ds
+
+
+CONTENT_ERRORS: list[tuple[str, Callable[[], dcf.Dataset], dict[str, Any], int, str]] = [
+    (
+        "window-width-0",
+        lambda: built(GRAY, WindowCenter=5, WindowWidth=0),
+        {},
+        0x00281051,
+        "Window Width 0.0 must be at least 1 for LINEAR",
+    ),
+    (
+        "window-width-negative",
+        lambda: built(GRAY, WindowCenter=5, WindowWidth=-3),
+        {},
+        0x00281051,
+        "Window Width -3.0 must be at least 1",
+    ),
+    (
+        "window-width-0-linear-exact",
+        lambda: built(GRAY, WindowCenter=5, WindowWidth=0, VOILUTFunction="LINEAR_EXACT"),
+        {},
+        0x00281051,
+        "must be above 0",
+    ),
+    (
+        "window-width-nan",
+        lambda: built(GRAY, WindowCenter=5, WindowWidth="nan"),
+        {},
+        0x00281051,
+        "Window Width nan",
+    ),
+    (
+        "window-center-infinite",
+        lambda: built(GRAY, WindowCenter="inf", WindowWidth=10),
+        {},
+        0x00281050,
+        "Window Center inf is not a finite number",
+    ),
+    (
+        "unknown-voi-function",
+        lambda: built(GRAY, WindowCenter=5, WindowWidth=10, VOILUTFunction="CUBIC"),
+        {},
+        0x00281056,
+        "VOI LUT Function 'CUBIC' is not one of",
+    ),
+    (
+        "palette-without-luts",
+        lambda: built(GRAY, PhotometricInterpretation="PALETTE COLOR"),
+        {},
+        0x00281101,
+        "a LUT Descriptor or its LUT Data is missing",
+    ),
+    (
+        "three-samples-monochrome2",
+        lambda: built(RGB8, PhotometricInterpretation="MONOCHROME2"),
+        {},
+        0x00280004,
+        "MONOCHROME2 has 1 sample(s) per pixel; Samples per Pixel (0028,0002) is 3",
+    ),
+    (
+        "one-sample-rgb",
+        lambda: built(GRAY, PhotometricInterpretation="RGB"),
+        {},
+        0x00280004,
+        "RGB has 3 sample(s) per pixel; Samples per Pixel (0028,0002) is 1",
+    ),
+    (
+        "three-samples-palette",
+        lambda: built(RGB8, PhotometricInterpretation="PALETTE COLOR"),
+        {},
+        0x00280004,
+        "PALETTE COLOR has 1 sample(s)",
+    ),
+    (
+        "hsv",
+        lambda: built(RGB8, PhotometricInterpretation="HSV"),
+        {},
+        0x00280004,
+        "cannot display HSV samples",
+    ),
+    (
+        "signed-ybr",
+        lambda: built(np.zeros((2, 2, 3), np.int16), PhotometricInterpretation="YBR_FULL"),
+        {},
+        0x00280103,
+        "YBR_FULL samples are unsigned; Pixel Representation is 1",
+    ),
+    (
+        "ybr-of-1-bit",
+        lambda: built(RGB8, PhotometricInterpretation="YBR_FULL", BitsStored=1, HighBit=0),
+        {},
+        0x00280101,
+        "YBR_FULL needs at least 2 bits a sample; Bits Stored is 1",
+    ),
+    (
+        "ybr-422-odd-pixels",
+        lambda: built(
+            np.zeros((1, 3, 2), np.uint8),
+            SamplesPerPixel=3,
+            PhotometricInterpretation="YBR_FULL_422",
+        ),
+        {},
+        0x00280011,
+        "1 Rows x 3 Columns is odd",
+    ),
+    (
+        "voi-lut-sequence-not-a-sequence",
+        lambda: not_a_sequence(built(GRAY), 0x00283010),
+        {},
+        0x00283010,
+        "expected a sequence of items, not",
+    ),
+    (
+        "modality-lut-sequence-not-a-sequence",
+        lambda: not_a_sequence(built(GRAY), 0x00283000),
+        {},
+        0x00283000,
+        "expected a sequence of items",
+    ),
+    (
+        "voi-lut-of-0-bits",
+        lambda: built(GRAY, VOILUTSequence=[lut_item([4, 0, 0], bytes(8))]),
+        {},
+        0x00283002,
+        "LUT Descriptor gives 0 bits an entry, not 1 to 16",
+    ),
+    (
+        "voi-lut-of-40-bits",
+        lambda: built(GRAY, VOILUTSequence=[lut_item([4, 0, 40], bytes(8))]),
+        {},
+        0x00283002,
+        "gives 40 bits",
+    ),
+    (
+        "segmented-lut-cut-short",
+        lambda: segmented_palette([0, 1, 100, 1, 5]),  # a linear segment without its end
+        {},
+        0x00281221,
+        "a linear segment at entry 3 needs 1 values; 0 remain",
+    ),
+    (
+        "segmented-lut-of-nothing",
+        lambda: segmented_palette([0, 0]),
+        {},
+        0x00281221,
+        "the LUT Data gives no entries",
+    ),
+    (
+        "segmented-lut-expanding-without-end",
+        lambda: segmented_palette([0, 1, 100] + [1, 65535, 200, 1, 65535, 100] * 50),
+        {},
+        0x00281221,
+        "expands past 65536 entries",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "options", "tag", "message"),
+    [case[1:] for case in CONTENT_ERRORS],
+    ids=[case[0] for case in CONTENT_ERRORS],
+)
+def test_file_content_errors_name_the_tag(
+    make: Callable[[], dcf.Dataset], options: dict[str, Any], tag: int, message: str
+) -> None:
+    ds = make()
+    with pytest.raises(InvalidDicomError) as caught:
+        get_image(ds, display=True, **options)
+    assert caught.value.tag == tag
+    assert f"({tag >> 16:04X},{tag & 0xFFFF:04X})" in str(caught.value)
+    assert message in str(caught.value)
+    assert isinstance(caught.value, ValueError)  # old `except ValueError` still catches it
+
+
+def test_the_options_a_colour_model_refuses_are_dicom_errors() -> None:
+    with pytest.raises(ImageModeError, match="apply to MONOCHROME1/2 frames, not RGB"):
+        get_image(built(RGB8), window=(5, 10))
+    with pytest.raises(ImageModeError, match="has no Modality LUT or VOI"):
+        get_image(built(GRAY, PhotometricInterpretation="PALETTE COLOR"), voi=0)
+    with pytest.raises(ImageModeError, match="cannot convert uint32 YBR_FULL samples"):
+        get_image(built(np.zeros((2, 2, 3), np.uint32), PhotometricInterpretation="YBR_FULL"),
+                  display=True)  # fmt: skip
+
+
+def test_a_window_is_checked_with_the_function_it_is_used_with() -> None:
+    exact = built(GRAY, WindowCenter=5, WindowWidth=0.5, VOILUTFunction="LINEAR_EXACT")
+    assert np.asarray(get_image(exact, display=True)).tolist()[1] == [0, 128, 255, 255]
+    with pytest.raises(InvalidDicomError, match=r"\(0028,1051\): Window Width 0.5 must be at"):
+        get_image(exact, voi_function="LINEAR")  # the file's width, the call's function
+    cubic = built(GRAY, VOILUTFunction="CUBIC")
+    with pytest.raises(InvalidDicomError, match=r"\(0028,1056\): VOI LUT Function 'CUBIC'"):
+        get_image(cubic, window=(5, 10))  # the call's window, the file's function
+    assert get_image(cubic, window=(5, 10), voi_function="LINEAR").mode == "L"
+
+
+def test_display_of_a_palette_frame_is_its_palette() -> None:
+    ds = dcf.read(pydicom_file("examples_palette.dcm"))
+    shown = get_image(ds, display=True)
+    assert shown.mode == "RGB"
+    np.testing.assert_array_equal(np.asarray(shown), np.asarray(get_image(ds)))

@@ -11,6 +11,7 @@ dicomframe.color uses exact rational arithmetic and pydicom float32: +-1 (28 of 
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Literal
@@ -625,3 +626,37 @@ def test_render_color_scales_16_bit_rgb() -> None:
     assert rendering.render_color(rgb, "RGB", 12).tolist() == [[[0, 255, 128]]]
     with pytest.raises(ValueError, match="cannot render CMYK"):
         rendering.render_color(rgb, "CMYK", 12)
+
+
+def test_segmented_lut_expansion_is_bounded() -> None:
+    # Two linear segments of 65535 entries: past any LUT Descriptor's 65536.
+    with pytest.raises(ValueError, match="expands past 65536 entries"):
+        rendering.expand_segmented_lut([0, 1, 5, 1, 65535, 9, 1, 65535, 7], 16)
+    # Zero-length segments add nothing, and indirect ones could repeat them without end.
+    zero_length = [0, 0] * 100_000
+    data = [0, 1, 5, *zero_length, *([2, 65535, 6, 0] * 10)]  # byte 6: the first empty one
+    with pytest.raises(ValueError, match="or 262144 segments"):
+        rendering.expand_segmented_lut(data, 16)
+
+
+def test_segmented_lut_cut_short_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="a linear segment at entry 3 needs 1 values"):
+        rendering.expand_segmented_lut([0, 1, 5, 1, 4], 16)
+    with pytest.raises(ValueError, match="an indirect segment at entry 3 needs 2 values"):
+        rendering.expand_segmented_lut([0, 1, 5, 2, 1, 0], 16)
+    assert rendering.expand_segmented_lut([0, 1, 5, 1, 0, 9], 16).tolist() == [5]  # length 0
+
+
+@pytest.mark.parametrize(
+    ("center", "width", "function", "message"),
+    [
+        (float("nan"), 10.0, "LINEAR", "Window Center nan is not a finite number"),
+        (0.0, float("inf"), "LINEAR", "must be above 0 (and finite)"),
+        (0.0, float("nan"), "SIGMOID", "Window Width nan must be above 0"),
+    ],
+)
+def test_window_refuses_what_it_cannot_draw(
+    center: float, width: float, function: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        rendering.window(np.arange(4.0), center, width, function=function)

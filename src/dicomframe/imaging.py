@@ -20,6 +20,15 @@ A rendering option (``display=True``, ``modality_lut=True``, ``voi=``, ``window=
 ``voi_function=``) gives an 8-bit "L" or "RGB" display image through
 :mod:`dicomframe.rendering`: Modality LUT, VOI, MONOCHROME1 inversion. The attributes come
 from the dataset; only top-level ones are read (not enhanced objects' functional groups).
+``display=True`` shows a PALETTE COLOR frame through its palette, as without it; the
+Modality LUT and VOI options apply to monochrome frames only (ImageModeError otherwise).
+
+What the file gets wrong is an :class:`~dicomframe.errors.InvalidDicomError` naming the
+tag, never a bare ValueError, so a batch of files can be rendered with ``except
+DicomError``: a Window Width or VOI LUT Function the window cannot use (pydicom refuses
+them too), missing or bad LUTs, Samples per Pixel that contradicts Photometric
+Interpretation, YBR samples no conversion takes, YBR_*_422 data with an odd number of
+pixels.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from dicomframe.core.dataset import Dataset
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import FrameInfo
 from dicomframe.core.transfer_syntax import TransferSyntax, resolve
-from dicomframe.errors import ImageModeError
+from dicomframe.errors import ImageModeError, InvalidDicomError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -49,6 +58,12 @@ _YCBCR = ("YBR_FULL", "YBR_FULL_422")
 _INFO_FIELDS = frozenset(f.name for f in fields(FrameInfo)) - {"transfer_syntax_uid"}
 _FLOAT_BITS = {"FloatPixelData": 32, "DoubleFloatPixelData": 64}
 _INSTEAD = "display=True for an 8-bit display image, or use frame.array"
+_COLUMNS, _PHOTOMETRIC, _STORED, _REPRESENTATION = 0x00280011, 0x00280004, 0x00280101, 0x00280103
+# PS3.3 C.7.6.3.1.2: the samples per pixel of each Photometric Interpretation
+_SAMPLES_OF = {"MONOCHROME1": 1, "MONOCHROME2": 1, "PALETTE COLOR": 1, "RGB": 3, "HSV": 3}
+_SAMPLES_OF |= {"YBR_FULL": 3, "YBR_FULL_422": 3, "YBR_PARTIAL_422": 3, "YBR_PARTIAL_420": 3}
+_SAMPLES_OF |= {"YBR_ICT": 3, "YBR_RCT": 3, "ARGB": 4, "CMYK": 4}
+_DISPLAYED = ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422")  # what render_color takes
 # Pillow mode -> (dtype of its values, Photometric Interpretation)
 _GRAY = {"1": "bool", "L": "u1", "I;16": "<u2", "I;16L": "<u2", "I;16B": "<u2", "I": "<i4"}
 _FROM_MODE = {m: (d, "MONOCHROME2") for m, d in _GRAY.items()}
@@ -105,37 +120,35 @@ def get_image(  # noqa: PLR0913 - the options are keyword-only
     Raises
     ------
     ImageModeError
-        When no Pillow mode holds the values; the message says what to pass instead.
+        When no Pillow mode holds the values (the message says what to pass instead),
+        or a rendering option does not apply to the frame's colour model.
+    InvalidDicomError
+        For attributes the file gets wrong, naming the tag: a Window Width or VOI
+        LUT Function that cannot be used, missing or bad LUTs, Samples per Pixel
+        that contradicts Photometric Interpretation, colour samples no conversion
+        takes. Both are ValueErrors too.
     ValueError
-        For options that need a dataset or do not fit the frame's colour model.
+        For options that need a dataset (or a window) the call does not give.
     """
     native, ds = _native(frame, dataset, frame_index, codecs, decode_options)
     info = native.info
-    pi, signed = info.photometric_interpretation, info.pixel_representation == 1
+    _check_pixel_pairs(info)
     voi_options = (voi, window, voi_function)
-    display = display or bool(modality_lut) or voi_options != (None, None, None)
-    if pi == "PALETTE COLOR" and palette:
-        if display:
-            raise ValueError("a PALETTE COLOR frame has no Modality LUT or VOI; pass palette=False")
-        luts = rendering.read_palette(_require(ds, "the palette"), signed=signed)
-        return _image(rendering.apply_palette(native.array, *luts), "RGB")
-    if not display:
+    adjusted = bool(modality_lut) or voi_options != (None, None, None)
+    if info.photometric_interpretation == "PALETTE COLOR" and palette:
+        return _palette_image(native, ds, adjusted=adjusted)
+    if not (display or adjusted):
         values, mode = _kept_values(native.array, info, allow_precision_loss)
         image = _image(values, mode)
         image.info[INFO_KEY] = info
         return image
+    _check_samples(info)
     if info.samples_per_pixel == 1:
-        if modality_lut and ds is None:
-            raise ValueError("modality_lut=True needs the dataset: pass dataset= or the Dataset")
-        values = native.array.astype(np.float64)
-        if ds is not None and modality_lut is not False:
-            values = rendering.read_modality(ds, values, signed=signed)
-        return _image(_render_gray(values, ds, info, voi_options))
-    if modality_lut or voi_options != (None, None, None):
-        raise ValueError(f"the Modality LUT and VOI apply to MONOCHROME1/2 frames, not {pi}")
-    if info.samples_per_pixel != 3 or info.dtype.kind == "f":
-        raise ImageModeError(f"cannot display {pi} {info.dtype} data; use frame.array", info=info)
-    return _image(rendering.render_color(native.array, pi, info.bits_stored), "RGB")
+        return _gray_image(native, ds, modality_lut, voi_options)
+    if adjusted:
+        message = "the Modality LUT and VOI apply to MONOCHROME1/2 frames, not "
+        raise ImageModeError(message + info.photometric_interpretation, info=info)
+    return _colour_image(native)
 
 
 def _native(
@@ -213,25 +226,115 @@ def _kept_values(array: Array, info: FrameInfo, allow_loss: bool) -> tuple[Array
 
 
 # -- rendering -------------------------------------------------------------------------------
+def _check_pixel_pairs(info: FrameInfo) -> None:
+    """Refuse YBR_*_422 data with an odd number of pixels: it is stored in pixel pairs."""
+    if info.is_subsampled and (info.rows * info.columns) % 2:
+        raise InvalidDicomError(
+            f"{info.photometric_interpretation} stores pixels in pairs (PS3.3 C.7.6.3.1.2); "
+            f"{info.rows} Rows x {info.columns} Columns is odd",
+            tag=_COLUMNS,
+        )
+
+
+def _check_samples(info: FrameInfo) -> None:
+    """Refuse a Photometric Interpretation that contradicts Samples per Pixel (PS3.3 C.7.6.3.1)."""
+    pi, samples = info.photometric_interpretation, info.samples_per_pixel
+    needed = _SAMPLES_OF.get(pi)
+    if needed is not None and samples != needed:
+        raise InvalidDicomError(
+            f"Photometric Interpretation {pi} has {needed} sample(s) per pixel; "
+            f"Samples per Pixel (0028,0002) is {samples}",
+            tag=_PHOTOMETRIC,
+        )
+
+
+def _palette_image(native: NativeFrame, ds: Dataset | None, *, adjusted: bool) -> Image.Image:
+    """PALETTE COLOR through its palette: 8-bit RGB (what display shows of it)."""
+    info = native.info
+    if adjusted:
+        message = "a PALETTE COLOR frame has no Modality LUT or VOI; pass palette=False"
+        raise ImageModeError(message, info=info)
+    _check_samples(info)
+    luts = rendering.read_palette(
+        _require(ds, "the palette"), signed=info.pixel_representation == 1
+    )
+    return _image(rendering.apply_palette(native.array, *luts), "RGB")
+
+
+def _gray_image(
+    native: NativeFrame,
+    ds: Dataset | None,
+    modality_lut: bool | None,
+    options: tuple[int | None, tuple[float, float] | None, str | None],
+) -> Image.Image:
+    """Modality LUT, VOI and MONOCHROME1 inversion: an 8-bit "L" image."""
+    info = native.info
+    if modality_lut and ds is None:
+        raise ValueError("modality_lut=True needs the dataset: pass dataset= or the Dataset")
+    values = native.array.astype(np.float64)
+    if ds is not None and modality_lut is not False:
+        values = rendering.read_modality(ds, values, signed=info.pixel_representation == 1)
+    return _image(_render_gray(values, ds, info, options))
+
+
+def _colour_image(native: NativeFrame) -> Image.Image:
+    """RGB or YBR samples as 8-bit RGB; refuses what no conversion takes, naming the tag."""
+    info = native.info
+    pi = info.photometric_interpretation
+    if info.samples_per_pixel != 3 or info.dtype.kind == "f":
+        raise ImageModeError(f"cannot display {pi} {info.dtype} data; use frame.array", info=info)
+    if pi not in _DISPLAYED:
+        raise InvalidDicomError(
+            f"cannot display {pi} samples: Photometric Interpretation is none of "
+            f"{', '.join(_DISPLAYED)}",
+            tag=_PHOTOMETRIC,
+        )
+    if pi != "RGB":
+        _check_ybr(info)
+    return _image(rendering.render_color(native.array, pi, info.bits_stored), "RGB")
+
+
+def _check_ybr(info: FrameInfo) -> None:
+    """YBR converts from unsigned 8- or 16-bit samples of at least 2 (8 for PARTIAL) bits."""
+    pi = info.photometric_interpretation
+    if info.pixel_representation:
+        raise InvalidDicomError(
+            f"{pi} samples are unsigned; Pixel Representation is 1", tag=_REPRESENTATION
+        )
+    if info.dtype.itemsize > 2:
+        raise ImageModeError(
+            f"cannot convert {info.dtype} {pi} samples; use frame.array", info=info
+        )
+    lowest = 8 if "PARTIAL" in pi else 2
+    if info.bits_stored < lowest:
+        raise InvalidDicomError(
+            f"{pi} needs at least {lowest} bits a sample; Bits Stored is {info.bits_stored}",
+            tag=_STORED,
+        )
+
+
 def _render_gray(
     values: Array,
     ds: Dataset | None,
     info: FrameInfo,
     options: tuple[int | None, tuple[float, float] | None, str | None],
 ) -> Array:
-    """The VOI the options and dataset ask for, then 8-bit display values (PS3.4 N.2.1.1)."""
+    """The VOI the options and dataset ask for, then 8-bit display values (PS3.4 N.2.1.1).
+
+    A window from the call meets the file's VOI LUT Function (unless ``voi_function=``
+    is given); a window from the file is checked against the function it is used with.
+    """
     voi, window, function = options
     chosen: rendering.LUT | tuple[float, float, str] | None = None
     if window is not None:
-        name = str(ds.get(0x00281056) or "LINEAR") if ds is not None else "LINEAR"
+        name = function or (rendering.read_voi_function(ds) if ds is not None else "LINEAR")
         chosen = (float(window[0]), float(window[1]), name)
     elif ds is not None or voi is not None:
         signed = info.pixel_representation == 1
-        chosen = rendering.read_voi(_require(ds, "voi="), voi or 0, signed=signed)
-    if function is not None:
-        if not isinstance(chosen, tuple):
-            raise ValueError("voi_function= needs a window: pass window=, or a dataset with one")
-        chosen = (chosen[0], chosen[1], function)
+        ds = _require(ds, "voi=")
+        chosen = rendering.read_voi(ds, voi or 0, signed=signed, function=function)
+    if function is not None and not isinstance(chosen, tuple):
+        raise ValueError("voi_function= needs a window: pass window=, or a dataset with one")
     invert = info.photometric_interpretation == "MONOCHROME1"
     return rendering.render_gray(values, chosen, invert=invert)
 

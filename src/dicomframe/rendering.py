@@ -12,12 +12,19 @@ The grayscale pipeline of PS3.3 C.11 and PS3.4 N.2.1.1, one function a step::
 The contract: the pipeline functions take arrays and numbers, never modify their input
 and say what dtype they return. ``window`` and ``stretch`` return float64 in
 ``[0, y_max]`` (255 by default); :func:`to_display` rounds to uint8 (half to even, as
-:func:`numpy.rint`). Only the readers at the end (``read_*``) look at a dataset: they
-turn its attributes into these functions' parameters and import nothing for it.
+:func:`numpy.rint`). They raise ValueError for parameters they cannot use. Only the
+readers at the end (``read_*``) look at a dataset: they turn its attributes into these
+functions' parameters, import nothing for it, and refuse what the file gets wrong with
+:class:`~dicomframe.errors.InvalidDicomError` naming the tag, before any of it is used:
+a Window Width below 1 (LINEAR) or not above 0 (LINEAR_EXACT, SIGMOID; PS3.3
+C.11.2.1.2-3, as pydicom refuses it), an unknown VOI LUT Function, a LUT Descriptor
+whose bits are not 1 to 16, LUT Data that is short, empty or expands past 65536
+entries, a sequence that is not one.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,6 +46,7 @@ __all__ = [
     "read_modality",
     "read_palette",
     "read_voi",
+    "read_voi_function",
     "render_color",
     "render_gray",
     "rescale",
@@ -47,12 +55,16 @@ __all__ = [
     "stretch",
     "to_display",
     "window",
+    "window_problem",
 ]
 
 Array = np.ndarray[Any, Any]
 
 # PS3.3 C.11.2.1.3: the defined terms of VOI LUT Function (0028,1056).
 VOI_FUNCTIONS = ("LINEAR", "LINEAR_EXACT", "SIGMOID")
+_CENTER, _WIDTH, _FUNCTION = 0x00281050, 0x00281051, 0x00281056
+_MAX_ENTRIES = 65536  # a LUT Descriptor's first value counts at most 2**16 entries
+_MAX_SEGMENTS = 4 * _MAX_ENTRIES  # every useful segment adds an entry: room for padding
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +158,13 @@ def expand_segmented_lut(data: Sequence[int] | Array, bits: int) -> Array:
     earlier segments. The indirect offset is a *byte* offset from the start of the
     data, as C.7.9.2.3 says (pydicom 3.0 reads it as an entry index, which differs
     for 16-bit tables unless it is 0). Returns uint8 for ``bits <= 8``, else uint16.
+
+    Raises
+    ------
+    ValueError
+        For a segment cut short, of an unknown type, or in the wrong place, and for
+        a table that grows past 65536 entries (a LUT Descriptor's most): a few
+        hundred bytes of linear segments could otherwise ask for gigabytes.
     """
     values = [int(v) for v in np.asarray(data).tolist()]
     out: list[int] = []
@@ -153,37 +172,71 @@ def expand_segmented_lut(data: Sequence[int] | Array, bits: int) -> Array:
     return np.asarray(out, dtype=np.uint8 if bits <= 8 else np.uint16)
 
 
-def _expand(data: list[int], start: int, limit: int | None, bits: int, out: list[int]) -> None:
-    """Expand segments from entry ``start``; at most ``limit`` of them (indirect copies)."""
-    offset, done = start, 0
+def _expand(data: list[int], start: int, limit: int | None, bits: int, out: list[int]) -> int:
+    """Expand segments from entry ``start``; at most ``limit`` of them (indirect copies).
+
+    Returns how many segments were expanded, copies included, so that the work stays
+    bounded: zero-length segments add no entries, and indirect ones could repeat them.
+    """
+    offset, done, visited = start, 0, 0
     # offset + 1: a trailing pad entry cannot start a segment (every segment is 2+ entries).
     while offset + 1 < len(data) and (limit is None or done < limit):
         opcode, length = data[offset], data[offset + 1]
         offset += 2
-        if opcode == 0:  # C.7.9.2.1 discrete
+        if opcode == 0:  # C.7.9.2.1 discrete (cut short: what remains, as pydicom reads it)
             out.extend(data[offset : offset + length])
             offset += length
         elif opcode == 1:  # C.7.9.2.2 linear, from the previous entry to y1
             if not out:
                 raise ValueError("segmented LUT: a linear segment cannot come first")
+            _need(data, offset, 1, "a linear")
             _linear(out, data[offset], length)
             offset += 1
         elif opcode == 2:  # C.7.9.2.3 indirect: copy `length` segments from a byte offset
-            if limit is not None or not out:
-                raise ValueError("segmented LUT: an indirect segment cannot come first or nest")
-            if bits <= 8:
-                byte_offset = int.from_bytes(bytes(data[offset : offset + 4]), "little")
-                offset += 4
-            else:
-                byte_offset = data[offset] | data[offset + 1] << 16
-                offset += 2
-            _expand(data, byte_offset // (1 if bits <= 8 else 2), length, bits, out)
+            offset, copied = _indirect(data, offset, length, bits, out, nested=limit is not None)
+            visited += copied
         else:
             raise ValueError(f"segmented LUT: unknown segment type {opcode} at entry {offset - 2}")
-        done += 1
+        done, visited = done + 1, visited + 1
+        if len(out) > _MAX_ENTRIES or visited > _MAX_SEGMENTS:
+            raise ValueError(
+                f"segmented LUT: expands past {_MAX_ENTRIES} entries or {_MAX_SEGMENTS} segments"
+            )
+    return visited
+
+
+def _indirect(
+    data: list[int], offset: int, length: int, bits: int, out: list[int], *, nested: bool
+) -> tuple[int, int]:
+    """Re-expand ``length`` segments from the byte offset at ``offset``.
+
+    Returns the offset after the segment and how many segments were copied.
+    """
+    if nested or not out:
+        raise ValueError("segmented LUT: an indirect segment cannot come first or nest")
+    if bits <= 8:
+        _need(data, offset, 4, "an indirect")
+        byte_offset = int.from_bytes(bytes(data[offset : offset + 4]), "little")
+        offset += 4
+    else:
+        _need(data, offset, 2, "an indirect")
+        byte_offset = data[offset] | data[offset + 1] << 16
+        offset += 2
+    return offset, _expand(data, byte_offset // (1 if bits <= 8 else 2), length, bits, out)
+
+
+def _need(data: list[int], offset: int, count: int, kind: str) -> None:
+    """Refuse a segment whose values run past the end of the data."""
+    if offset + count > len(data):
+        raise ValueError(
+            f"segmented LUT: {kind} segment at entry {offset - 2} needs {count} values; "
+            f"{max(len(data) - offset, 0)} remain"
+        )
 
 
 def _linear(out: list[int], y1: int, length: int) -> None:
+    if length == 0:  # nothing to connect: no entries
+        return
     y0 = out[-1]
     if y0 == y1:
         out.extend([y1] * length)
@@ -206,23 +259,19 @@ def window(
 
     ``function`` is LINEAR (PS3.3 C.11.2.1.2.1, with its ``center - 0.5`` and
     ``width - 1``), LINEAR_EXACT (C.11.2.1.3.2) or SIGMOID (C.11.2.1.3.1). Raises
-    ValueError for another function, or a width below 1 (LINEAR) or not above 0.
+    ValueError for another function, a width below 1 (LINEAR) or not above 0, or a
+    center or width that is not a finite number.
     """
+    problem = window_problem(center, width, function)
+    if problem is not None:
+        raise ValueError(problem[1])
     x = np.asarray(values).astype(np.float64)
     function = function.strip().upper()
-    if function not in VOI_FUNCTIONS:
-        raise ValueError(f"VOI LUT Function {function!r} is not one of {', '.join(VOI_FUNCTIONS)}")
     if function == "SIGMOID":
-        if width <= 0:
-            raise ValueError(f"Window Width {width} must be above 0 for SIGMOID")
         with np.errstate(over="ignore"):  # exp overflow -> inf -> y = 0, as intended
             return y_max / (1 + np.exp(-4 * (x - center) / width)) + 0.0
     if function == "LINEAR":
-        if width < 1:
-            raise ValueError(f"Window Width {width} must be at least 1 for LINEAR")
         center, width = center - 0.5, width - 1
-    elif width <= 0:
-        raise ValueError(f"Window Width {width} must be above 0 for LINEAR_EXACT")
     above = x > center + width / 2
     between = (x > center - width / 2) & ~above  # NaN is neither: it shows as 0
     out = np.zeros_like(x)
@@ -230,6 +279,24 @@ def window(
     # Only the values between the edges are divided: LINEAR width 1 leaves none (w - 1 = 0).
     out[between] = ((x[between] - center) / width + 0.5) * y_max + 0.0
     return out
+
+
+def window_problem(center: float, width: float, function: str) -> tuple[int, str] | None:
+    """Why a window cannot be applied, and the tag at fault; None when it can.
+
+    PS3.3 C.11.2.1.2: LINEAR needs a Window Width of at least 1; C.11.2.1.3:
+    LINEAR_EXACT and SIGMOID need one above 0.
+    """
+    name = function.strip().upper()
+    if name not in VOI_FUNCTIONS:
+        return _FUNCTION, f"VOI LUT Function {function!r} is not one of {', '.join(VOI_FUNCTIONS)}"
+    if not math.isfinite(center):
+        return _CENTER, f"Window Center {center} is not a finite number"
+    if name == "LINEAR" and not width >= 1:  # NaN too
+        return _WIDTH, f"Window Width {width} must be at least 1 for LINEAR"
+    if not 0 < width < math.inf:
+        return _WIDTH, f"Window Width {width} must be above 0 (and finite) for {name}"
+    return None
 
 
 def stretch(values: Array, low: float, high: float, *, y_max: float = 255.0) -> Array:
@@ -307,27 +374,36 @@ def read_modality(ds: Dataset, values: Array, *, signed: bool) -> Array:
 
     Returns float64, or ``values`` unchanged when the dataset has neither.
     """
-    sequence = ds.get(0x00283000)
-    if sequence:
-        return read_lut(sequence[0], 0x00283002, 0x00283006, signed=signed).apply(values) * 1.0
+    items = _items(ds, 0x00283000)
+    if items:
+        return read_lut(items[0], 0x00283002, 0x00283006, signed=signed).apply(values) * 1.0
     slope, intercept = _numbers(ds, 0x00281053), _numbers(ds, 0x00281052)
     if not (slope or intercept):
         return values
     return rescale(values, (slope or [1.0])[0], (intercept or [0.0])[0])
 
 
-def read_voi(ds: Dataset, index: int, *, signed: bool) -> LUT | tuple[float, float, str] | None:
+def read_voi(
+    ds: Dataset, index: int, *, signed: bool, function: str | None = None
+) -> LUT | tuple[float, float, str] | None:
     """VOI ``index``: a VOI LUT, a ``(center, width, function)`` window, or None.
 
     VOI LUT Sequence item ``index`` when there is a sequence (as pydicom prefers
-    it), else Window Center/Width pair ``index`` with the VOI LUT Function; None
-    for index 0 of a dataset with neither.
+    it), else Window Center/Width pair ``index`` with the VOI LUT Function
+    (``function`` instead, when given); None for index 0 of a dataset with neither.
+
+    Raises
+    ------
+    InvalidDicomError
+        For a window the file gets wrong (:func:`window_problem`), naming the tag.
+    ValueError
+        For an ``index`` the dataset has no VOI for, or an unknown ``function``.
     """
-    sequence = ds.get(0x00283010)
+    sequence = _items(ds, 0x00283010)
     if sequence:
         count, what = len(sequence), "VOI LUT Sequence items"
     else:
-        centers, widths = _numbers(ds, 0x00281050), _numbers(ds, 0x00281051)
+        centers, widths = _numbers(ds, _CENTER), _numbers(ds, _WIDTH)
         count, what = min(len(centers), len(widths)), "Window Center/Width pairs"
         if count == 0 and index == 0:
             return None
@@ -335,7 +411,35 @@ def read_voi(ds: Dataset, index: int, *, signed: bool) -> LUT | tuple[float, flo
         raise ValueError(f"voi={index}: the dataset has {count} {what}")
     if sequence:
         return read_lut(sequence[index], 0x00283002, 0x00283006, signed=signed)
-    return centers[index], widths[index], str(ds.get(0x00281056) or "LINEAR")
+    if function is not None and function.strip().upper() not in VOI_FUNCTIONS:
+        raise ValueError(f"VOI LUT Function {function!r} is not one of {', '.join(VOI_FUNCTIONS)}")
+    name = read_voi_function(ds) if function is None else function.strip().upper()
+    problem = window_problem(centers[index], widths[index], name)
+    if problem is not None:
+        tag, message = problem
+        raise InvalidDicomError(f"{message}; pass window=(center, width) to choose one", tag=tag)
+    return centers[index], widths[index], name
+
+
+def read_voi_function(ds: Dataset) -> str:
+    """VOI LUT Function (0028,1056) in upper case; LINEAR when absent or empty.
+
+    Raises
+    ------
+    InvalidDicomError
+        For a term PS3.3 C.11.2.1.3 does not define.
+    """
+    value = ds.get(_FUNCTION)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, bytes | bytearray | memoryview):
+        value = bytes(value).decode("latin-1")
+    name = str(value or "").strip(" \x00").upper() or "LINEAR"
+    if name not in VOI_FUNCTIONS:
+        raise InvalidDicomError(
+            f"VOI LUT Function {name!r} is not one of {', '.join(VOI_FUNCTIONS)}", tag=_FUNCTION
+        )
+    return name
 
 
 def read_palette(ds: Dataset, *, signed: bool) -> tuple[LUT, LUT, LUT]:
@@ -362,6 +466,13 @@ def read_lut(
         entries, first, bits = lut_descriptor(
             descriptor.value, signed=signed or descriptor.vr == "SS"
         )
+    except (TypeError, ValueError) as exc:
+        raise InvalidDicomError(str(exc), tag=descriptor_tag) from exc
+    if not 1 <= bits <= 16:  # PS3.3 C.11.1.1.1, C.11.2.1.1, C.7.6.3.1.5: 8 to 16 in practice
+        raise InvalidDicomError(
+            f"LUT Descriptor gives {bits} bits an entry, not 1 to 16", tag=descriptor_tag
+        )
+    try:
         if segmented:
             raw = segmented_entries(data.value, bits, little_endian=data.little_endian)
             table = expand_segmented_lut(raw, bits)
@@ -369,7 +480,21 @@ def read_lut(
             table = lut_entries(data.value, entries, little_endian=data.little_endian)
     except (TypeError, ValueError) as exc:
         raise InvalidDicomError(str(exc), tag=data_tag) from exc
+    if table.size == 0:
+        raise InvalidDicomError("the LUT Data gives no entries", tag=data_tag)
     return LUT(table, first, bits)
+
+
+def _items(ds: Dataset, tag: int) -> list[Dataset]:
+    """A sequence's items ([] when absent or empty); InvalidDicomError when it is no sequence."""
+    from dicomframe.core.dataset import Dataset
+
+    value = ds.get(tag)
+    if isinstance(value, list) and all(isinstance(item, Dataset) for item in value):
+        return value
+    if value is None or (isinstance(value, str | bytes | bytearray | memoryview) and not value):
+        return []
+    raise InvalidDicomError(f"expected a sequence of items, not {type(value).__name__}", tag=tag)
 
 
 def _numbers(ds: Dataset, tag: int) -> list[float]:
