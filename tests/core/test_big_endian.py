@@ -8,7 +8,7 @@ word first. Every native layout is made little endian by dicomframe, then:
 - converted to big endian by DCMTK (``dcmconv +tb``) and read by dicomframe:
   the pixels must equal the little-endian source's;
 - written big endian by dicomframe (``set_pixel_data``, ``write``,
-  ``transcode``, an edited frame written back), converted back by DCMTK
+  ``transcode``, ``transcode_file``, an edited frame written back), converted back by DCMTK
   (``dcmconv +te``) and by GDCM (``gdcmconv --raw``, which writes little
   endian; GDCM writes no big endian): the pixels must equal the source's.
 
@@ -269,10 +269,15 @@ def by_transcode(source: Path, out: Path) -> None:
     dcf.write(dcf.transcode(dcf.read(source), BIG), out)
 
 
+def by_transcode_file(source: Path, out: Path) -> None:
+    dcf.transcode_file(source, out, BIG)
+
+
 WRITERS: dict[str, Callable[[Path, Path], None]] = {
     "set_pixel_data": by_set_pixel_data,
     "write": by_write,
     "transcode": by_transcode,
+    "transcode_file": by_transcode_file,
 }
 
 
