@@ -305,3 +305,16 @@ def test_every_real_file_agrees_with_its_header() -> None:
     assert len(frames) > 50
     refused = {path.name for path, f in frames if codestream.frame_problem(f) is not None}
     assert refused == DAMAGED
+
+
+def test_the_refusal_survives_pickling(manager: CodecManager, spy: Spy) -> None:
+    """Errors cross process boundaries (process pools, batch workers) by pickle."""
+    import pickle
+
+    with pytest.raises(CodestreamError) as caught:
+        manager.decode(frame(streams.j2k(33, 40), J2K, index=7))
+    again = pickle.loads(pickle.dumps(caught.value))
+    assert isinstance(again, CodestreamError)
+    assert again.frame_index == 7
+    assert [a.outcome for a in again.attempts] == ["failed"]
+    assert str(again) == str(caught.value)

@@ -139,7 +139,7 @@ class RLEParameters:
     offsets: tuple[int, ...]
 
 
-def _j2k_start(data: bytes) -> tuple[int, bool]:
+def _j2k_start(data: bytes | memoryview) -> tuple[int, bool]:
     """The offset of the codestream, skipping a JP2 file wrapper (15444-1 Annex I)."""
     if data[:2] == b"\xff\x4f":
         return 0, False
@@ -160,7 +160,7 @@ def _j2k_start(data: bytes) -> tuple[int, bool]:
     raise ValueError("JP2 file without a contiguous codestream box (jp2c)")
 
 
-def j2k_parameters(data: bytes) -> J2KParameters:
+def j2k_parameters(data: bytes | memoryview) -> J2KParameters:
     """Parse SIZ and COD from a JPEG 2000 codestream (a JP2 wrapper is skipped).
 
     Raises
@@ -192,7 +192,7 @@ def j2k_parameters(data: bytes) -> J2KParameters:
     )
 
 
-def _j2k_cod(data: bytes, offset: int) -> tuple[bool, bool]:
+def _j2k_cod(data: bytes | memoryview, offset: int) -> tuple[bool, bool]:
     """COD's multiple component transform and wavelet, from the markers after SIZ."""
     while offset + 4 <= len(data):
         marker, size = struct.unpack_from(">2H", data, offset)
@@ -210,7 +210,7 @@ _DHP = 0xFFDE  # ISO/IEC 10918-1 B.3.2: a hierarchical stream's whole image, bef
 _LOSSLESS_SOF = frozenset({0xFFC3, 0xFFC7, 0xFFCB, 0xFFCF})  # ISO/IEC 10918-1 Table B.1
 
 
-def jpeg_parameters(data: bytes) -> JPEGParameters:
+def jpeg_parameters(data: bytes | memoryview) -> JPEGParameters:
     """Parse the markers before SOF, and SOF itself, of a JPEG or JPEG-LS stream.
 
     A hierarchical stream's DHP is read instead of its first SOF: the first
@@ -227,11 +227,12 @@ def jpeg_parameters(data: bytes) -> JPEGParameters:
     try:
         while True:
             marker, length = struct.unpack_from(">2H", data, offset)
-            body = bytes(data[offset + 4 : offset + 2 + length])
-            if marker == 0xFFE0 and body.startswith(b"JFIF\x00"):
-                jfif = True
-            elif marker == 0xFFEE and body.startswith(b"Adobe") and len(body) >= 12:
-                adobe = body[11]  # "Adobe", version (2), flags0 (2), flags1 (2), transform
+            if marker == 0xFFE0:
+                jfif = jfif or bytes(data[offset + 4 : offset + 9]) == b"JFIF\x00"
+            elif marker == 0xFFEE:
+                body = bytes(data[offset + 4 : offset + 2 + length])
+                if body.startswith(b"Adobe") and len(body) >= 12:
+                    adobe = body[11]  # "Adobe", version (2), flags0 (2), flags1 (2), transform
             if marker in SOF_MARKERS or marker == _DHP:
                 precision, rows, columns, count = struct.unpack_from(">BHHB", data, offset + 4)
                 ids = tuple(data[offset + 10 + 3 * i] for i in range(count))
@@ -251,7 +252,7 @@ def jpeg_parameters(data: bytes) -> JPEGParameters:
         raise ValueError(f"JPEG stream ends before its frame header (SOF): {exc}") from exc
 
 
-def rle_parameters(data: bytes) -> RLEParameters:
+def rle_parameters(data: bytes | memoryview) -> RLEParameters:
     """Parse the header of an RLE Lossless frame (PS3.5 G.5).
 
     Raises
@@ -281,7 +282,7 @@ class Header:
     precision: int
 
 
-def header(uid: str, data: bytes) -> Header | RLEParameters | None:
+def header(uid: str, data: bytes | memoryview) -> Header | RLEParameters | None:
     """The header of a frame of transfer syntax ``uid``; None when it has none known here.
 
     Raises
@@ -312,7 +313,9 @@ def _minimum(uid: str) -> tuple[str, int] | None:
     return None
 
 
-def problem(uid: str, data: bytes, info: FrameInfo, *, size: int | None = None) -> str | None:
+def problem(
+    uid: str, data: bytes | memoryview, info: FrameInfo, *, size: int | None = None
+) -> str | None:
     """How a frame's codestream header contradicts ``info``, or None when it does not.
 
     ``data`` is the frame's bytes (or its first ones); ``size`` the frame's
@@ -356,7 +359,7 @@ def _size_problem(found: Header, info: FrameInfo) -> str | None:
 
 
 def _precision_problem(found: Header, info: FrameInfo) -> str | None:
-    room = 8 * info.dtype.itemsize
+    room = max(8, info.bits_allocated)  # the bits of the frame's dtype (1-bit: a byte)
     if found.precision > room:
         return (
             f"the {found.kind}'s precision {found.precision} exceeds Bits Allocated "
@@ -389,8 +392,10 @@ def _rle_problem(found: RLEParameters, info: FrameInfo, size: int) -> str | None
     return None
 
 
-def _head(frame: EncapsulatedFrame) -> bytes:
-    """The first bytes of a frame, across fragments, as far as a header can reach."""
+def _head(frame: EncapsulatedFrame) -> bytes | memoryview:
+    """The first bytes of a frame, as far as a header can reach: a view when one fragment."""
+    if len(frame.fragments) == 1:
+        return memoryview(frame.fragments[0])[:_HEAD_BYTES]
     parts, total = [], 0
     for fragment in frame.fragments:
         parts.append(bytes(fragment[: _HEAD_BYTES - total]))
@@ -423,9 +428,9 @@ class CodestreamError(DecodeError, NoCodecError):
         self,
         message: str,
         *,
-        frame_index: int | None,
-        syntax: object,
-        attempts: Sequence[object],
+        frame_index: int | None = None,
+        syntax: object = None,
+        attempts: Sequence[object] = (),
     ) -> None:
         # The two bases' initialisers take different keywords: set both sets of attributes.
         self.codec = None
