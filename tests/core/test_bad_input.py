@@ -146,16 +146,19 @@ def test_broken_meta_vr() -> None:
 
 def test_wrong_item_tag_in_sequence() -> None:
     body = element(0x00081115, "SQ", b"\x08\x00\x60\x00\0\0\0\0")
+    ds = dcf.read(part10(body))  # a sequence of defined length is parsed when first used
     with pytest.raises(dcf.InvalidDicomError, match="Item") as info:
-        dcf.read(part10(body))
+        _ = ds.ReferencedSeriesSequence
     assert info.value.tag == 0x00081115
+    with pytest.raises(dcf.InvalidDicomError, match="Item"):
+        ds.load()  # parses every sequence: what checks a whole file
 
 
 def test_item_length_past_end() -> None:
     item = struct.pack("<HHL", 0xFFFE, 0xE000, 5000)
     body = element(0x00081115, "SQ", item)
     with pytest.raises(dcf.InvalidDicomError, match="exceeds"):
-        dcf.read(part10(body))
+        dcf.read(part10(body)).load()
 
 
 def test_fragment_length_past_end() -> None:

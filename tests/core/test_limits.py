@@ -99,7 +99,7 @@ def test_a_raised_depth_limit_reads_and_writes_deep_datasets() -> None:
     limits = dcf.Limits(max_depth=200)
     data = written(nested(150), limits=limits)
     with pytest.raises(dcf.LimitError):
-        dcf.read(data)  # the default still refuses it
+        dcf.read(data).load()  # the default still refuses it
     ds = dcf.read(data, limits=limits)
     item = ds
     for _ in range(150):
@@ -135,7 +135,7 @@ def test_sequence_items_count_as_elements() -> None:
     body = element(0x00081115, "SQ", items)
     assert len(dcf.read(part10(body)).ReferencedSeriesSequence) == 100
     with pytest.raises(dcf.LimitError, match="max_elements"):
-        dcf.read(part10(body), limits=dcf.Limits(max_elements=20))
+        dcf.read(part10(body), limits=dcf.Limits(max_elements=20)).load()
 
 
 # ------------------------------------------------------------------ what is opened

@@ -23,8 +23,10 @@ CT = TESTDATA / "ct_explicit_le.dcm"
 def _slots(element: DataElement) -> tuple[Any, ...]:
     """Every slot of an element, with located values as (offset, length) and bytes as bytes."""
     raw = element._raw
-    if isinstance(raw, Located):
-        raw_key: Any = ("located", raw.offset, raw.length)
+    if element.vr is dcf.VR.SQ:
+        raw_key: Any = None  # items compare by value, parsed now if they were left as bytes
+    elif isinstance(raw, Located):
+        raw_key = ("located", raw.offset, raw.length)
     elif raw is None:
         raw_key = None
     else:
@@ -34,7 +36,7 @@ def _slots(element: DataElement) -> tuple[Any, ...]:
         int(element.tag),
         element.vr,
         raw_key,
-        element._value if element.vr is dcf.VR.SQ else None,  # others: decoded or not
+        element.value if element.vr is dcf.VR.SQ else None,  # others: decoded or not
         element.little_endian,
         element.charsets,
         element.undefined_length,

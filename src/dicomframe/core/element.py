@@ -13,7 +13,7 @@ import functools
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from dicomframe.core.source import Located, Patched
+from dicomframe.core.source import Located, Patched, Unparsed
 from dicomframe.core.tag import Tag
 from dicomframe.core.vr import BYTES_VRS, SWAP_SIZE, VR
 
@@ -103,7 +103,7 @@ class DataElement:
         vr: VR | str,
         value: Any = _UNSET,
         *,
-        raw: bytes | memoryview | Located | Patched | None = None,
+        raw: bytes | memoryview | Located | Patched | Unparsed | None = None,
         little_endian: bool = True,
         charsets: tuple[str, ...] = (),
         undefined_length: bool = False,
@@ -128,7 +128,7 @@ class DataElement:
         tag: Tag,
         vr: VR,
         value: Any,
-        raw: bytes | memoryview | Located | None,
+        raw: bytes | memoryview | Located | Unparsed | None,
         little_endian: bool,
         charsets: tuple[str, ...],
         undefined_length: bool,
@@ -158,6 +158,10 @@ class DataElement:
         if value is not _UNSET:
             return value
         raw = self._raw
+        if type(raw) is Unparsed:  # a sequence whose items are parsed on first use
+            value = self._value = raw.parse()
+            self._raw = None
+            return value
         if type(raw) is not bytes:  # most values read are bytes: skip the checks
             # Copy a located value out first: once decoded, the element must not need
             # its source any more (the writer and == read ``raw`` after ds.close()).
@@ -176,16 +180,20 @@ class DataElement:
 
     @property
     def raw(self) -> bytes | memoryview | None:
-        """The bytes the value was read with, or None once the value was assigned."""
-        if isinstance(self._raw, Located | Patched):
-            return self._raw.view()
-        return self._raw
+        """The bytes the value was read with, or None once the value was assigned.
+
+        None for a sequence too: its value is its items.
+        """
+        raw = self._raw
+        if isinstance(raw, Located | Patched):
+            return raw.view()
+        return None if type(raw) is Unparsed else raw  # type: ignore[return-value]
 
     @property
     def is_loaded(self) -> bool:
         """False while the value still lies in the source (a located large value)."""
         raw = self._raw
-        located = isinstance(raw, Located) or (
+        located = isinstance(raw, Located | Unparsed) or (
             isinstance(raw, Patched) and isinstance(raw.base, Located)
         )
         return not located or self._value is not _UNSET
@@ -195,6 +203,8 @@ class DataElement:
         """The length of the raw value in bytes, without reading it."""
         if isinstance(self._raw, Located | Patched):
             return self._raw.length
+        if type(self._raw) is Unparsed:
+            return -1  # a sequence's length is its items
         raw = self.raw
         if raw is not None:
             return len(raw)
@@ -202,9 +212,11 @@ class DataElement:
         return len(value) if isinstance(value, bytes | bytearray | memoryview) else -1
 
     def load(self) -> None:
-        """Copy a located value into memory so it outlives the source."""
+        """Copy a located value into memory, or parse a sequence, so it outlives the source."""
         raw = self._raw
-        if isinstance(raw, Located):
+        if type(raw) is Unparsed:
+            self.value  # noqa: B018 - parsing is the loading
+        elif isinstance(raw, Located):
             self._raw = bytes(raw.view())
         elif isinstance(raw, Patched) and isinstance(raw.base, Located):
             raw.base = bytes(raw.base.view())
@@ -241,6 +253,8 @@ class DataElement:
     def __deepcopy__(self, memo: dict[int, Any]) -> DataElement:
         import copy
 
+        if type(self._raw) is Unparsed:
+            self.value  # noqa: B018 - a copy owns its items
         raw = self.raw
         clone = DataElement(
             self.tag,

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 
 from dicomframe.core import parser  # a cycle: names are looked up when called
 from dicomframe.core.dataset import Dataset, Sequence
-from dicomframe.core.element import DataElement
+from dicomframe.core.element import _UNSET, DataElement
+from dicomframe.core.skipping import Walk, skip_items
+from dicomframe.core.source import Unparsed
 from dicomframe.core.tag import ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, Tag
 from dicomframe.core.vr import VR
 from dicomframe.errors import InvalidDicomError, LimitError
@@ -39,6 +41,30 @@ def sequence_element(
     return DataElement._parsed(head.tag, VR.SQ, seq, None, little, (), undefined_length, head.start)
 
 
+def sequence(
+    ctx: ParseContext, head: _Header, end: int, level: _Level, *, little: bool
+) -> DataElement:
+    """The SQ element of a header whose items end at ``end``: read now, or on first use.
+
+    With ``ctx.lazy`` the items stay bytes until the value is asked for
+    (opening a file with 50,000 per-frame functional group items costs no
+    more than one with none); they are parsed then with the same context,
+    limits and character sets as now.
+    """
+    undefined = head.length == parser.UNDEFINED
+    if not ctx.lazy:
+        seq, _ = read_items(ctx, head, end, level)
+        return sequence_element(head, seq, little, undefined_length=undefined)
+    outer = level._replace(dataset=None)  # items never look at their parent's elements
+
+    def parse() -> Sequence:
+        return read_items(ctx, head, end, outer)[0]
+
+    return DataElement._parsed(
+        head.tag, VR.SQ, _UNSET, Unparsed(parse, ctx.source), little, (), undefined, head.start
+    )
+
+
 def un_as_sequence(ctx: ParseContext, head: _Header, level: _Level) -> DataElement | None:
     """Read an explicit UN value as an Implicit VR LE sequence when the dictionary says SQ.
 
@@ -51,8 +77,7 @@ def un_as_sequence(ctx: ParseContext, head: _Header, level: _Level) -> DataEleme
     if vr_for(head.tag) != "SQ":
         return None
     sub = ctx._replace(explicit_vr=False, little_endian=True)
-    seq, _ = read_items(sub, head, head.end, level)
-    return sequence_element(head, seq, ctx.little_endian, undefined_length=False)
+    return sequence(sub, head, head.end, level, little=ctx.little_endian)
 
 
 def read_undefined(
@@ -66,8 +91,12 @@ def read_undefined(
     if vr is VR.SQ or (vr is VR.UN and head.tag not in parser.PIXEL_TAGS):
         # PS3.5 6.2.2: UN of undefined length is an Implicit VR Little Endian sequence.
         sub = ctx if vr is VR.SQ else ctx._replace(explicit_vr=False, little_endian=True)
-        seq, after = read_items(sub, head, end, level)
-        return sequence_element(head, seq, ctx.little_endian, undefined_length=True), after
+        if not ctx.lazy:
+            seq, after = read_items(sub, head, end, level)
+            return sequence_element(head, seq, ctx.little_endian, undefined_length=True), after
+        walk = Walk(sub.buffer, sub.explicit_vr, sub.little_endian, sub.max_depth)
+        after = skip_items(walk, head.tag, head.value, end, level.depth)
+        return sequence(sub, head, after, level, little=ctx.little_endian), after
     # Encapsulated data (PS3.5 A.4): items up to a Sequence Delimitation Item.
     value_end = scan_fragments(ctx, head.tag, head.value, end)
     if head.tag in parser.PIXEL_TAGS:

@@ -120,6 +120,8 @@ class ParseContext(NamedTuple):
     budget: Budget | None = None
     # A lenient read collects its repairs here; None: strict, damage is an error.
     repairs: list[RepairWarning] | None = None
+    # Sequences are left as bytes and their items parsed when first used.
+    lazy: bool = False
 
     def repair(self, message: str, *, tag: int | None, offset: int, action: str) -> bool:
         """Record a repair and return True when reading leniently; False when strict."""
@@ -373,8 +375,7 @@ def _read_element(
         )
     little = ctx.little_endian
     if vr is VR.SQ:
-        seq, _ = items.read_items(ctx, head, head.end, level)
-        return items.sequence_element(head, seq, little, undefined_length=False), head.end
+        return items.sequence(ctx, head, head.end, level, little=little), head.end
     if explicit_un:
         element = items.un_as_sequence(ctx, head, level)
         if element is not None:

@@ -43,7 +43,7 @@ from dicomframe.core.encapsulation import Span, frame_spans
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import PIXEL_KEYWORDS, FrameInfo
 from dicomframe.core.limits import Limits, resolve_limits
-from dicomframe.core.source import Located, Patched
+from dicomframe.core.source import Located, Patched, Unparsed
 from dicomframe.core.vr import SWAP_SIZE, VR
 from dicomframe.errors import InvalidDicomError
 
@@ -184,7 +184,7 @@ class PixelData:
             return raw.source.view(raw.offset + offset, length)
         if isinstance(raw, Patched):
             return raw.view(offset, length)
-        if raw is None:  # the value was assigned: use its bytes
+        if raw is None or isinstance(raw, Unparsed):  # assigned (Unparsed: never, for pixels)
             return memoryview(self.element.value)[offset : offset + length]
         return memoryview(raw)[offset : offset + length]
 
@@ -325,7 +325,7 @@ class PixelData:
         if isinstance(raw, Patched):
             raw.patches[offset] = patch
         else:
-            assert raw is not None
+            assert raw is not None and not isinstance(raw, Unparsed)
             self.element._raw = Patched(raw, {offset: patch})
 
     def _stored_bytes(self, frame: NativeFrame) -> bytes:

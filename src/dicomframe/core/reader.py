@@ -361,8 +361,9 @@ def read(  # noqa: PLR0913 - every option is keyword-only
     resolved = resolve_limits(limits)
     prepared = _Prepared(source, force=force or lenient, defer_size=defer_size, limits=resolved)
     ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=strict)
-    if lenient:
-        ctx = ctx._replace(repairs=[])
+    # Sequences are parsed when first used; a lenient read parses them now, so that
+    # ds.repairs lists every repair the file needed.
+    ctx = ctx._replace(repairs=[]) if lenient else ctx._replace(lazy=True)
     ds = Dataset()
     try:
         _parse_top(ctx, prepared.pos, ds)
@@ -375,10 +376,11 @@ def read(  # noqa: PLR0913 - every option is keyword-only
     ds.meta = prepared.meta
     ds.preamble = prepared.preamble
     ds.transfer_syntax = prepared.syntax
-    if prepared.source.is_mapped and _has_located(ds):
-        ds.source = prepared.source
-    else:
+    if not _has_located(ds):
         prepared.source.close()
+    elif prepared.source.is_mapped:
+        ds.source = prepared.source  # the file stays open until ds.close()
+    # else: bytes in memory hold unparsed sequences; they live as long as those need them
     return ds
 
 
@@ -448,6 +450,8 @@ def _has_located(ds: Dataset) -> bool:
 def _is_located(element: DataElement) -> bool:
     """True when the element's value, or one inside its items, was left in the source."""
     if element.vr is VR.SQ:
+        if not element.is_loaded:
+            return True  # items still to be parsed from the source
         return any(_has_located(item) for item in element.sequence)
     return not element.is_loaded
 

@@ -23,10 +23,11 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from dicomframe.errors import DicomError, InvalidDicomError, LimitError, SourceChangedError
 
-__all__ = ["Located", "Patched", "Source", "read_stream"]
+__all__ = ["Located", "Patched", "Source", "Unparsed", "read_stream"]
 
 
 class Source:
@@ -312,3 +313,24 @@ class Patched:
             lo, hi = max(start, offset), min(start + len(data), end)
             out[lo - offset : hi - offset] = data[lo - start : hi - start]
         return memoryview(out)
+
+
+class Unparsed:
+    """A value left as bytes in its source and parsed on first use: a sequence's items.
+
+    ``parse`` reads the items from ``source``; the source is checked first,
+    so a sequence touched after its file was closed or changed raises a
+    :class:`~dicomframe.errors.DicomError` rather than parsing other bytes.
+    """
+
+    __slots__ = ("_parse", "source")
+
+    def __init__(self, parse: Callable[[], Any], source: Source) -> None:
+        self._parse = parse
+        self.source = source
+
+    def parse(self) -> Any:
+        """The parsed value."""
+        self.source.buffer  # noqa: B018 - raises when closed
+        self.source.check_unchanged()
+        return self._parse()

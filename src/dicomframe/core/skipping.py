@@ -1,0 +1,153 @@
+"""Find where an undefined-length sequence ends, without building its items (PS3.5 7.5).
+
+A sequence of undefined length says nothing of its size: the only way to
+its end is through its items. A lazy read walks the element headers here,
+never making an element or a dataset, so skipping the items costs a
+fraction of parsing them; they are parsed from the same bytes when first
+used. Every length is checked against the bytes that remain, nesting is
+bounded by ``max_depth``, and damage raises the
+:class:`~dicomframe.errors.InvalidDicomError` a full parse would raise.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple
+
+from dicomframe.core.implicit_vr import implicit_vr
+from dicomframe.core.tag import ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, Tag
+from dicomframe.core.vr import LONG_HEADER_VRS, VR
+from dicomframe.errors import InvalidDicomError, LimitError
+
+__all__ = ["Walk", "skip_items"]
+
+UNDEFINED = 0xFFFFFFFF
+_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+_VRS = {vr.value.encode(): vr for vr in VR}
+_HEAD = {True: struct.Struct("<HHL"), False: struct.Struct(">HHL")}
+_SHORT = {True: struct.Struct("<H"), False: struct.Struct(">H")}
+_LONG = {True: struct.Struct("<L"), False: struct.Struct(">L")}
+
+
+class Walk(NamedTuple):
+    """The bytes being walked and how they are encoded."""
+
+    buffer: memoryview
+    explicit_vr: bool
+    little_endian: bool
+    max_depth: int
+
+
+def _short(tag: int, pos: int, need: int, end: int, what: str) -> InvalidDicomError:
+    return InvalidDicomError(
+        f"{what}: needs {need} bytes but only {max(end - pos, 0)} remain", tag=tag, offset=pos
+    )
+
+
+def skip_items(walk: Walk, tag: int, pos: int, end: int, depth: int) -> int:
+    """The offset after the Sequence Delimitation Item of the sequence whose items start at pos."""
+    if depth >= walk.max_depth:
+        raise LimitError(
+            "max_depth", depth + 1, walk.max_depth, what="sequence nesting", tag=tag, offset=pos
+        )
+    unpack = _HEAD[walk.little_endian].unpack_from
+    while True:
+        if end - pos < 8:
+            raise _short(tag, pos, 8, end, "sequence item header")
+        g, e, length = unpack(walk.buffer, pos)
+        item = (g << 16) | e
+        pos += 8
+        if item == SEQUENCE_DELIMITER:
+            return pos
+        if item != ITEM:
+            raise InvalidDicomError(
+                f"expected an Item tag in sequence, found {Tag(item)}", tag=tag, offset=pos - 8
+            )
+        if length == UNDEFINED:
+            pos = _skip_elements(walk, pos, end, depth + 1)
+        elif length > end - pos:
+            raise InvalidDicomError(
+                f"item length {length} exceeds the {end - pos} bytes that remain",
+                tag=tag,
+                offset=pos - 8,
+            )
+        else:
+            pos += length
+
+
+def _skip_elements(walk: Walk, pos: int, end: int, depth: int) -> int:
+    """The offset after the Item Delimitation Item of the item whose elements start at pos."""
+    buf, little = walk.buffer, walk.little_endian
+    head = _HEAD[little].unpack_from
+    while True:
+        if end - pos < 8:
+            raise _short(0, pos, 8, end, "item: missing Item Delimitation Item")
+        g, e, length = head(buf, pos)
+        tag = (g << 16) | e
+        if tag == ITEM_DELIMITER:
+            return pos + 8
+        if tag == SEQUENCE_DELIMITER:
+            return pos  # the sequence ended without closing its item, as a full parse allows
+        vr, value, length = _header(walk, tag, pos, end, length)
+        if length == UNDEFINED:
+            pos = _skip_undefined(walk, tag, vr, value, end, depth)
+        elif length > end - value:
+            raise InvalidDicomError(
+                f"value length {length} exceeds the {end - value} bytes that remain",
+                tag=tag,
+                offset=pos,
+            )
+        else:
+            pos = value + length
+
+
+def _header(walk: Walk, tag: int, pos: int, end: int, length: int) -> tuple[VR | None, int, int]:
+    """The VR (None in Implicit VR), the value's offset and its length, as the parser reads them."""
+    if not walk.explicit_vr or tag >> 16 == 0xFFFE:
+        return None, pos + 8, length
+    code = bytes(walk.buffer[pos + 4 : pos + 6])
+    vr = _VRS.get(code)
+    if vr is None:
+        if not all(0x41 <= c <= 0x5A for c in code):
+            raise InvalidDicomError(
+                f"invalid VR bytes {code!r} in Explicit VR data", tag=tag, offset=pos
+            )
+        vr = VR.UN  # PS3.5 7.1.2: VRs unknown to the reader have a 32-bit length
+    if vr not in LONG_HEADER_VRS:
+        return vr, pos + 8, _SHORT[walk.little_endian].unpack_from(walk.buffer, pos + 6)[0]
+    if end - pos < 12:
+        raise _short(tag, pos, 12, end, "element header")
+    return vr, pos + 12, _LONG[walk.little_endian].unpack_from(walk.buffer, pos + 8)[0]
+
+
+def _skip_undefined(walk: Walk, tag: int, vr: VR | None, pos: int, end: int, depth: int) -> int:
+    """Skip an element of undefined length inside an item: a sequence or encapsulated data."""
+    vr = vr or implicit_vr(tag, UNDEFINED, None)
+    if vr is VR.SQ:
+        return skip_items(walk, tag, pos, end, depth)
+    if vr is VR.UN and tag not in _PIXEL_TAGS:  # PS3.5 6.2.2: an Implicit VR LE sequence
+        return skip_items(
+            walk._replace(explicit_vr=False, little_endian=True), tag, pos, end, depth
+        )
+    if vr in (VR.OB, VR.OW, VR.UN):
+        return _skip_fragments(walk, tag, pos, end)
+    raise InvalidDicomError(f"undefined length is not allowed for VR {vr}", tag=tag, offset=pos)
+
+
+def _skip_fragments(walk: Walk, tag: int, pos: int, end: int) -> int:
+    """The offset after the Sequence Delimitation Item that ends encapsulated data."""
+    unpack = _HEAD[walk.little_endian].unpack_from
+    while True:
+        if end - pos < 8:
+            raise _short(tag, pos, 8, end, "encapsulated data: missing Sequence Delimitation Item")
+        g, e, length = unpack(walk.buffer, pos)
+        item = (g << 16) | e
+        if item == SEQUENCE_DELIMITER:
+            return pos + 8
+        if item != ITEM or length == UNDEFINED or length > end - pos - 8:
+            raise InvalidDicomError(
+                f"bad fragment item {Tag(item)} of length {length} in encapsulated data",
+                tag=tag,
+                offset=pos,
+            )
+        pos += 8 + length

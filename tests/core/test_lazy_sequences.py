@@ -1,0 +1,149 @@
+"""Sequences stay bytes until first used, then parse once, to the same items as an eager read."""
+
+from __future__ import annotations
+
+import copy
+import io
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+
+import dicomframe as dcf
+from dicomframe.core.source import Unparsed
+from tests.reference import TESTDATA, pydicom_files
+
+NESTED = [TESTDATA / "sequences_defined.dcm", TESTDATA / "sequences_undefined.dcm"]
+
+
+def functional_groups(items: int, lengths: str) -> bytes:
+    """A header with ``items`` per-frame functional group items, two nested sequences each."""
+    ds = dcf.Dataset()
+    ds.PatientName = "Lazy^Loader"
+    groups = []
+    for index in range(items):
+        position, orientation = dcf.Dataset(), dcf.Dataset()
+        position.ImagePositionPatient = [0, 0, index]
+        orientation.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        item = dcf.Dataset()
+        item.PlanePositionSequence = [position]
+        item.PlaneOrientationSequence = [orientation]
+        groups.append(item)
+    ds.PerFrameFunctionalGroupsSequence = groups
+    ds.Rows = 4
+    out = io.BytesIO()
+    dcf.write(ds, out, sequence_lengths=lengths)
+    return out.getvalue()
+
+
+def eager(source: object) -> dcf.Dataset:
+    """The dataset with every sequence parsed while reading (a lenient read is eager)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dcf.RepairWarning)  # nothing to repair in these
+        return dcf.read(source, lenient=True)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("lengths", ["defined", "undefined"])
+def test_items_are_left_as_bytes_until_used(lengths: str) -> None:
+    ds = dcf.read(functional_groups(50, lengths))
+    element = ds["PerFrameFunctionalGroupsSequence"]
+    assert type(element._raw) is Unparsed
+    assert not element.is_loaded
+    assert ds.Rows == 4  # elements after the sequence were read: its end was found
+    groups = ds.PerFrameFunctionalGroupsSequence
+    assert element.is_loaded
+    assert ds.PerFrameFunctionalGroupsSequence is groups  # parsed once
+    assert groups.undefined_length == (lengths == "undefined")
+    inner = groups[7]["PlanePositionSequence"]
+    assert type(inner._raw) is Unparsed  # nested sequences wait for their own first use
+    assert groups[7].PlanePositionSequence[0].ImagePositionPatient == [0, 0, 7]
+
+
+@pytest.mark.parametrize("lengths", ["defined", "undefined"])
+def test_lazy_items_equal_eager_ones(lengths: str) -> None:
+    data = functional_groups(20, lengths)
+    assert dcf.read(data) == eager(data)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*NESTED, *(p for p in pydicom_files() if p.name in ("nested_priv_SQ.dcm", "rtplan.dcm"))],
+    ids=lambda p: p.name,
+)
+def test_files_read_lazily_equal_eager_reads_and_write_back_the_same(path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lazy, full = dcf.read(path), dcf.read(path, lenient=True)
+        assert lazy == full
+        written = [io.BytesIO(), io.BytesIO()]
+        dcf.write(dcf.read(path), written[0])
+        dcf.write(full, written[1])
+    assert written[0].getvalue() == written[1].getvalue()
+
+
+def test_a_closed_file_keeps_no_unparsed_sequence(tmp_path: Path) -> None:
+    path = tmp_path / "groups.dcm"
+    path.write_bytes(functional_groups(2000, "defined"))
+    ds = dcf.read(path, defer_size=1024)
+    assert ds.source is not None  # mapped: the items are still in the file
+    ds.close()
+    with pytest.raises(dcf.DicomError, match="closed"):
+        _ = ds.PerFrameFunctionalGroupsSequence
+
+
+def test_load_parses_every_sequence_so_it_outlives_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "groups.dcm"
+    path.write_bytes(functional_groups(2000, "undefined"))
+    with dcf.read(path, defer_size=1024) as ds:
+        ds.load()
+    assert len(ds.PerFrameFunctionalGroupsSequence) == 2000
+
+
+def test_a_sequence_of_a_changed_file_is_not_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "groups.dcm"
+    path.write_bytes(functional_groups(2000, "defined"))
+    ds = dcf.read(path, defer_size=1024)
+    stamp = path.stat()
+    os.utime(path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 10**9))
+    with pytest.raises(dcf.SourceChangedError):
+        _ = ds.PerFrameFunctionalGroupsSequence
+    ds.close()
+
+
+def test_bytes_in_memory_stay_with_their_sequences() -> None:
+    ds = dcf.read(functional_groups(10, "defined"))
+    ds.close()  # nothing to close for bytes: the items still parse
+    assert len(ds.PerFrameFunctionalGroupsSequence) == 10
+
+
+def test_copies_and_iter_elements_hold_parsed_items(tmp_path: Path) -> None:
+    data = functional_groups(5, "undefined")
+    clone = copy.deepcopy(dcf.read(data))
+    assert clone["PerFrameFunctionalGroupsSequence"].is_loaded
+    assert len(clone.PerFrameFunctionalGroupsSequence) == 5
+    path = tmp_path / "groups.dcm"
+    path.write_bytes(data)
+    streamed = {e.keyword: e for e in dcf.iter_elements(path)}
+    assert streamed["PerFrameFunctionalGroupsSequence"].is_loaded  # streaming stays eager
+
+
+def damaged(lengths: str) -> bytes:
+    data = bytearray(functional_groups(3, lengths))
+    start = data.index(b"\xfe\xff\x00\xe0")  # the first item header
+    data[start : start + 4] = b"\x08\x00\x60\x00"
+    return bytes(data)
+
+
+def test_damage_inside_a_defined_length_sequence_is_found_when_it_is_used() -> None:
+    ds = dcf.read(damaged("defined"))
+    assert str(ds.PatientName) == "Lazy^Loader"
+    with pytest.raises(dcf.InvalidDicomError, match="expected an Item tag") as info:
+        _ = ds.PerFrameFunctionalGroupsSequence
+    assert info.value.tag == 0x52009230
+
+
+def test_damage_inside_an_undefined_length_sequence_is_found_by_the_skip() -> None:
+    with pytest.raises(dcf.InvalidDicomError, match="expected an Item tag") as info:
+        dcf.read(damaged("undefined"))
+    assert info.value.tag == 0x52009230
