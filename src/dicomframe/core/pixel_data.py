@@ -325,7 +325,8 @@ class PixelData:
         if isinstance(raw, Patched):
             raw.patches[offset] = patch
         else:
-            assert raw is not None and not isinstance(raw, Unparsed)
+            assert raw is not None
+            assert not isinstance(raw, Unparsed)  # pixel data is never a sequence
             self.element._raw = Patched(raw, {offset: patch})
 
     def _stored_bytes(self, frame: NativeFrame) -> bytes:
