@@ -82,3 +82,31 @@ def test_a_limit_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Limits.max_elements is 10" in err
     with pytest.raises(dcf.LimitError):
         main(["dump", str(CT), "--debug"])
+
+
+def test_dump_lenient_names_each_repair_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    from pydicom.data import get_testdata_file
+
+    damaged = str(get_testdata_file("MR_truncated.dcm"))
+    assert main(["dump", damaged]) == 1  # strict by default
+    capsys.readouterr()
+    assert main(["dump", "--lenient", damaged]) == 0
+    out, err = capsys.readouterr()
+    assert "(7FE0,0010) OW PixelData" in out
+    assert err.splitlines() == [
+        "dicomframe dump: repaired: (7FE0,0010) at offset 1488 (0x5D0): OW value length 8192 "
+        "exceeds the 8130 bytes that remain; kept the 8130 bytes that remain"
+    ]
+
+
+def test_ctrl_c_is_one_line_and_exit_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def read(*args: Any, **kwargs: Any) -> NoReturn:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dicomframe.core.reader, "read", read)
+    assert main(["dump", str(CT)]) == 130
+    assert capsys.readouterr().err == "dicomframe dump: interrupted\n"
+    with pytest.raises(KeyboardInterrupt):
+        main(["dump", "--debug", str(CT)])

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dicomframe._version import __version__
 from dicomframe.core.signals import Terminated, unwinding
-from dicomframe.errors import DicomError
+from dicomframe.errors import DicomError, RepairWarning
 
 if TYPE_CHECKING:
     from dicomframe.batch import BatchResult
@@ -37,7 +38,14 @@ def _dump(args: argparse.Namespace) -> int:
     def emit(line: str) -> None:
         out.write(line.encode(encoding, "backslashreplace").decode(encoding) + "\n")
 
-    with read(args.file, force=args.force, stop_before_pixels=args.no_pixels) as ds:
+    with warnings.catch_warnings(record=True) as repairs:
+        warnings.simplefilter("always", RepairWarning)
+        ds = read(
+            args.file, force=args.force, stop_before_pixels=args.no_pixels, lenient=args.lenient
+        )
+    for repair in repairs:  # one line each on stderr, the dump itself stays on stdout
+        print(f"dicomframe dump: repaired: {repair.message}", file=sys.stderr)
+    with ds:
         if ds.meta is not None and len(ds.meta):
             emit("# File meta information")
             for line in dump_lines(ds.meta, width=args.width):
@@ -213,6 +221,11 @@ def _parser() -> argparse.ArgumentParser:
     dump.add_argument("file", help="a DICOM file")
     dump.add_argument("--force", action="store_true", help="read files without preamble or meta")
     dump.add_argument("--no-pixels", action="store_true", help="stop before the pixel data")
+    dump.add_argument(
+        "--lenient",
+        action="store_true",
+        help="recover what a damaged file still holds; each repair is named on stderr",
+    )
     dump.add_argument("--width", type=int, default=64, help="cut values longer than this")
     _add_debug(dump)
     dump.set_defaults(run=_dump)
@@ -236,6 +249,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             status: int = args.run(args)
     except BrokenPipeError:  # pragma: no cover - `dicomframe dump | head`
         return 0
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"dicomframe {args.command}: interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, as a shell reports it
     except Terminated as stopped:
         print(f"dicomframe {args.command}: {stopped}", file=sys.stderr)
         return int(stopped.code or 1)
