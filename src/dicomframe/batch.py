@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from dicomframe.core.signals import Terminated, unwind
+from dicomframe.core.source import file_kind
 
 __all__ = ["NOT_DICOM", "BatchResult", "plan", "run"]
 
@@ -54,15 +55,6 @@ class BatchResult:
         return not self.failed
 
 
-_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-)
-
-
 def _not_regular(path: Path) -> str | None:
     """What ``path`` is when it is not a regular file (after symbolic links), else None.
 
@@ -76,8 +68,7 @@ def _not_regular(path: Path) -> str | None:
         return None  # gone, or unreadable: opening it says why
     if stat.S_ISREG(mode):
         return None
-    kind = next((name for test, name in _KINDS if test(mode)), "a special file")
-    return f"{kind}, not a regular file"
+    return f"{file_kind(mode)}, not a regular file"
 
 
 def _looks_like_dicom(path: Path) -> bool:

@@ -27,7 +27,7 @@ from typing import Any
 
 from dicomframe.errors import DicomError, InvalidDicomError, LimitError, SourceChangedError
 
-__all__ = ["Located", "Patched", "Source", "Unparsed", "read_stream"]
+__all__ = ["Located", "Patched", "Source", "Unparsed", "file_kind", "read_stream"]
 
 
 class Source:
@@ -81,7 +81,7 @@ class Source:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 raise InvalidDicomError(
-                    f"{name} is {_kind(info.st_mode)}, not a regular file: dicomframe reads "
+                    f"{name} is {file_kind(info.st_mode)}, not a regular file: dicomframe reads "
                     "files by path, or a stream given as a binary file object"
                 )
             size = info.st_size
@@ -212,15 +212,17 @@ class Source:
             self._map = None
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` is, in words: "a FIFO", "a regular file"..."""
     kinds = (
+        (stat.S_ISREG, "a regular file"),
         (stat.S_ISDIR, "a directory"),
         (stat.S_ISFIFO, "a FIFO"),
         (stat.S_ISCHR, "a character device"),
         (stat.S_ISBLK, "a block device"),
         (stat.S_ISSOCK, "a socket"),
     )
-    return next((name for test, name in kinds if test(mode)), "not a regular file")
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
 
 def _read_all(fd: int, size: int, name: str, max_bytes: int | None) -> bytes:
