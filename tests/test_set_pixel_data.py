@@ -55,11 +55,20 @@ def dcmdump_problems(path: Path) -> list[str]:
 
 
 def round_trip(ds: dcf.Dataset, tmp_path: Path) -> tuple[dcf.Dataset, Array]:
-    """Write ``ds``; return it read back by dicomframe, and pydicom's pixel array."""
+    """Write ``ds``; return it read back by dicomframe, and pydicom's pixel array.
+
+    A big-endian file is first converted to little endian by DCMTK (``dcmconv
+    +te``): pydicom reads 32-bit values in OW big endian as whole numbers,
+    DCMTK and GDCM as words (docs/differences.md), and DCMTK is the reference.
+    """
     path = tmp_path / "out.dcm"
     dcf.write(ds, path)
     assert dcmdump_problems(path) == []
-    oracle = pydicom.dcmread(path)
+    oracle_path = path
+    if ds.transfer_syntax is not None and not ds.transfer_syntax.is_little_endian:
+        oracle_path = tmp_path / "out_le.dcm"
+        subprocess.run([require_tool("dcmconv"), "+te", str(path), str(oracle_path)], check=True)
+    oracle = pydicom.dcmread(oracle_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom notes float data without rescale, etc.
         expected = oracle.pixel_array
