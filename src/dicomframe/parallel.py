@@ -7,6 +7,15 @@ frames. The first frame goes through the registry's dispatch (``codec=``,
 directly for the others, with no dispatch per frame. A frame that codec
 fails on goes back through the registry, which tries the next codec and
 warns :class:`~dicomframe.errors.CodecFallbackWarning`, as for one frame.
+A frame the codec returns something other than a valid frame for goes back
+to the registry the same way.
+
+Before anything is decoded or allocated, the whole output (frames x a
+frame's bytes, from the dataset) is checked against
+:attr:`~dicomframe.Limits.max_object_bytes`, and frame 0 against
+``max_frame_bytes`` by the registry. Every frame's codestream header is
+checked as the registry checks it (:mod:`dicomframe.plugins.codestream`),
+on the direct path too: no codec runs on a frame that contradicts the dataset.
 
 ``workers`` (default: the cores this process may run on) say how many
 frames are in flight, and ``parallel`` how:
