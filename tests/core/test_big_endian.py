@@ -32,7 +32,7 @@ import dicomframe as dcf
 from dicomframe.core.element import DataElement
 from dicomframe.core.frame_info import PIXEL_KEYWORDS
 from dicomframe.core.uids import generate_uid
-from tests.reference import require_tool
+from tests.reference import TESTDATA, require_tool
 
 Array = np.ndarray[Any, Any]
 BIG = "ExplicitVRBigEndian"
@@ -388,3 +388,26 @@ def test_a_partial_last_unit_is_kept_as_dcmtk_keeps_it(tmp_path: Path) -> None:
     back = dcf.read(dcmtk).pixel_data[0]
     assert isinstance(back, dcf.NativeFrame)
     np.testing.assert_array_equal(back.data, np.frombuffer(bytes(range(1, 9)), "<f4"))
+
+
+@pytest.mark.parametrize(("dtype", "vr"), [("uint32", "OW"), ("int16", "OW"), ("float32", "OF")])
+def test_an_array_assigned_to_the_value_is_written_in_the_unit_of_the_vr(
+    tmp_path: Path, dtype: str, vr: str
+) -> None:
+    """``ds.PixelData = array`` (no set_pixel_data) stores words in big endian, as DCMTK does."""
+    rng = np.random.default_rng(7)
+    array = rng.integers(0, 2**15, (3, 4), dtype=np.int64).astype(dtype)
+    ds = dcf.read(TESTDATA / "ct_explicit_le.dcm")
+    bits = array.dtype.itemsize * 8
+    ds.Rows, ds.Columns, ds.BitsAllocated, ds.BitsStored, ds.HighBit = 3, 4, bits, bits, bits - 1
+    ds.PixelRepresentation = int(array.dtype.kind == "i")
+    del ds["PixelData"]
+    tag = 0x7FE00008 if vr == "OF" else 0x7FE00010
+    ds.add(DataElement(tag, vr, array))
+    if vr == "OF":
+        for keyword in ("BitsStored", "HighBit", "PixelRepresentation"):
+            del ds[keyword]
+    big = tmp_path / "big.dcm"
+    dcf.write(ds, big, transfer_syntax="ExplicitVRBigEndian")
+    np.testing.assert_array_equal(dcf.read(big).pixel_array[0], array)
+    np.testing.assert_array_equal(pixels(dcmconv(big, "+te", tmp_path / "le.dcm"))[0], array)

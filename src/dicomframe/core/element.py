@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dicomframe.core.source import Located, Patched, Unparsed
 from dicomframe.core.tag import Tag
-from dicomframe.core.vr import BYTES_VRS, SWAP_SIZE, VR
+from dicomframe.core.vr import BYTES_VRS, SWAP_SIZE, VR, swap_bytes
 
 if TYPE_CHECKING:
     from dicomframe.core.dataset import Sequence
@@ -276,8 +276,6 @@ class DataElement:
         mine, theirs = self.raw, other.raw
         if mine is not None and theirs is not None and self.charsets == other.charsets:
             if self.little_endian != other.little_endian and self.vr in SWAP_SIZE:
-                from dicomframe.core.encoder import swap_bytes
-
                 mine = swap_bytes(mine, SWAP_SIZE[self.vr])
             if _unpadded(mine) == _unpadded(theirs):
                 return True

@@ -19,7 +19,7 @@ from dicomframe.core.dataset import Dataset, Sequence
 from dicomframe.core.element import DataElement
 from dicomframe.core.limits import allow_recursion, default_limits
 from dicomframe.core.tag import ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER
-from dicomframe.core.vr import LONG_HEADER_VRS, SWAP_SIZE, VR, padding_byte
+from dicomframe.core.vr import LONG_HEADER_VRS, SWAP_SIZE, VR, padding_byte, swap_bytes
 from dicomframe.errors import EncodingError, LimitError
 
 __all__ = ["Chunks", "EncodeContext", "encode_dataset", "encode_element"]
@@ -67,20 +67,6 @@ class EncodeContext:
 
 def _size(chunks: Iterable[bytes | memoryview]) -> int:
     return sum(len(c) for c in chunks)
-
-
-def swap_bytes(raw: bytes | memoryview, unit: int) -> bytes:
-    """Reverse the byte order of each whole ``unit``-byte number in ``raw``.
-
-    A last, partial number (a value whose length is not a multiple of the
-    unit) is kept as it is, as DCMTK keeps it, so reading such a value back
-    in the other byte order undoes the swap exactly.
-    """
-    import numpy as np
-
-    whole = len(raw) - len(raw) % unit
-    swapped = np.frombuffer(raw[:whole], dtype=f"<u{unit}").byteswap().tobytes()
-    return swapped + bytes(raw[whole:]) if whole < len(raw) else swapped
 
 
 def value_bytes(

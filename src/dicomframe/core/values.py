@@ -32,8 +32,10 @@ from dicomframe.core.vr import (
     CHARSET_VRS,
     SINGLE_VALUE_TEXT_VRS,
     STRING_VRS,
+    SWAP_SIZE,
     VR,
     padding_byte,
+    swap_bytes,
 )
 from dicomframe.errors import EncodingError, InvalidDicomError
 
@@ -191,12 +193,7 @@ def encode_value(
 def _encode(value: object, vr: VR, order: str, charsets: tuple[str, ...], tag: int | None) -> bytes:
     """Encode a value that is neither raw bytes nor empty."""
     if vr in BYTES_VRS:
-        dtype = getattr(value, "dtype", None)  # a numpy array: its values, in the syntax's order
-        if dtype is None:
-            raise _error(f"{vr} needs bytes, not {type(value).__name__}", value, vr, tag)
-        if dtype.itemsize > 1:
-            value = value.astype(dtype.newbyteorder(order))  # type: ignore[attr-defined]
-        return bytes(value.tobytes())  # type: ignore[attr-defined]
+        return _encode_array(value, vr, order, tag)
     members = _members(value, vr)
     if vr is VR.AT:
         return _encode_tags(members, order, tag)
@@ -205,6 +202,24 @@ def _encode(value: object, vr: VR, order: str, charsets: tuple[str, ...], tag: i
     if vr in STRING_VRS:
         return _encode_strings(members, vr, charsets, tag)
     raise _error("sequences are encoded by the writer, item by item", value, vr, tag)
+
+
+def _encode_array(value: object, vr: VR, order: str, tag: int | None) -> bytes:
+    """A numpy array given for an OB/OW/OL/OF/OD/OV value: its bytes in the VR's unit.
+
+    The array's values are laid out little endian; in a big-endian syntax
+    each unit of the VR (16 bits for OW, 32 for OL and OF, 64 for OD and OV,
+    none for OB) is then swapped, as DCMTK and GDCM store such values: a
+    32-bit pixel in OW is two words, low word first.
+    """
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        raise _error(f"{vr} needs bytes, not {type(value).__name__}", value, vr, tag)
+    data: bytes = value.astype(dtype.newbyteorder("<")).tobytes()  # type: ignore[attr-defined]
+    unit = SWAP_SIZE.get(vr, 1)
+    if order == "<" or unit == 1:
+        return data
+    return swap_bytes(data, unit)
 
 
 def _unchanged(

@@ -19,6 +19,7 @@ __all__ = [
     "STRING_VRS",
     "VR",
     "padding_byte",
+    "swap_bytes",
 ]
 
 
@@ -118,3 +119,17 @@ def padding_byte(vr: VR) -> bytes:
     if vr is VR.UI or vr in BYTES_VRS or vr in BINARY_NUMBER_FORMATS:
         return b"\x00"
     return b" "
+
+
+def swap_bytes(raw: bytes | memoryview, unit: int) -> bytes:
+    """Reverse the byte order of each whole ``unit``-byte number in ``raw``.
+
+    A last, partial number (a value whose length is not a multiple of the
+    unit) is kept as it is, as DCMTK keeps it, so reading such a value back
+    in the other byte order undoes the swap exactly.
+    """
+    import numpy as np
+
+    whole = len(raw) - len(raw) % unit
+    swapped = np.frombuffer(raw[:whole], dtype=f"<u{unit}").byteswap().tobytes()
+    return swapped + bytes(raw[whole:]) if whole < len(raw) else swapped
