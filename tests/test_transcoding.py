@@ -397,8 +397,15 @@ def test_verify_catches_a_codec_that_lies(liar: CodecManager, tmp_path: Path) ->
     assert [p.name for p in tmp_path.iterdir()] == ["source.dcm"]  # no temporary left
     # Without verification the lie goes through: that is what verify is for.
     unverified = dcf.transcode(source, "RLELossless", codecs=liar, verify=False)
-    decoded = unverified.pixel_data[0].decode(codecs=liar)
-    assert not np.array_equal(decoded.array, source.pixel_array[0])
+    with pytest.raises(dcf.DecodeError, match="RLE header"):  # raw bytes, not an RLE stream
+        unverified.pixel_data[0].decode(codecs=liar)
+
+
+def test_verification_names_a_stream_no_codec_decodes(liar: CodecManager) -> None:
+    source = make(np.arange(32 * 32, dtype=np.uint16).reshape(32, 32))
+    with pytest.raises(dcf.EncodingError, match="frame 0 of RLELossless cannot be decoded") as info:
+        dcf.transcode(source, "RLELossless", codecs=liar)
+    assert isinstance(info.value.__cause__, dcf.DecodeError)
 
 
 def test_verify_accepts_an_honest_codec(manager: CodecManager) -> None:

@@ -36,9 +36,9 @@ from dicomframe.transcoding import (
     _mark_lossy,
     check_lossy,
     encodable,
-    frames_match,
     keep_lossy_mark,
     transcode,
+    verify_frame,
 )
 
 if TYPE_CHECKING:
@@ -193,12 +193,8 @@ def _convert(
     if not target.is_encapsulated:
         return native, native.data.nbytes
     encoded = manager.encode(encodable(native), target, **settings["options"])
-    if settings["verify"] and not frames_match(encoded.decode(codecs=manager), native):
-        raise EncodingError(
-            f"verification failed: frame {frame.index} does not decode to the source pixels "
-            f"({target.keyword}); nothing was written",
-            tag=0x7FE00010,
-        )
+    if settings["verify"]:
+        verify_frame(encoded, native, manager, index=frame.index, outcome="nothing was written")
     return encoded, native.data.nbytes
 
 

@@ -34,7 +34,7 @@ from dicomframe.core.frame_info import PIXEL_KEYWORDS
 from dicomframe.core.set_pixels import set_pixel_data
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
 from dicomframe.core.vr import VR
-from dicomframe.errors import DicomWarning, EncodingError
+from dicomframe.errors import CodecError, DicomWarning, EncodingError
 
 if TYPE_CHECKING:
     from dicomframe.core.pixel_data import PixelData
@@ -261,18 +261,46 @@ def frames_match(decoded: NativeFrame, source: NativeFrame) -> bool:
     return decoded.array.shape == expected.shape and bool(np.array_equal(decoded.array, expected))
 
 
+def verify_frame(
+    encoded: EncapsulatedFrame,
+    source: NativeFrame,
+    codecs: CodecManager | None,
+    *,
+    index: int | None,
+    outcome: str,
+) -> None:
+    """Raise :class:`EncodingError` unless ``encoded`` decodes to exactly ``source``.
+
+    A stream that no codec can decode (a header that contradicts the frame,
+    a backend that refuses it) fails verification as a wrong decode does,
+    with the decoder's error chained: either way the encoder cannot be
+    trusted with this frame. ``outcome`` ends the message ("nothing was
+    changed", "nothing was written").
+    """
+    what = f"verification failed: frame {index}"
+    try:
+        decoded = encoded.decode(codecs=codecs)
+    except CodecError as exc:
+        raise EncodingError(
+            f"{what} of {encoded.transfer_syntax.keyword} cannot be decoded: "
+            f"{str(exc).splitlines()[0]}; {outcome}",
+            tag=0x7FE00010,
+        ) from exc
+    if not frames_match(decoded, source):
+        raise EncodingError(
+            f"{what} does not decode to the source pixels "
+            f"({encoded.transfer_syntax.keyword}); {outcome}",
+            tag=0x7FE00010,
+        )
+
+
 def _verify(
     frames: list[Any], sources: list[NativeFrame | None], codecs: CodecManager | None
 ) -> None:
     for index, (frame, source) in enumerate(zip(frames, sources, strict=True)):
         if source is None or not isinstance(frame, EncapsulatedFrame):
             continue
-        if not frames_match(frame.decode(codecs=codecs), source):
-            raise EncodingError(
-                f"verification failed: frame {index} does not decode to the source pixels "
-                f"({frame.transfer_syntax.keyword}); nothing was changed",
-                tag=0x7FE00010,
-            )
+        verify_frame(frame, source, codecs, index=index, outcome="nothing was changed")
 
 
 def _compressed_ratio(sources: list[NativeFrame | None], frames: list[Any]) -> float:
