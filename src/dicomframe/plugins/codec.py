@@ -114,6 +114,10 @@ class Codec:
     encode_check
         For encoding limits that depend on the target syntax (8-bit only for
         JPEG Baseline, say): ``(info, syntax)`` -> a reason or None.
+    psnr_floor
+        For a lossy encoder: the PSNR in dB that its default settings keep
+        at least, on any frame it accepts (``dicomframe.testing.check_codec``
+        holds it to that); None for a codec that only encodes losslessly.
     """
 
     name: str
@@ -128,6 +132,7 @@ class Codec:
     priority: int = 0
     extra_check: Callable[[FrameInfo], str | None] | None = None
     encode_check: Callable[[FrameInfo, TransferSyntax], str | None] | None = None
+    psnr_floor: float | None = None
 
     def __post_init__(self) -> None:
         if self.encode_syntaxes is not None and not self.encode_syntaxes <= self.transfer_syntaxes:
