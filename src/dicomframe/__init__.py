@@ -11,6 +11,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from dicomframe._version import __version__
+from dicomframe._wiring import wire as _wire
 from dicomframe.core.dataset import Dataset, Sequence
 from dicomframe.core.element import DataElement
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
@@ -43,6 +44,8 @@ from dicomframe.errors import (
     UnknownTransferSyntaxError,
     WriteError,
 )
+
+_wire()  # the core decodes with the default codec manager unless given another
 
 if TYPE_CHECKING:
     from PIL import Image

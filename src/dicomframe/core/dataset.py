@@ -21,6 +21,7 @@ from dicomframe.core.vr import VR
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from dicomframe.core.codecs import FrameCodecs
     from dicomframe.core.limits import Limits
     from dicomframe.core.pixel_data import PixelData
     from dicomframe.core.source import Source
@@ -107,13 +108,17 @@ class Dataset:
     limits
         The :class:`~dicomframe.Limits` the dataset was read with; decoding
         its pixel data keeps to them. None: the default limits.
+    codecs
+        The codec registry given to ``dcf.read(..., codecs=...)``: its frames
+        decode and encode with it. None: the default one.
     repairs
         What a lenient read (``dcf.read(..., lenient=True)``) repaired, one
         :class:`~dicomframe.RepairWarning` each; empty otherwise.
     """
 
-    # A class default, so the parser's many item datasets carry no list of their own.
+    # Class defaults, so the parser's many item datasets carry none of their own.
     repairs: tuple[RepairWarning, ...] = ()
+    codecs: FrameCodecs | None = None
 
     def __init__(self, elements: Iterable[DataElement] = ()) -> None:
         # Straight into __dict__, past __setattr__: the parser makes one dataset per item.

@@ -8,22 +8,21 @@ came from, so :func:`dicomframe.write` writes the edit.
 
 An :class:`EncapsulatedFrame` holds one frame's compressed bytes and its
 transfer syntax; :meth:`EncapsulatedFrame.decode` goes through the codec
-registry.
+registry it was given (a frame of a dataset: the dataset's) or the default
+one (:mod:`dicomframe.core.codecs`), keeping to its dataset's limits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from dicomframe.core.codecs import FrameCodecs, default_codecs
 from dicomframe.core.frame_info import FrameInfo
-
-if TYPE_CHECKING:
-    from dicomframe.core.limits import Limits
-    from dicomframe.core.transfer_syntax import TransferSyntax
-    from dicomframe.plugins.manager import CodecManager
+from dicomframe.core.limits import Limits
+from dicomframe.core.transfer_syntax import TransferSyntax, resolve
 
 __all__ = ["EncapsulatedFrame", "NativeFrame"]
 
@@ -192,9 +191,15 @@ class EncapsulatedFrame:
         The layout of the frame once decoded, as the dataset describes it.
     index
         The frame's number in its pixel data, for error messages.
+    codecs
+        The registry that decodes it when :meth:`decode` names none; None:
+        the default one.
+    limits
+        The limits its decoding keeps to when :meth:`decode` gives none;
+        None: the default limits.
     """
 
-    __slots__ = ("fragments", "index", "info")
+    __slots__ = ("codecs", "fragments", "index", "info", "limits")
 
     def __init__(
         self,
@@ -203,10 +208,14 @@ class EncapsulatedFrame:
         /,
         *,
         index: int | None = None,
+        codecs: FrameCodecs | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.fragments = tuple(fragments)
         self.info = info
         self.index = index
+        self.codecs = codecs
+        self.limits = limits
 
     @property
     def data(self) -> bytes | memoryview:
@@ -218,14 +227,12 @@ class EncapsulatedFrame:
     @property
     def transfer_syntax(self) -> TransferSyntax:
         """The transfer syntax the frame is encoded in."""
-        from dicomframe.core.transfer_syntax import resolve
-
         return resolve(self.info.transfer_syntax_uid)
 
     def decode(
         self,
         *,
-        codecs: CodecManager | None = None,
+        codecs: FrameCodecs | None = None,
         limits: Limits | None = None,
         **options: Any,
     ) -> NativeFrame:
@@ -234,10 +241,11 @@ class EncapsulatedFrame:
         Parameters
         ----------
         codecs
-            The registry to use; the default manager when None.
+            The registry to use; else the frame's own (its dataset's), else
+            the default manager.
         limits
-            What the decoded frame may take (the default limits when None),
-            checked before any codec runs.
+            What the decoded frame may take, checked before any codec runs;
+            else the frame's own (its dataset's), else the default limits.
         **options
             ``codec=``, ``prefer=``, ``block=`` and options for the codec.
 
@@ -251,9 +259,11 @@ class EncapsulatedFrame:
             When no installed codec can decode the frame; the error lists what
             was tried and what to install.
         """
-        from dicomframe.plugins.manager import default_manager
-
-        return (codecs or default_manager()).decode(self, limits=limits, **options)
+        registry = codecs or self.codecs or default_codecs()
+        decoded: NativeFrame = registry.decode(
+            self, limits=limits if limits is not None else self.limits, **options
+        )
+        return decoded
 
     def __len__(self) -> int:
         return sum(len(f) for f in self.fragments)

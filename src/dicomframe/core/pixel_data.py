@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from dicomframe.core.codecs import FrameCodecs, decode_many
 from dicomframe.core.element import DataElement
 from dicomframe.core.encapsulation import Span, frame_spans
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
@@ -49,7 +50,6 @@ from dicomframe.errors import InvalidDicomError
 
 if TYPE_CHECKING:
     from dicomframe.core.dataset import Dataset
-    from dicomframe.plugins.manager import CodecManager
 
 __all__ = ["PixelData", "swap_unit", "swap_units"]
 
@@ -74,6 +74,8 @@ class PixelData:
         self._spans: list[list[Span]] | None = None
         self._extended = _extended_table(ds) if self.is_encapsulated else None
         self._dataset = weakref.ref(ds)  # for its limits, without keeping it alive
+        # ... and as they were, for pixel data that outlives its dataset (read(...).pixel_data)
+        self._as_read: tuple[FrameCodecs | None, Limits | None] = (ds.codecs, ds.limits)
         # Encapsulated data is little endian by definition (PS3.5 A.4): never swapped.
         self._unit = (
             1
@@ -84,6 +86,12 @@ class PixelData:
             self._check_length()
 
     @property
+    def codecs(self) -> FrameCodecs | None:
+        """The registry its frames decode with: the dataset's (``ds.codecs``); None: the default."""
+        ds = self._dataset()
+        return self._as_read[0] if ds is None else ds.codecs
+
+    @property
     def limits(self) -> Limits:
         """The limits decoding keeps to: the dataset's (``ds.limits``), else the default ones.
 
@@ -91,7 +99,7 @@ class PixelData:
         data was first used still count.
         """
         ds = self._dataset()
-        return resolve_limits(None if ds is None else ds.limits)
+        return resolve_limits(self._as_read[1] if ds is None else ds.limits)
 
     # -- sequence protocol --------------------------------------------------
     def __len__(self) -> int:
@@ -211,14 +219,14 @@ class PixelData:
     def pixel_array(
         self,
         *,
-        codecs: CodecManager | None = None,
+        codecs: FrameCodecs | None = None,
         limits: Limits | None = None,
         **options: Any,
     ) -> np.ndarray[Any, Any]:
         """Every frame as ``(frames, rows, columns[, samples])`` in one allocation.
 
-        Encapsulated frames are decoded through ``codecs`` (the default
-        manager when None) with ``options`` (``codec=``, ``prefer=``,
+        Encapsulated frames are decoded through ``codecs`` (else the
+        dataset's, else the default manager) with ``options`` (``codec=``, ``prefer=``,
         ``workers=``, default the number of cores, ``parallel=``, ...; see
         :mod:`dicomframe.parallel`); the codec that decodes frame 0 decodes
         the others, and the registry falls back for a frame it fails on.
@@ -236,7 +244,7 @@ class PixelData:
         limits = self.limits if limits is None else limits
         count = len(self)
         if self.is_encapsulated:
-            return self._decode_all(count, codecs, {**options, "limits": limits})
+            return self._decode_all(count, codecs or self.codecs, {**options, "limits": limits})
         info = self.info
         shape = (count, info.rows, info.columns, 3) if info.is_subsampled else (count, *info.shape)
         limits.check(
@@ -254,9 +262,9 @@ class PixelData:
         return out
 
     def _decode_all(
-        self, count: int, codecs: CodecManager | None, options: dict[str, Any]
+        self, count: int, codecs: FrameCodecs | None, options: dict[str, Any]
     ) -> np.ndarray[Any, Any]:
-        """Decode every frame into one array, on every core (see :mod:`dicomframe.parallel`).
+        """Decode every frame into one array, on every core (:mod:`dicomframe.parallel`).
 
         Frame 0 chooses the codec; the others are decoded by it straight into
         the output, on threads when the backend releases the GIL, in forked
@@ -264,9 +272,10 @@ class PixelData:
         ``decode_frames`` checks the output and each frame against the limits
         in ``options`` before it allocates or decodes anything.
         """
-        from dicomframe.parallel import decode_frames
-
-        return decode_frames(_EncapsulatedFrames(self, count), codecs=codecs, **options)
+        decoded: np.ndarray[Any, Any] = decode_many(
+            _EncapsulatedFrames(self, count), codecs=codecs, **options
+        )
+        return decoded
 
     def _read_native_into(self, out: np.ndarray[Any, Any]) -> None:
         """Read every frame into ``out`` as stored, then swap, correct and de-plane in place."""
@@ -299,7 +308,9 @@ class PixelData:
     def _encapsulated_frame(self, index: int) -> EncapsulatedFrame:
         spans = self._frame_spans()[index]
         fragments = [self._view(offset, length) for offset, length in spans]
-        return EncapsulatedFrame(fragments, self.info, index=index)
+        return EncapsulatedFrame(
+            fragments, self.info, index=index, codecs=self.codecs, limits=self.limits
+        )
 
     @property
     def fragments_per_frame(self) -> list[int]:

@@ -34,6 +34,7 @@ import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from dicomframe.core.codecs import FrameCodecs, find_syntax
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
 from dicomframe.core.limits import Budget, Limits, allow_recursion, resolve_limits
@@ -165,7 +166,9 @@ def _read_meta(source: Source, pos: int, *, one_by_one: bool) -> tuple[Dataset, 
     return meta, pos
 
 
-def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int) -> TransferSyntax:
+def _transfer_syntax(
+    meta: Dataset, buf: memoryview, pos: int, codecs: FrameCodecs | None
+) -> TransferSyntax:
     element = meta._elements.get(0x00020010)  # type: ignore[call-overload] # int == Tag
     if element is None or not str(element.value or "").strip():
         detected = _detect(buf, pos)
@@ -179,15 +182,11 @@ def _transfer_syntax(meta: Dataset, buf: memoryview, pos: int) -> TransferSyntax
     uid = str(value[0] if isinstance(value, list) else value)  # str even under a wrong VR
     try:
         return resolve(uid)
-    except UnknownTransferSyntaxError:
-        pass
-    # A private syntax may come from a codec plugin: load them and look again.
-    from dicomframe.plugins.manager import default_manager
-
-    default_manager().load()
-    try:
-        return resolve(uid)
     except UnknownTransferSyntaxError as exc:
+        # A private syntax may come from a codec plugin of the registry in use.
+        private: TransferSyntax | None = find_syntax(uid, codecs)
+        if private is not None:
+            return private
         raise InvalidDicomError(str(exc), tag=0x00020010, offset=element.offset) from exc
 
 
@@ -234,10 +233,12 @@ class _Prepared:
         force: bool,
         defer_size: int | None,
         limits: Limits,
+        codecs: FrameCodecs | None = None,
         one_by_one: bool = False,
     ) -> None:
         self.defer = DEFAULT_DEFER_SIZE if defer_size is None else max(int(defer_size), 1)
         self.limits = limits
+        self.codecs = codecs
         self.source = _open(source, self.defer, limits)
         try:
             self._prepare(force=force, one_by_one=one_by_one)
@@ -262,7 +263,7 @@ class _Prepared:
         if len(self.meta) == 0 and self.preamble is not None and not force:
             raise InvalidDicomError("missing file meta information (group 0002)", offset=pos)
         if len(self.meta):
-            self.syntax = _transfer_syntax(self.meta, buf, pos)
+            self.syntax = _transfer_syntax(self.meta, buf, pos, self.codecs)
         else:
             self.syntax = _detect(buf, pos)
         self.body = self.source
@@ -311,6 +312,7 @@ def read(  # noqa: PLR0913 - every option is keyword-only
     strict: bool = False,
     limits: Limits | None = None,
     lenient: bool = False,
+    codecs: FrameCodecs | None = None,
 ) -> Dataset:
     """Read a DICOM file or dataset.
 
@@ -344,6 +346,11 @@ def read(  # noqa: PLR0913 - every option is keyword-only
         :class:`~dicomframe.RepairWarning` naming the tag, offset and what
         was done; ``ds.repairs`` lists them. Values are kept as read, so an
         unmodified dataset is written back byte for byte.
+    codecs
+        The codec registry (a :class:`~dicomframe.plugins.CodecManager`)
+        that decodes and encodes this dataset's frames, and whose plugins
+        name private transfer syntaxes; kept as ``ds.codecs``. None: the
+        default one, loaded only when a codec is first needed.
 
     Returns
     -------
@@ -359,7 +366,9 @@ def read(  # noqa: PLR0913 - every option is keyword-only
         inflated size, bytes of a stream).
     """
     resolved = resolve_limits(limits)
-    prepared = _Prepared(source, force=force or lenient, defer_size=defer_size, limits=resolved)
+    prepared = _Prepared(
+        source, force=force or lenient, defer_size=defer_size, limits=resolved, codecs=codecs
+    )
     ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=strict)
     # Sequences are parsed when first used; a lenient read parses them now, so that
     # ds.repairs lists every repair the file needed.
@@ -373,6 +382,7 @@ def read(  # noqa: PLR0913 - every option is keyword-only
     if ctx.repairs is not None:
         ds.repairs = (*ctx.repairs, *_text_numbers(ds))
     ds.limits = limits
+    ds.codecs = codecs
     ds.meta = prepared.meta
     ds.preamble = prepared.preamble
     ds.transfer_syntax = prepared.syntax
@@ -463,6 +473,7 @@ def iter_elements(
     defer_size: int | None = None,
     stop_before_pixels: bool = False,
     limits: Limits | None = None,
+    codecs: FrameCodecs | None = None,
 ) -> Iterator[DataElement]:
     """Yield the file meta elements, then each top-level element of the dataset.
 
@@ -472,7 +483,7 @@ def iter_elements(
     """
     resolved = resolve_limits(limits)
     prepared = _Prepared(
-        source, force=force, defer_size=defer_size, limits=resolved, one_by_one=True
+        source, force=force, defer_size=defer_size, limits=resolved, codecs=codecs, one_by_one=True
     )
     yield from prepared.meta
     ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=False)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dicomframe.core.codecs import FrameCodecs, default_codecs
 from dicomframe.core.element import DataElement
 from dicomframe.core.encapsulation import encapsulate
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
@@ -27,7 +28,6 @@ from dicomframe.errors import EncodingError
 
 if TYPE_CHECKING:
     from dicomframe.core.dataset import Dataset
-    from dicomframe.plugins.manager import CodecManager
 
 __all__ = [
     "describe_pixels",
@@ -161,7 +161,7 @@ def set_pixel_data(
     frames_or_array: Frames | np.ndarray[Any, Any],
     transfer_syntax: str | TransferSyntax | None = None,
     *,
-    codecs: CodecManager | None = None,
+    codecs: FrameCodecs | None = None,
     offset_table: str = "auto",
     **info: Any,
 ) -> None:
@@ -178,6 +178,9 @@ def set_pixel_data(
         encapsulated frames, else the dataset's when native, else Explicit VR
         Little Endian. Native frames are encoded through ``codecs`` when it
         is an encapsulated syntax.
+    codecs
+        The codec registry; else the dataset's (``ds.codecs``), else the
+        default one.
     offset_table
         For encapsulated data: ``"auto"``, ``"basic"`` or ``"extended"``.
     **info
@@ -191,6 +194,7 @@ def set_pixel_data(
     if not frames:
         raise ValueError("no frames given")
     target = _target_syntax(ds, frames, transfer_syntax)
+    codecs = codecs or ds.codecs
     if target.is_encapsulated:
         encoded = _encoded(frames, target, codecs)
         _store_encapsulated(ds, encoded, offset_table)
@@ -217,11 +221,9 @@ def _target_syntax(
 
 
 def _encoded(
-    frames: Sequence[Any], target: TransferSyntax, codecs: CodecManager | None
+    frames: Sequence[Any], target: TransferSyntax, codecs: FrameCodecs | None
 ) -> list[EncapsulatedFrame]:
-    from dicomframe.plugins.manager import default_manager
-
-    manager = codecs or default_manager()
+    manager = codecs or default_codecs()
     out: list[EncapsulatedFrame] = []
     for frame in frames:
         if isinstance(frame, EncapsulatedFrame) and frame.info.transfer_syntax_uid == target.uid:
@@ -237,7 +239,7 @@ def _encoded(
     return out
 
 
-def _natives(frames: Sequence[Any], codecs: CodecManager | None) -> list[NativeFrame]:
+def _natives(frames: Sequence[Any], codecs: FrameCodecs | None) -> list[NativeFrame]:
     natives = [f if isinstance(f, NativeFrame) else f.decode(codecs=codecs) for f in frames]
     first = natives[0].info
     for frame in natives[1:]:

@@ -1,0 +1,82 @@
+"""What the core asks of a codec registry, and the registry the package's face wires in.
+
+The core knows no codec: it imports nothing from ``dicomframe.plugins``,
+``dicomframe.codecs`` or ``dicomframe.parallel``. Frames and pixel data are
+handed the registry to use (``dcf.read(..., codecs=manager)``, kept as
+``ds.codecs``, passed on to each frame), typed by :class:`FrameCodecs`;
+a :class:`~dicomframe.plugins.CodecManager` is one. When none was given, the
+core asks this module for the default, which ``dicomframe/__init__.py``
+installs with :func:`install` when the package is imported: the default
+manager, the many-frame decoder that keeps every core busy, and the lookup
+of transfer syntaxes that plugins declare. Tests and embedders may install
+their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from dicomframe.errors import DicomError
+
+__all__ = ["FrameCodecs", "decode_many", "default_codecs", "find_syntax", "install"]
+
+
+class FrameCodecs(Protocol):
+    """A codec registry as the core uses it: one frame in, one frame out."""
+
+    def decode(self, frame: Any, /, **options: Any) -> Any:
+        """Decode an ``EncapsulatedFrame`` to a ``NativeFrame`` (options: ``limits=``, ...)."""
+        ...
+
+    def encode(self, frame: Any, syntax: Any, /, **options: Any) -> Any:
+        """Encode a ``NativeFrame`` in a transfer syntax to an ``EncapsulatedFrame``."""
+        ...
+
+
+ManyFrames = Callable[..., Any]  # (frames, /, *, codecs, limits, **options) -> ndarray
+SyntaxFinder = Callable[[str, "FrameCodecs | None"], Any]  # (uid, codecs) -> TransferSyntax | None
+
+
+@dataclass(slots=True)
+class _Runtime:
+    default: Callable[[], FrameCodecs] | None = None
+    decode_frames: ManyFrames | None = None
+    find_syntax: SyntaxFinder | None = None
+
+
+_runtime = _Runtime()
+
+
+def install(
+    *,
+    default: Callable[[], FrameCodecs],
+    decode_frames: ManyFrames,
+    find_syntax: SyntaxFinder,
+) -> None:
+    """Wire in the default registry, the many-frame decoder and the syntax lookup."""
+    _runtime.default = default
+    _runtime.decode_frames = decode_frames
+    _runtime.find_syntax = find_syntax
+
+
+def default_codecs() -> FrameCodecs:
+    """The registry used when a call names none."""
+    if _runtime.default is None:
+        raise DicomError("no codec registry installed: pass codecs=, or import dicomframe")
+    return _runtime.default()
+
+
+def decode_many(frames: Any, /, *, codecs: FrameCodecs | None, **options: Any) -> Any:
+    """Decode a sequence of encapsulated frames into one array, on every core when wired in."""
+    if _runtime.decode_frames is None:
+        raise DicomError("no many-frame decoder installed: import dicomframe")
+    return _runtime.decode_frames(frames, codecs=codecs, **options)
+
+
+def find_syntax(uid: str, codecs: FrameCodecs | None) -> Any:
+    """A transfer syntax that a codec plugin declares (not a standard one), or None."""
+    if _runtime.find_syntax is None:
+        return None
+    return _runtime.find_syntax(uid, codecs)
