@@ -37,6 +37,15 @@ def test_core_imports_nothing_above_it(path: Path) -> None:
     assert upward == []
 
 
+# The object model below the dataset: these read a dataset through a protocol they define.
+BELOW_DATASET = ["element.py", "dump.py", "frame_info.py", "implicit_vr.py", "skipping.py"]
+
+
+@pytest.mark.parametrize("name", BELOW_DATASET)
+def test_the_object_model_below_the_dataset_does_not_import_it(name: str) -> None:
+    assert "dicomframe.core.dataset" not in imported_modules(CORE / name)
+
+
 class Counting(CodecManager):
     """A registry that counts the frames it decoded."""
 

@@ -14,7 +14,7 @@ import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from dicomframe.core.element import DataElement
+from dicomframe.core.element import DataElement, Sequence
 from dicomframe.core.tag import Tag
 from dicomframe.core.vr import VR
 
@@ -363,15 +363,3 @@ class Dataset:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-class Sequence(list[Dataset]):
-    """The value of an SQ element: a list of item datasets.
-
-    ``undefined_length`` records how the sequence was read so the writer can
-    write it back the same way.
-    """
-
-    def __init__(self, items: Iterable[Dataset] = (), *, undefined_length: bool = False) -> None:
-        super().__init__(items)
-        self.undefined_length = undefined_length

@@ -7,10 +7,9 @@ and located values that were never loaded are described, not read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
 from dicomframe.core.limits import allow_recursion, default_limits
 from dicomframe.core.vr import BYTES_VRS, STRING_VRS, VR
@@ -60,7 +59,11 @@ def _bytes_summary(element: DataElement) -> str:
 
 
 def dump_lines(
-    ds: Dataset, *, indent: int = 0, width: int = MAX_VALUE_CHARS, max_depth: int = 0
+    ds: Iterable[DataElement],
+    *,
+    indent: int = 0,
+    width: int = MAX_VALUE_CHARS,
+    max_depth: int = 0,
 ) -> Iterator[str]:
     """Yield one line per element; items and their elements are indented.
 

@@ -10,17 +10,15 @@ dicomframe would format differently.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dicomframe.core.source import Located, Patched, Unparsed
 from dicomframe.core.tag import Tag
 from dicomframe.core.vr import BYTES_VRS, SWAP_SIZE, VR, swap_bytes
 
-if TYPE_CHECKING:
-    from dicomframe.core.dataset import Sequence
-
-__all__ = ["DataElement"]
+__all__ = ["DataElement", "Sequence"]
 
 
 class _Unset:
@@ -46,10 +44,21 @@ def _values() -> ModuleType:
     return values
 
 
+class Sequence(list[Any]):
+    """The value of an SQ element: a list of item datasets.
+
+    ``undefined_length`` records how the sequence was read so the writer can
+    write it back the same way. It lives beside :class:`DataElement`, whose
+    value it is, so the element needs nothing from the dataset module.
+    """
+
+    def __init__(self, items: Iterable[Any] = (), *, undefined_length: bool = False) -> None:
+        super().__init__(items)
+        self.undefined_length = undefined_length
+
+
 def _as_sequence(value: Any) -> Any:
     """An SQ value given as a plain list or tuple of datasets, as a Sequence."""
-    from dicomframe.core.dataset import Sequence
-
     if isinstance(value, list | tuple) and not isinstance(value, Sequence):
         return Sequence(value)
     return value
@@ -243,8 +252,6 @@ class DataElement:
     @property
     def sequence(self) -> Sequence:
         """The value of an SQ element, typed."""
-        from dicomframe.core.dataset import Sequence
-
         value = self.value
         if not isinstance(value, Sequence):
             raise TypeError(f"{self.tag} is {self.vr}, not a sequence")

@@ -8,18 +8,37 @@ checks the attributes and names the one that is missing or contradictory.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian
 from dicomframe.errors import InvalidDicomError
 
-if TYPE_CHECKING:
-    from dicomframe.core.dataset import Dataset
+__all__ = ["PIXEL_KEYWORDS", "FrameInfo", "PixelAttributes"]
 
-__all__ = ["PIXEL_KEYWORDS", "FrameInfo"]
+
+class PixelAttributes(Protocol):
+    """What FrameInfo reads of a dataset (a Dataset is one), so it needs no dataset module."""
+
+    @property
+    def transfer_syntax(self) -> Any:
+        """The syntax the dataset was read in, or None."""
+        ...
+
+    @property
+    def _elements(self) -> Mapping[Any, Any]: ...
+
+    def __contains__(self, key: object) -> bool:
+        """Whether the dataset holds ``key``."""
+        ...
+
+    def get(self, key: int | str, default: Any = None) -> Any:
+        """The value of ``key``, or ``default``."""
+        ...
+
 
 # The three pixel elements (PS3.3 C.7.6.3, C.7.6.24): tag -> keyword.
 PIXEL_KEYWORDS = {
@@ -126,7 +145,9 @@ class FrameInfo:
         return replace(self, **changes)
 
     @classmethod
-    def from_dataset(cls, ds: Dataset, *, transfer_syntax_uid: str | None = None) -> FrameInfo:
+    def from_dataset(
+        cls, ds: PixelAttributes, *, transfer_syntax_uid: str | None = None
+    ) -> FrameInfo:
         """Build the FrameInfo from a dataset's Image Pixel attributes.
 
         Raises
@@ -158,8 +179,8 @@ class FrameInfo:
         )
 
 
-def _number(ds: Dataset, tag: int) -> Any:
-    element = ds._elements.get(tag)  # type: ignore[call-overload]
+def _number(ds: PixelAttributes, tag: int) -> Any:
+    element = ds._elements.get(tag)
     if element is None:
         return None
     value = element.value
@@ -168,7 +189,7 @@ def _number(ds: Dataset, tag: int) -> Any:
     return value
 
 
-def _required(ds: Dataset, tag: int) -> int:
+def _required(ds: PixelAttributes, tag: int) -> int:
     value = _number(ds, tag)
     if value is None or value == "":
         from dicomframe.core.dictionary import keyword_for
@@ -177,7 +198,7 @@ def _required(ds: Dataset, tag: int) -> int:
     return _as_int(value, tag)
 
 
-def _optional(ds: Dataset, tag: int, default: int) -> int:
+def _optional(ds: PixelAttributes, tag: int, default: int) -> int:
     value = _number(ds, tag)
     return default if value is None or value == "" else _as_int(value, tag)
 
@@ -189,7 +210,7 @@ def _as_int(value: Any, tag: int) -> int:
         raise InvalidDicomError(f"value {value!r} is not a number", tag=tag) from None
 
 
-def _frames(ds: Dataset) -> int:
+def _frames(ds: PixelAttributes) -> int:
     # Empty or 0 Number of Frames is read as 1, as pydicom and DCMTK read it.
     value = _number(ds, _FRAMES)
     if value is None or value == "":

@@ -13,12 +13,18 @@ inline loop asks the dictionary once per tag and process, not once per element.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from dicomframe.core.vr import BINARY_NUMBER_FORMATS, LONG_HEADER_VRS, VR
 
-if TYPE_CHECKING:
-    from dicomframe.core.dataset import Dataset
+
+class _ReadSoFar(Protocol):
+    """The elements of the dataset read so far (a Dataset is one)."""
+
+    def get(self, key: int, default: Any = None) -> Any:
+        """The value of ``key``, or ``default``."""
+        ...
+
 
 __all__ = ["IMPLICIT_VRS", "implicit_vr", "known_vr"]
 
@@ -27,7 +33,7 @@ IMPLICIT_VRS: dict[int, VR] = {}
 _MAX_CACHED = 1 << 14  # bounds the cache when files bring many private tags
 
 
-def implicit_vr(tag: int, length: int, ds: Dataset | None) -> VR:
+def implicit_vr(tag: int, length: int, ds: _ReadSoFar | None) -> VR:
     """The VR of an Implicit VR element: the dictionary's, with PS3.5 ambiguities settled.
 
     ``ds`` is the dataset read so far, whose Pixel Representation decides
