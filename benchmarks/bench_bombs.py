@@ -39,6 +39,8 @@ try:
         ds = dcf.read(path)
         if action == "pixels":
             ds.pixel_data[0].decode()
+        else:
+            ds.load()  # every sequence parsed, as pydicom's iterall walks them
     else:
         import pydicom
         ds = pydicom.dcmread(path, force=True)
