@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
+import os
 import threading
 import warnings
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
@@ -24,7 +26,10 @@ from dicomframe.codecs import rle as rle_plugin
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import FrameInfo
 from dicomframe.errors import CodecFallbackWarning, DecodeError, NoCodecError
+from dicomframe.parallel import ParallelReport
 from dicomframe.plugins import Codec, CodecManager
+from dicomframe.plugins.codec import Threading
+from dicomframe.plugins.helpers import decode_target
 from tests.plugins.fakes import PRIVATE, ZLIB, Plugin, zlib_decode
 
 TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
@@ -38,14 +43,9 @@ INFO = FrameInfo(
 )
 MODES = ["serial", "threads", "processes", "auto"]
 forking = pytest.mark.skipif(not parallel.can_fork(), reason="needs os.fork")
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Declaring(Codec):
-    """A codec that says whether its backend releases the GIL and is thread-safe."""
-
-    releases_gil: bool | None = None
-    thread_safe: bool | None = None
+RELEASES = dataclasses.replace(ZLIB, threading=Threading.RELEASES_GIL)  # as zlib does
+HOLDS = dataclasses.replace(ZLIB, threading=Threading.HOLDS_GIL)
+UNSAFE = dataclasses.replace(ZLIB, threading=Threading.PROCESS_ONLY)
 
 
 def pixels(count: int = 9) -> np.ndarray[Any, Any]:
@@ -94,32 +94,48 @@ def test_decode_frames_gives_every_frame_in_every_mode(manager: CodecManager, mo
     if mode == "processes" and not parallel.can_fork():
         pytest.skip("needs os.fork")
     values = pixels()
+    report = ParallelReport()
     out = parallel.decode_frames(
-        encoded(values), codecs=register(manager, ZLIB), workers=2, parallel=mode
+        encoded(values), codecs=register(manager, RELEASES), workers=2, parallel=mode, report=report
     )
     assert out.shape == values.shape
     assert out.dtype == np.dtype("<u2")
     np.testing.assert_array_equal(out, values)
+    assert report.mode == ("threads" if mode == "auto" else mode)
+    assert report.codec == "zlib-frames"
+    assert report.fallbacks == []
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_pixel_array_of_a_file_in_every_mode(manager: CodecManager, mode: str) -> None:
+def test_pixel_array_of_a_file_in_every_mode(
+    manager: CodecManager, mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if mode == "processes" and not parallel.can_fork():
         pytest.skip("needs os.fork")
+    monkeypatch.setattr(parallel, "_FORK_TOTAL_SECONDS", math.inf)  # never worth forking
     manager.register(rle_plugin, "rle")
+    report = ParallelReport()
     with dcf.read(TESTDATA / "rle_multiframe.dcm") as ds:
         expected = ds.pixel_data.pixel_array(codecs=manager, codec="rle", workers=1)
-        got = ds.pixel_data.pixel_array(codecs=manager, workers=2, parallel=mode)
+        got = ds.pixel_data.pixel_array(codecs=manager, workers=2, parallel=mode, report=report)
     assert got.shape == (5, 32, 48)
     np.testing.assert_array_equal(got, expected)
+    assert report.codec == ("pylibjpeg-rle" if rle_plugin.PYLIBJPEG_RLE.is_available() else "rle")
+    # both RLE codecs hold the GIL: "auto" forks only for frames worth it, and these are not
+    assert report.mode == ("serial" if mode == "auto" else mode)
 
 
 @forking
 def test_processes_decode_into_shared_memory_that_the_array_keeps(manager: CodecManager) -> None:
     values = pixels(6)
+    report = ParallelReport()
     out = parallel.decode_frames(
-        encoded(values), codecs=register(manager, ZLIB), workers=2, parallel="processes"
-    )
+        encoded(values), codecs=register(manager, ZLIB), workers=2, parallel="processes",
+        report=report,
+    )  # fmt: skip
+    assert report.processes  # the frames were decoded in forked workers...
+    assert os.getpid() not in report.processes
+    assert report.threads == set()  # ...and none in this process
     assert out.flags.writeable
     out[0, 0, 0] = 7  # an ordinary array to its user
     np.testing.assert_array_equal(out[1:], values[1:])
@@ -132,9 +148,13 @@ def test_a_frame_the_codec_fails_on_falls_back_with_a_warning(
     picky = dataclasses.replace(ZLIB, name="picky", decode=failing_on(4), priority=5)
     register(manager, picky, dataclasses.replace(ZLIB, name="spare"))
     values = pixels()
+    report = ParallelReport()
     with pytest.warns(CodecFallbackWarning, match="'spare' decoded it"):
-        out = parallel.decode_frames(encoded(values), codecs=manager, workers=2, parallel=mode)
+        out = parallel.decode_frames(
+            encoded(values), codecs=manager, workers=2, parallel=mode, report=report
+        )
     np.testing.assert_array_equal(out, values)
+    assert (report.codec, report.mode, report.fallbacks) == ("picky", mode, [4])
 
 
 @pytest.mark.parametrize("mode", ["serial", "threads", pytest.param("processes", marks=forking)])
@@ -239,7 +259,10 @@ class IntoRecorder:
                 raise TypeError("unexpected keyword argument 'out'")
         native = zlib_decode(frame)
         info = frame.info.replace(transfer_syntax_uid="1.2.840.10008.1.2.1")
-        target = parallel.decode_target(options, info, "u2")
+        out = options.get("out")
+        if out is not None:
+            assert out.shape == (info.values_per_frame,)  # the contract: flat
+        target = decode_target(options, info, "u2")
         if target is None:
             return native
         target[...] = native.array
@@ -248,7 +271,7 @@ class IntoRecorder:
 
 def test_a_codec_that_takes_out_decodes_into_the_output(manager: CodecManager) -> None:
     recorder = IntoRecorder()
-    register(manager, dataclasses.replace(ZLIB, decode=recorder))
+    register(manager, dataclasses.replace(RELEASES, decode=recorder))
     values = pixels()
     out = parallel.decode_frames(encoded(values), codecs=manager, workers=2, parallel="threads")
     np.testing.assert_array_equal(out, values)
@@ -264,23 +287,6 @@ def test_a_codec_failing_only_with_out_is_not_offered_it_again(manager: CodecMan
         out = parallel.decode_frames(encoded(values), codecs=manager, workers=1)
     np.testing.assert_array_equal(out, values)
     assert recorder.offered == [1]
-
-
-def test_decode_target_fits_only_a_matching_array() -> None:
-    info = INFO.replace(pixel_representation=1)  # int16
-    good = np.zeros((5, 7), "<i2")
-    view = parallel.decode_target({"out": good}, info, "u2")
-    assert view is not None
-    assert view.dtype == np.dtype("u2")
-    assert np.shares_memory(view, good)
-    assert parallel.decode_target({}, info, "u2") is None
-    assert parallel.decode_target({"out": good}, info, "u1") is None  # narrower samples
-    assert parallel.decode_target({"out": np.zeros((7, 5), "<i2")}, info, "u2") is None
-    assert parallel.decode_target({"out": np.zeros((5, 7), "<u2")}, info, "u2") is None
-    assert parallel.decode_target({"out": np.zeros((5, 14), "<i2")[:, ::2]}, info, "u2") is None
-    frozen = np.zeros((5, 7), "<i2")
-    frozen.flags.writeable = False
-    assert parallel.decode_target({"out": frozen}, info, "u2") is None
 
 
 def test_imagecodecs_jpeg_decodes_ycbcr_to_rgb_into_out() -> None:
@@ -324,33 +330,136 @@ def _baseline() -> Any:
 
 
 # -- choosing threads or processes ------------------------------------------------------------
-def _declaring(**declared: bool | None) -> Declaring:
-    fields = {f.name: getattr(ZLIB, f.name) for f in dataclasses.fields(Codec)}
-    return Declaring(**fields, **declared)
+class Plan(NamedTuple):
+    """What a kind of codec runs on (``ran``), for a ``parallel`` and a worker count."""
+
+    threading: Threading
+    parallel: parallel.Parallel
+    workers: int
+    slow: bool  # whether "auto" finds the frames worth forking for
+    ran: str
+
+
+# Where forking is safe; "auto" forks for slow frames only.
+PLANS = [
+    Plan(Threading.RELEASES_GIL, "auto", 2, False, "threads"),
+    Plan(Threading.RELEASES_GIL, "auto", 2, True, "threads"),
+    Plan(Threading.RELEASES_GIL, "threads", 2, False, "threads"),
+    Plan(Threading.RELEASES_GIL, "processes", 2, False, "processes"),
+    Plan(Threading.RELEASES_GIL, "serial", 2, False, "serial"),
+    Plan(Threading.RELEASES_GIL, "auto", 1, False, "serial"),
+    Plan(Threading.RELEASES_GIL, "threads", 1, False, "serial"),
+    Plan(Threading.HOLDS_GIL, "auto", 2, True, "processes"),
+    Plan(Threading.HOLDS_GIL, "auto", 2, False, "serial"),
+    Plan(Threading.HOLDS_GIL, "threads", 2, False, "threads"),
+    Plan(Threading.HOLDS_GIL, "processes", 2, False, "processes"),
+    Plan(Threading.HOLDS_GIL, "processes", 1, False, "serial"),
+    Plan(Threading.HOLDS_GIL, "auto", 1, True, "serial"),
+    Plan(Threading.PROCESS_ONLY, "auto", 2, True, "processes"),
+    Plan(Threading.PROCESS_ONLY, "auto", 2, False, "serial"),
+    Plan(Threading.PROCESS_ONLY, "threads", 2, False, "processes"),
+    Plan(Threading.PROCESS_ONLY, "processes", 2, False, "processes"),
+    Plan(Threading.PROCESS_ONLY, "serial", 2, False, "serial"),
+]
+
+
+def planned(manager: CodecManager, monkeypatch: pytest.MonkeyPatch, plan: Plan) -> CodecManager:
+    """``manager`` with a zlib codec of ``plan``'s kind; frames as slow as the plan says."""
+    monkeypatch.setattr(parallel, "_FORK_FRAME_SECONDS", 0.0 if plan.slow else math.inf)
+    monkeypatch.setattr(parallel, "_FORK_TOTAL_SECONDS", 0.0 if plan.slow else math.inf)
+    return register(manager, dataclasses.replace(ZLIB, threading=plan.threading))
+
+
+def assert_ran(report: ParallelReport, plan: Plan) -> None:
+    """The report says the frames after the first ran where ``plan`` says, and they did."""
+    assert (report.mode, report.workers) == (plan.ran, plan.workers if plan.ran != "serial" else 1)
+    here = threading.get_ident()
+    if plan.ran == "processes":  # in forked workers; frame 1 here when "auto" timed it
+        assert report.processes
+        assert os.getpid() not in report.processes
+        assert report.threads == ({here} if plan.parallel == "auto" else set())
+    elif plan.ran == "threads":
+        assert report.processes == set()
+        assert 1 <= len(report.threads) <= plan.workers
+    else:
+        assert (report.processes, report.threads) == (set(), {here})
+
+
+@forking
+@pytest.mark.parametrize("plan", PLANS, ids=lambda p: "-".join(map(str, p)))
+def test_each_kind_of_codec_decodes_where_it_should(
+    manager: CodecManager, monkeypatch: pytest.MonkeyPatch, plan: Plan
+) -> None:
+    values, report = pixels(), ParallelReport()
+    out = parallel.decode_frames(
+        encoded(values),
+        codecs=planned(manager, monkeypatch, plan),
+        workers=plan.workers,
+        parallel=plan.parallel,
+        report=report,
+    )
+    np.testing.assert_array_equal(out, values)
+    assert_ran(report, plan)
+
+
+@forking
+@pytest.mark.parametrize("plan", PLANS, ids=lambda p: "-".join(map(str, p)))
+def test_each_kind_of_codec_encodes_where_it_should(
+    manager: CodecManager, monkeypatch: pytest.MonkeyPatch, plan: Plan
+) -> None:
+    values, report = pixels(), ParallelReport()
+    frames = parallel.encode_frames(
+        natives(values),
+        PRIVATE.uid,
+        codecs=planned(manager, monkeypatch, plan),
+        workers=plan.workers,
+        parallel=plan.parallel,
+        report=report,
+    )
+    assert [bytes(f.data) for f in frames] == [zlib.compress(v.tobytes()) for v in values]
+    assert_ran(report, plan)
+
+
+def test_threads_really_run_at_once(manager: CodecManager) -> None:
+    """Frames 1 and 2 each wait for the other: only two threads at once get past them."""
+    both = threading.Barrier(2, timeout=60)  # a deadlock guard, not a measurement
+
+    def meeting(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
+        if frame.index in (1, 2):
+            both.wait()
+        return zlib_decode(frame, **options)
+
+    register(manager, dataclasses.replace(RELEASES, decode=meeting))
+    values, report = pixels(), ParallelReport()
+    out = parallel.decode_frames(
+        encoded(values), codecs=manager, workers=2, parallel="auto", report=report
+    )
+    np.testing.assert_array_equal(out, values)
+    assert (report.mode, report.workers, report.fallbacks) == ("threads", 2, [])
+    assert len(report.threads) == 2
 
 
 def test_mode_follows_what_the_codec_does_with_the_gil(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "can_fork", lambda: True)
-    holds, releases = _declaring(releases_gil=False), _declaring(releases_gil=True)
-    assert parallel._mode("auto", releases, 2, 10) == "threads"
-    assert parallel._mode("auto", ZLIB, 2, 10) == "threads"  # not known: threads, always safe
-    assert parallel._mode("auto", holds, 2, 10) == "processes"
-    assert parallel._mode("auto", holds, 1, 10) == "serial"
-    assert parallel._mode("threads", holds, 2, 1) == "serial"  # one frame after the first
-    assert parallel._mode("threads", _declaring(thread_safe=False), 2, 10) == "processes"
+    assert parallel._mode("auto", RELEASES, 2, 10) == "threads"
+    assert parallel._mode("auto", ZLIB, 2, 10) == "processes"  # not declared: holds the GIL
+    assert parallel._mode("auto", HOLDS, 2, 10) == "processes"
+    assert parallel._mode("auto", HOLDS, 1, 10) == "serial"
+    assert parallel._mode("threads", HOLDS, 2, 1) == "serial"  # one frame after the first
+    assert parallel._mode("threads", HOLDS, 2, 10) == "threads"  # asked for, and safe
+    assert parallel._mode("threads", UNSAFE, 2, 10) == "processes"
     with pytest.raises(ValueError, match="parallel must be one of"):
-        parallel._mode("fibres", holds, 2, 10)
+        parallel._mode("fibres", HOLDS, 2, 10)
 
 
 def test_auto_does_not_fork_while_other_threads_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "can_fork", lambda: True)
-    holds = _declaring(releases_gil=False)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert parallel._mode("auto", holds, 2, 10) == "serial"
-        assert parallel._mode("threads", _declaring(thread_safe=False), 2, 10) == "serial"
+        assert parallel._mode("auto", HOLDS, 2, 10) == "serial"
+        assert parallel._mode("threads", UNSAFE, 2, 10) == "serial"
     finally:
         stop.set()
         other.join()
@@ -364,34 +473,51 @@ def test_a_daemonic_worker_does_not_fork(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(parallel, "can_fork", lambda: True)
     monkeypatch.setattr(process, "current_process", Daemon)
-    assert parallel._mode("auto", _declaring(releases_gil=False), 2, 10) == "serial"
+    assert parallel._mode("auto", HOLDS, 2, 10) == "serial"
 
 
 def test_without_fork_processes_cannot_be_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "can_fork", lambda: False)
     with pytest.raises(ValueError, match=r"needs os\.fork"):
         parallel._mode("processes", ZLIB, 2, 10)
-    assert parallel._mode("auto", _declaring(releases_gil=False), 2, 10) == "serial"
+    assert parallel._mode("auto", HOLDS, 2, 10) == "serial"
+    assert parallel._mode("threads", UNSAFE, 2, 10) == "serial"
 
 
-def test_builtin_codecs_are_classified() -> None:
-    from dicomframe.codecs.imagecodecs import J2K
-    from dicomframe.codecs.pylibjpeg import OPENJPEG
+BUILTIN_THREADING = {
+    "imagecodecs-jpeg": Threading.RELEASES_GIL,
+    "imagecodecs-jpegls": Threading.RELEASES_GIL,
+    "imagecodecs-j2k": Threading.RELEASES_GIL,
+    "imagecodecs-htj2k": Threading.RELEASES_GIL,
+    "imagecodecs-jpegxl": Threading.RELEASES_GIL,
+    "deflate": Threading.RELEASES_GIL,
+    "encapsulated-uncompressed": Threading.RELEASES_GIL,
+    "pylibjpeg-libjpeg": Threading.HOLDS_GIL,
+    "pylibjpeg-rle": Threading.HOLDS_GIL,
+    "pyjpegls": Threading.HOLDS_GIL,
+    "pillow": Threading.HOLDS_GIL,
+    "rle": Threading.HOLDS_GIL,  # np.repeat holds the GIL
+    "pylibjpeg-openjpeg": Threading.PROCESS_ONLY,  # two threads in OpenJPEG crash
+}
 
-    assert parallel.releases_gil(J2K) is True
-    assert parallel.releases_gil(OPENJPEG) is False
-    assert not parallel.thread_safe(OPENJPEG)
-    assert parallel.releases_gil(rle_plugin.RLE) is False  # np.repeat holds the GIL
-    assert parallel.releases_gil(ZLIB) is None
-    assert parallel.thread_safe(ZLIB)
-    assert not parallel.RELEASES_GIL & parallel.HOLDS_GIL
+
+def test_every_builtin_codec_declares_how_it_runs() -> None:
+    from dicomframe.codecs import deflate, imagecodecs, jpegls, pillow, pylibjpeg
+
+    modules = (deflate, imagecodecs, jpegls, pillow, pylibjpeg, rle_plugin)
+    declared = {c.name: c.threading for m in modules for c in m.dicomframe_codecs()}
+    assert declared == BUILTIN_THREADING
+    assert parallel.releases_gil(dataclasses.replace(ZLIB, threading=Threading.RELEASES_GIL))
+    assert not parallel.releases_gil(ZLIB)
+    assert not parallel.thread_safe(UNSAFE)
+    assert parallel.thread_safe(HOLDS)
 
 
 @forking
 def test_auto_forks_only_for_slow_frames(
     manager: CodecManager, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    register(manager, _declaring(releases_gil=False))
+    register(manager, HOLDS)
     values = pixels()
     with caplog.at_level(logging.DEBUG, logger="dicomframe.parallel"):
         out = parallel.decode_frames(encoded(values), codecs=manager, workers=2)

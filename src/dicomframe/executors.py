@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from dicomframe.plugins.dispatch import INTERRUPTIONS
+from dicomframe.plugins.codec import INTERRUPTIONS
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection

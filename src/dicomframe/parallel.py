@@ -32,7 +32,9 @@ frames are in flight, and ``parallel`` how:
     an output array in shared memory (an anonymous shared mapping, which
     the returned array keeps alive), or send back what they encoded.
 ``"auto"`` (default)
-    Threads, except for a codec known to hold the GIL (:func:`releases_gil`):
+    Threads for a codec that declares its backend releases the GIL
+    (:attr:`Codec.threading <dicomframe.plugins.codec.Codec.threading>`
+    :attr:`~dicomframe.plugins.codec.Threading.RELEASES_GIL`); otherwise
     processes when frame 1, timed in this thread, took 2 ms or more and the
     process can fork safely (a POSIX system other than macOS, and no other
     thread running: a forked child has only the calling thread, and a lock
@@ -42,14 +44,19 @@ frames are in flight, and ``parallel`` how:
     Everything in the calling thread; also what one worker, or one frame
     after the first, comes to.
 
-A codec that is not thread-safe (:data:`THREAD_UNSAFE`) is never run on
-threads: ``"threads"`` then means processes, or the calling thread alone.
+A codec that is not thread-safe (``Threading.PROCESS_ONLY``) is never run
+on threads: ``"threads"`` then means processes, or the calling thread alone.
 
-Decoding into the output: a codec may accept an ``out`` option (a writable,
-C-contiguous array of the decoded frame's shape and dtype) and decode into
-it, as the imagecodecs codecs do; a frame whose data is that memory is not
-copied again. A codec that ignores ``out`` costs one copy per frame; one that
-fails with it and succeeds without is not given it again.
+Decoding into the output: each decoder is given ``out=``, its frame's part
+of the output, flat (the rule is :class:`~dicomframe.plugins.codec.DecodeFn`'s);
+a frame whose data is that memory is not copied again. A codec that ignores
+``out`` costs one copy per frame; one that fails with it and succeeds
+without is not given it again.
+
+Pass ``report=ParallelReport()`` to learn what a call did: which codec,
+which mode and how many workers, and which threads and processes did the
+frames after the first (the tests assert it: a mode nobody checks can
+quietly become another).
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ import os
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 import numpy as np
@@ -65,8 +73,9 @@ import numpy as np
 from dicomframe.core.limits import resolve_limits
 from dicomframe.errors import DecodeError, EncodeError
 from dicomframe.executors import in_processes, in_threads, shared_empty
+from dicomframe.plugins.codec import INTERRUPTIONS, Array, Threading
 from dicomframe.plugins.codestream import frame_problem
-from dicomframe.plugins.dispatch import INTERRUPTIONS, decoded_bytes, decoded_problem
+from dicomframe.plugins.dispatch import decoded_bytes, decoded_problem
 
 if TYPE_CHECKING:
     from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
@@ -77,53 +86,58 @@ if TYPE_CHECKING:
     from dicomframe.plugins.manager import CodecManager
 
 __all__ = [
-    "HOLDS_GIL",
-    "RELEASES_GIL",
-    "THREAD_UNSAFE",
     "FrameSequence",
+    "ParallelReport",
     "decode_frames",
-    "decode_target",
     "default_workers",
     "encode_frames",
     "releases_gil",
     "thread_safe",
 ]
 
-Array = np.ndarray[Any, Any]
 Parallel = Literal["auto", "threads", "processes", "serial"]
+Mode = Literal["threads", "processes", "serial"]
 _MODES = ("auto", "threads", "processes", "serial")
 _DISPATCH = ("codec", "prefer", "block", "limits")  # options for the registry, not for a codec
 _FORK_FRAME_SECONDS = 0.002
 _FORK_TOTAL_SECONDS = 0.1
 _T_co = TypeVar("_T_co", covariant=True)
 
-# Whether each built-in codec's backend releases the GIL while it works. From the sources
-# (Cython ``nogil`` blocks in imagecodecs, none in pylibjpeg-openjpeg, pylibjpeg-libjpeg or
-# pyjpegls, PyO3 without ``allow_threads`` in pylibjpeg-rle; zlib releases it), and measured
-# by section 5 of benchmarks/bench_codecs.py (2 threads against 1): imagecodecs 1.4x-2.0x,
-# Pillow 1.0x for JPEG 2000 and at most 1.2x for JPEG, the others 0.8x-1.1x. Our numpy RLE
-# decoder spends most of its time in ``np.repeat``, which holds the GIL: 1.0x-1.2x on
-# threads, 1.7x on two processes, so it is counted with the codecs that hold it. A codec can
-# say it itself with a ``releases_gil`` attribute; one that does not, and is in neither set,
-# runs on threads.
-RELEASES_GIL = frozenset(
-    {
-        "imagecodecs-jpeg",
-        "imagecodecs-jpegls",
-        "imagecodecs-j2k",
-        "imagecodecs-htj2k",
-        "imagecodecs-jpegxl",
-        "deflate",
-    }
-)
-HOLDS_GIL = frozenset(
-    {"pylibjpeg-openjpeg", "pylibjpeg-libjpeg", "pylibjpeg-rle", "pyjpegls", "pillow", "rle"}
-)
-# Codecs that crash when two threads call them at once: pylibjpeg-openjpeg's C code reads its
-# input through Python file-object calls, during which another thread may enter OpenJPEG too
-# (two threads on JPEG 2000 frames end in a segmentation fault). A codec can also say so
-# with a ``thread_safe`` attribute. These never run on threads (processes, or one thread).
-THREAD_UNSAFE = frozenset({"pylibjpeg-openjpeg"})
+
+@dataclass
+class ParallelReport:
+    """What one :func:`decode_frames` or :func:`encode_frames` call did (pass one as ``report=``).
+
+    Attributes
+    ----------
+    codec
+        The codec that handled frame 0, called directly for the others.
+    mode
+        How the frames after the first were done: ``"threads"``,
+        ``"processes"`` or ``"serial"`` (the calling thread alone).
+    workers
+        How many threads or processes were at work (1 for ``"serial"``).
+    threads
+        The ident of each thread of this process that did a frame after the
+        first (with ``"processes"``: frame 1 when timed, and any frame redone here).
+    processes
+        The pid of each forked worker that did a frame.
+    fallbacks
+        The frames that went back through the registry: the chosen codec
+        failed on them, or gave something other than a valid frame.
+    """
+
+    codec: str = ""
+    mode: Mode = "serial"
+    workers: int = 1
+    threads: set[int] = field(default_factory=set)
+    processes: set[int] = field(default_factory=set)
+    fallbacks: list[int] = field(default_factory=list)
+
+    def _start(self, codec: str, mode: Mode, workers: int) -> None:
+        self.codec, self.mode = codec, mode
+        self.workers = workers if mode != "serial" else 1
+        self.threads, self.processes, self.fallbacks = set(), set(), []
 
 
 class FrameSequence(Protocol[_T_co]):
@@ -146,22 +160,14 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def releases_gil(codec: Codec) -> bool | None:
-    """Whether ``codec``'s backend releases the GIL; None when that is not known."""
-    declared = getattr(codec, "releases_gil", None)
-    if declared is not None:
-        return bool(declared)
-    if codec.name in RELEASES_GIL:
-        return True
-    if codec.name in HOLDS_GIL:
-        return False
-    return None
+def releases_gil(codec: Codec) -> bool:
+    """Whether ``codec`` declares that its backend releases the GIL (``Codec.threading``)."""
+    return codec.threading is Threading.RELEASES_GIL
 
 
 def thread_safe(codec: Codec) -> bool:
-    """False for a codec that two threads must not call at once (:data:`THREAD_UNSAFE`)."""
-    declared = getattr(codec, "thread_safe", None)
-    return bool(declared) if declared is not None else codec.name not in THREAD_UNSAFE
+    """False for a codec that two threads must not call at once (``Threading.PROCESS_ONLY``)."""
+    return codec.threading is not Threading.PROCESS_ONLY
 
 
 def can_fork() -> bool:
@@ -169,20 +175,20 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and sys.platform != "darwin"
 
 
-def _mode(parallel: str, codec: Codec, workers: int, jobs: int) -> str:
+def _mode(parallel: str, codec: Codec, workers: int, jobs: int) -> Mode:
     if parallel not in _MODES:
         raise ValueError(f"parallel must be one of {', '.join(_MODES)}, not {parallel!r}")
     if workers <= 1 or jobs <= 1 or parallel == "serial":
         return "serial"
     if parallel == "processes" and not can_fork():
         raise ValueError("parallel='processes' needs os.fork (a POSIX system other than macOS)")
-    if parallel == "auto" and releases_gil(codec) is False:
-        parallel = "processes" if _forkable() else "serial"  # threads would take turns
-    elif parallel == "auto":
-        parallel = "threads"
-    if parallel == "threads" and not thread_safe(codec):
+    if parallel == "processes":
+        return "processes"
+    if parallel == "auto" and not releases_gil(codec):
+        return "processes" if _forkable() else "serial"  # threads would take turns
+    if not thread_safe(codec):  # "threads" asked for a codec two threads must not share
         return "processes" if _forkable() else "serial"
-    return parallel
+    return "threads"
 
 
 def _forkable() -> bool:
@@ -202,7 +208,7 @@ def _log(doing: str, count: int, codec: str, mode: str, workers: int) -> None:
     logging.getLogger(__name__).debug("%s %d frames with %s on %s", doing, count, codec, on)
 
 
-def _worth_forking(seconds: float, remaining: int) -> str:
+def _worth_forking(seconds: float, remaining: int) -> Mode:
     """Processes for the ``remaining`` frames when one took ``seconds``, else this thread.
 
     Forking costs tens of milliseconds (and filling shared memory costs more
@@ -221,22 +227,6 @@ def _workers(workers: int | None, jobs: int) -> int:
     return max(1, min(count, jobs))
 
 
-def decode_target(options: dict[str, Any], info: FrameInfo, backend: str) -> Array | None:
-    """For a codec: the ``out`` option, viewed as its backend's dtype, if the backend can fill it.
-
-    ``out`` fits when it is a writable, C-contiguous array of ``info``'s shape
-    and dtype whose items are as wide as the backend's ``backend`` samples
-    (``"u2"``, say): the backend then writes the frame's values in place, and
-    the decoded frame's data is ``out``'s memory. Otherwise None: the
-    backend makes a new array, which the caller copies.
-    """
-    out = options.get("out")
-    if not isinstance(out, np.ndarray) or out.shape != info.shape or out.dtype != info.dtype:
-        return None
-    fits = out.flags.c_contiguous and out.flags.writeable
-    return out.view(backend) if fits and np.dtype(backend).itemsize == out.itemsize else None
-
-
 # -- decoding ---------------------------------------------------------------------------------
 def decode_frames(
     frames: FrameSequence[EncapsulatedFrame],
@@ -246,6 +236,7 @@ def decode_frames(
     workers: int | None = None,
     parallel: Parallel = "auto",
     limits: Limits | None = None,
+    report: ParallelReport | None = None,
     **options: Any,
 ) -> Array:
     """Decode every frame into one array ``(frames, rows, columns[, samples])``.
@@ -261,6 +252,8 @@ def decode_frames(
     limits
         What the output and each frame may take (the default limits when
         None): checked before anything is decoded or allocated.
+    report
+        Filled in with what the call did (:class:`ParallelReport`).
     **options
         ``codec=``, ``prefer=``, ``block=`` for the registry; the rest for the codec.
 
@@ -285,12 +278,15 @@ def decode_frames(
     first, used = manager.decode_with(frames[0], **options)
     workers = _workers(workers, count - 1)
     mode = _mode(parallel, manager.get(used), workers, count - 1)
-    job = _Decoding(frames, manager, used, first, options)
+    report = ParallelReport() if report is None else report
+    report._start(used, mode, workers)
+    job = _Decoding(frames, manager, used, first, options, report)
     decoded = [first]
     if mode == "processes" and parallel == "auto":
         started = time.perf_counter()
         decoded.append(job.decode_frame(1))
         mode = _worth_forking(time.perf_counter() - started, count - 2)
+        report.mode, report.workers = mode, workers if mode != "serial" else 1
     shape, dtype = (count, *first.info.shape), first.info.dtype
     out = shared_empty(shape, dtype) if mode == "processes" else np.empty(shape, dtype)
     job.out = out
@@ -300,6 +296,7 @@ def decode_frames(
     rest = range(len(decoded), count)
     if mode == "processes":
         done = in_processes(job.decode_in_child, rest, workers)
+        report.processes.update(done.values())
         for index in rest:
             if index not in done:  # it failed in a child, or the child died: again, here
                 job.decode(index)
@@ -326,10 +323,12 @@ class _Decoding:
         used: str,
         first: NativeFrame,
         options: dict[str, Any],
+        report: ParallelReport,
     ) -> None:
         self.frames = frames
         self.manager = manager
         self.used = used
+        self.report = report
         decode = manager.get(used).decode
         assert decode is not None
         self.function = decode
@@ -351,8 +350,9 @@ class _Decoding:
         if frame_problem(frame) is not None:
             return None
         if self.into and self.out is not None:
+            flat = self.out[index].reshape(-1)  # a view: the output is C-contiguous
             try:
-                into: object = self.function(frame, out=self.out[index], **self.codec_options)
+                into: object = self.function(frame, out=flat, **self.codec_options)
             except INTERRUPTIONS:
                 raise
             except BaseException:  # tried again without out=, then through the registry
@@ -379,8 +379,10 @@ class _Decoding:
 
     def decode_frame(self, index: int) -> NativeFrame:
         """Decode frame ``index`` (into the output if there is one), falling back."""
+        self.report.threads.add(threading.get_ident())
         native = self._direct(index)
         if native is None:
+            self.report.fallbacks.append(index)
             native, _ = self.manager.decode_with(
                 self.frames[index], sticky=self.used, **self.options
             )
@@ -392,13 +394,14 @@ class _Decoding:
         self.store(index, native)
         return native
 
-    def decode_in_child(self, index: int) -> None:
-        """In a forked worker: the chosen codec only (the parent does any fallback)."""
+    def decode_in_child(self, index: int) -> int:
+        """In a forked worker: the chosen codec only (the parent does any fallback); its pid."""
         native = self._direct(index)
         if native is None:
             raise DecodeError(f"{self.used} did not decode frame {index}", codec=self.used)
         self.store(index, native)
         self.kept = native  # see executors.in_threads: the previous frame stays alive
+        return os.getpid()
 
     def store(self, index: int, native: NativeFrame) -> None:
         """Put a decoded frame in the output, unless the codec decoded it there."""
@@ -430,6 +433,7 @@ def encode_frames(
     codecs: CodecManager | None = None,
     workers: int | None = None,
     parallel: Parallel = "auto",
+    report: ParallelReport | None = None,
     **options: Any,
 ) -> list[EncapsulatedFrame]:
     """Encode every frame in ``syntax``; the encoded frames, in order.
@@ -444,6 +448,8 @@ def encode_frames(
         The registry (the default manager when None).
     workers, parallel
         How many frames are encoded at once, and how (module docstring).
+    report
+        Filled in with what the call did (:class:`ParallelReport`).
     **options
         ``codec=``, ``prefer=``, ``block=`` for the registry; the rest for the codec.
 
@@ -464,18 +470,23 @@ def encode_frames(
     first, used = manager.encode_with(frames[0], target, **options)
     workers = _workers(workers, count - 1)
     mode = _mode(parallel, manager.get(used), workers, count - 1)
-    job = _Encoding(frames, target, manager, used, options)
+    report = ParallelReport() if report is None else report
+    report._start(used, mode, workers)
+    job = _Encoding(frames, target, manager, used, options, report)
     job.results[0] = first
     start = 1
     if mode == "processes" and parallel == "auto":
         started = time.perf_counter()
         job.encode(1)
         mode, start = _worth_forking(time.perf_counter() - started, count - 2), 2
+        report.mode, report.workers = mode, workers if mode != "serial" else 1
     rest = range(start, count)
     _log("encoding", count, used, mode, workers)
     if mode == "processes":
-        for index, (data, info) in in_processes(job.encode_in_child, rest, workers).items():
+        made = in_processes(job.encode_in_child, rest, workers)
+        for index, (data, info, pid) in made.items():
             job.results[index] = EncapsulatedFrame((data,), info, index=frames[index].index)
+            report.processes.add(pid)
         for index in rest:
             if job.results[index] is None:  # it failed in a child, or the child died
                 job.encode(index)
@@ -494,11 +505,13 @@ class _Encoding:
         manager: CodecManager,
         used: str,
         options: dict[str, Any],
+        report: ParallelReport,
     ) -> None:
         self.frames = frames
         self.target = target
         self.manager = manager
         self.used = used
+        self.report = report
         encode = manager.get(used).encode
         assert encode is not None
         self.function = encode
@@ -523,17 +536,19 @@ class _Encoding:
 
     def encode(self, index: int) -> EncapsulatedFrame:
         """Encode frame ``index``, falling back through the registry."""
+        self.report.threads.add(threading.get_ident())
         result = self._direct(index)
         if result is None:
+            self.report.fallbacks.append(index)
             result, _ = self.manager.encode_with(
                 self.frames[index], self.target, sticky=self.used, **self.options
             )
         self.results[index] = result
         return result
 
-    def encode_in_child(self, index: int) -> tuple[bytes, FrameInfo]:
+    def encode_in_child(self, index: int) -> tuple[bytes, FrameInfo, int]:
         """In a forked worker: the chosen codec only; what the parent needs to rebuild it."""
         result = self._direct(index)
         if result is None:
             raise EncodeError(f"{self.used} did not encode frame {index}", codec=self.used)
-        return bytes(result.data), result.info
+        return bytes(result.data), result.info, os.getpid()

@@ -48,6 +48,7 @@ from dicomframe.core.transfer_syntax import (
 )
 from dicomframe.errors import DecodeError, EncodeError
 from dicomframe.plugins import Capabilities, Codec, hookimpl
+from dicomframe.plugins.codec import Threading
 
 if TYPE_CHECKING:
     from dicomframe.core.frame_info import FrameInfo
@@ -209,6 +210,7 @@ DEFLATE = Codec(
     encode_caps=_CAPS,
     modules=("zlib",),
     extra_check=_why_not,
+    threading=Threading.RELEASES_GIL,  # zlib releases the GIL while it inflates and deflates
 )
 
 ENCAPSULATED_UNCOMPRESSED = Codec(
@@ -219,6 +221,7 @@ ENCAPSULATED_UNCOMPRESSED = Codec(
     decode_caps=_CAPS,
     encode_caps=_CAPS,
     extra_check=_why_not,
+    threading=Threading.RELEASES_GIL,  # a view, or numpy copies and shifts, which release it
 )
 
 

@@ -40,6 +40,7 @@ from dicomframe.codecs import _common
 from dicomframe.core.transfer_syntax import JPEG2000, JPEGBaseline8Bit, JPEGExtended12Bit
 from dicomframe.errors import DecodeError, EncodeError
 from dicomframe.plugins import Capabilities, Codec, hookimpl
+from dicomframe.plugins.codec import Threading
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -202,6 +203,7 @@ PILLOW = Codec(
     requires=("pillow>=10",),
     priority=-5,  # behind OpenJPEG for JPEG 2000; ahead of the GPL libjpeg for JPEG
     extra_check=_why_not,
+    threading=Threading.HOLDS_GIL,  # 2 threads: 1.0x for JPEG 2000, at most 1.2x for JPEG
 )
 
 

@@ -40,6 +40,7 @@ from dicomframe.codecs import _common
 from dicomframe.core.transfer_syntax import JPEG2000, JPEG2000Lossless
 from dicomframe.errors import DecodeError, EncodeError
 from dicomframe.plugins import Capabilities, Codec, hookimpl
+from dicomframe.plugins.codec import Threading
 
 if TYPE_CHECKING:
     from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
@@ -187,6 +188,9 @@ OPENJPEG = Codec(
     ),
     modules=("openjpeg",),
     requires=("pylibjpeg-openjpeg>=2.3",),
+    # Its C code reads the input through Python file-object calls, during which another
+    # thread may enter OpenJPEG too: two threads on JPEG 2000 frames end in a segfault.
+    threading=Threading.PROCESS_ONLY,
 )
 
 LIBJPEG = Codec(
@@ -197,6 +201,7 @@ LIBJPEG = Codec(
     modules=("libjpeg",),
     requires=("pylibjpeg-libjpeg>=2.1",),
     priority=-10,  # GPL-3.0: permissive codecs for the same syntaxes go first
+    threading=Threading.HOLDS_GIL,  # no nogil block in its bindings: 2 threads 0.8x-1.1x
 )
 
 

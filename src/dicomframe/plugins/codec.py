@@ -2,38 +2,80 @@
 
 A codec declares its name, the transfer syntaxes it handles, whether it
 decodes and/or encodes, which modules it needs (probed with ``find_spec``,
-which imports nothing), and its limits as :class:`Capabilities`, so the
-registry can skip it early and say why.
+which imports nothing) and which distribution versions (read from installed
+metadata, which imports nothing either), its limits as :class:`Capabilities`
+so the registry can skip it early and say why, how its backend may run on
+many frames at once (:class:`Threading`), and for a lossy encoder the PSNR
+its defaults keep.
 
 Frames in, frames out:
 
-- ``decode(frame: EncapsulatedFrame, /, **options) -> NativeFrame``. The
-  returned frame's ``data`` is flat, of exactly ``info.dtype`` and length, and
-  its ``info`` tells the truth about the result: a YBR_FULL_422 JPEG decoded to
-  RGB says RGB; planar configuration is 0; monochrome keeps its photometric.
+- ``decode(frame: EncapsulatedFrame, /, *, out=None, **options) ->
+  NativeFrame`` (:class:`DecodeFn`). The returned frame's ``data`` is flat,
+  of exactly ``info.dtype`` and length, and its ``info`` tells the truth
+  about the result: a YBR_FULL_422 JPEG decoded to RGB says RGB; planar
+  configuration is 0; monochrome keeps its photometric. ``out`` is where the
+  registry wants the frame (:class:`DecodeFn` says the rule).
 - ``encode(frame: NativeFrame, syntax: TransferSyntax, /, **options) ->
   EncapsulatedFrame`` whose ``info`` describes the encoded stream.
+
+:mod:`dicomframe.plugins.helpers` holds what a codec needs to keep the
+contract (sign correction, colour, header parsing, ``out``).
 """
 
 from __future__ import annotations
 
+import enum
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from dicomframe.plugins._requirements import unmet
 
 if TYPE_CHECKING:
     from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
     from dicomframe.core.frame_info import FrameInfo
     from dicomframe.core.transfer_syntax import TransferSyntax
 
-__all__ = ["Capabilities", "Codec", "DecodeFn", "EncodeFn"]
+__all__ = [
+    "INTERRUPTIONS",
+    "Array",
+    "Capabilities",
+    "Codec",
+    "DecodeFn",
+    "EncodeFn",
+    "Threading",
+]
+
+Array = np.ndarray[Any, Any]
+
+# What a codec's call may raise that is never the codec failing: the user pressed Ctrl-C, or
+# the interpreter is exiting. The registry and the executors catch every other exception (a
+# Rust backend's panic is a BaseException) as that codec's failure, and re-raise these.
+INTERRUPTIONS = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 
 class DecodeFn(Protocol):
-    """Decode one encapsulated frame."""
+    """Decode one encapsulated frame.
 
-    def __call__(self, frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
+    ``out``, when given, is where the registry wants the decoded values: a
+    writable, C-contiguous, flat array of the decoded frame's dtype and
+    ``values_per_frame`` values (one frame's part of a many-frame output).
+    The rule: when ``out`` fits (:func:`dicomframe.plugins.helpers.decode_target`
+    returns a view of it), decode into it and return a frame whose ``data``
+    is that memory; the registry then copies nothing. When it does not fit,
+    or the decoder cannot use it (a colour conversion made a new array),
+    return new data: the registry copies it into place, one copy slower. A
+    decoder that takes ``**options`` and ignores ``out`` keeps the contract.
+    A decoder that fails with ``out`` and succeeds without is not given it again.
+    """
+
+    def __call__(
+        self, frame: EncapsulatedFrame, /, *, out: Array | None = None, **options: Any
+    ) -> NativeFrame:
         """Return the decoded frame."""
         ...
 
@@ -46,6 +88,23 @@ class EncodeFn(Protocol):
     ) -> EncapsulatedFrame:
         """Return the encoded frame."""
         ...
+
+
+class Threading(enum.StrEnum):
+    """How a codec's backend may run on many frames at once (:mod:`dicomframe.parallel`).
+
+    A Python function holds the GIL unless its backend lets it go, so
+    :attr:`HOLDS_GIL` is the default: a codec declared so is never slower
+    than one thread, while threads over a backend that holds the GIL would
+    only take turns.
+    """
+
+    RELEASES_GIL = "releases-gil"
+    """Thread-safe, and the backend releases the GIL while it works: threads run at once."""
+    HOLDS_GIL = "holds-gil"
+    """Thread-safe, but the backend holds the GIL: forked processes, when frames are slow."""
+    PROCESS_ONLY = "process-only"
+    """Not thread-safe: two threads must never call it at once; processes, or one thread."""
 
 
 def _set(*values: int) -> frozenset[int]:
@@ -107,17 +166,23 @@ class Codec:
         Import names that must be installed (probed without importing).
     requires
         What to ``pip install`` when they are not: ``("pylibjpeg-openjpeg>=2.3",)``.
+        The version clauses are also the backend's minimum versions:
+        :meth:`too_old` reads them.
     priority
-        Higher is tried first.
+        Higher is tried first. The built-ins use -10 to 10 (docs/plugins.md
+        says what a third-party codec should choose).
     extra_check
         For limits :class:`Capabilities` cannot say: returns a reason or None.
     encode_check
         For encoding limits that depend on the target syntax (8-bit only for
         JPEG Baseline, say): ``(info, syntax)`` -> a reason or None.
+    threading
+        How the backend may run on many frames at once (:class:`Threading`).
     psnr_floor
-        For a lossy encoder: the PSNR in dB that its default settings keep
-        at least, on any frame it accepts (``dicomframe.testing.check_codec``
-        holds it to that); None for a codec that only encodes losslessly.
+        For a lossy encoder: the PSNR in dB (peak ``2**bits_stored - 1``)
+        that its default settings keep at least, on any frame it accepts
+        that is not noise (``dicomframe.testing.check_codec`` holds it to
+        that); None for a codec that only encodes losslessly.
     """
 
     name: str
@@ -132,6 +197,7 @@ class Codec:
     priority: int = 0
     extra_check: Callable[[FrameInfo], str | None] | None = None
     encode_check: Callable[[FrameInfo, TransferSyntax], str | None] | None = None
+    threading: Threading = Threading.HOLDS_GIL
     psnr_floor: float | None = None
 
     def __post_init__(self) -> None:
@@ -153,6 +219,18 @@ class Codec:
     def is_available(self) -> bool:
         """True when every backend module is installed."""
         return not self.missing_modules()
+
+    def too_old(self) -> str | None:
+        """Why an installed backend is older than ``requires`` says, or None.
+
+        Reads the installed distributions' versions from their metadata: no
+        backend is imported. A requirement whose distribution is not
+        installed is not "too old" (:meth:`missing_modules` says what is
+        missing). For example ``"pylibjpeg-openjpeg 2.1.0 is installed; the
+        codec needs pylibjpeg-openjpeg>=2.3"``.
+        """
+        reasons = [reason for reason in map(unmet, self.requires) if reason is not None]
+        return "; ".join(reasons) or None
 
     def install_hint(self) -> str:
         """What to install to make this codec available."""

@@ -44,7 +44,7 @@ when it is not.
     frame keeps the JPEG's YBR_FULL_422 / YBR_FULL. Decoding .111 gives RGB.
 
 Decoding follows :mod:`dicomframe.codecs._common`; libjpeg-turbo makes JPEG YCbCr RGB (T.871 in
-fixed point, within 1 of numpy's exact result), and ``out`` is used (``parallel.decode_target``).
+fixed point, within 1 of numpy's exact result), and ``out`` is used (``helpers.decode_target``).
 One module per family does the work (:mod:`.jpeg`, :mod:`.j2k`, :mod:`.jpegxl`); this one
 declares the codecs.
 """
@@ -75,6 +75,7 @@ from dicomframe.codecs.imagecodecs.jpegxl import decode_jpegxl, encode_jpegxl
 from dicomframe.codecs.jpegls import JPEGLS_PHOTOMETRIC
 from dicomframe.core.transfer_syntax import JPEGXL, JPEGXLJPEGRecompression, JPEGXLLossless
 from dicomframe.plugins import Capabilities, Codec, hookimpl
+from dicomframe.plugins.codec import Threading
 
 __all__ = ["HTJ2K", "J2K", "JPEG", "JPEGLS", "JPEGXL_CODEC", "dicomframe_codecs"]
 
@@ -83,7 +84,15 @@ _JPEGXL_SYNTAXES = frozenset(ts.uid for ts in (JPEGXLLossless, JPEGXLJPEGRecompr
 _MONO_COLOUR = frozenset({"MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL"})
 
 # -- the codecs -------------------------------------------------------------------------------
-_imagecodecs = functools.partial(Codec, modules=("imagecodecs",), requires=_REQUIRES, priority=1)
+# imagecodecs' Cython wrappers release the GIL around every library call (2 threads: 1.4x-2.0x,
+# benchmarks/bench_codecs.py section 5).
+_imagecodecs = functools.partial(
+    Codec,
+    modules=("imagecodecs",),
+    requires=_REQUIRES,
+    priority=1,
+    threading=Threading.RELEASES_GIL,
+)
 _UP_TO_16 = Capabilities(max_bits_stored=16)
 _ENCODE_CAPS = Capabilities(max_bits_stored=16, photometric=JPEGLS_PHOTOMETRIC)
 

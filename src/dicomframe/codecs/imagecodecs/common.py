@@ -2,6 +2,8 @@
 
 The codec modules (:mod:`.jpeg`, :mod:`.j2k`, :mod:`.jpegxl`) import the
 backend inside their functions; nothing here imports imagecodecs at import time.
+The sample, colour and frame rules come from :mod:`dicomframe.plugins.helpers`,
+as for every codec.
 """
 
 from __future__ import annotations
@@ -12,20 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dicomframe.codecs import _common
 from dicomframe.core.transfer_syntax import (
     JPEGBaseline8Bit,
     JPEGExtended12Bit,
     JPEGXLJPEGRecompression,
 )
 from dicomframe.errors import DecodeError, EncodeError
+from dicomframe.plugins import helpers
 
 if TYPE_CHECKING:
     from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
     from dicomframe.core.frame_info import FrameInfo
     from dicomframe.core.transfer_syntax import TransferSyntax
-
-Array = np.ndarray[Any, Any]
 
 JPEG_NAME, JPEGLS_NAME, J2K_NAME, HTJ2K_NAME, JPEGXL_NAME = (
     "imagecodecs-jpeg",
@@ -34,6 +34,7 @@ JPEG_NAME, JPEGLS_NAME, J2K_NAME, HTJ2K_NAME, JPEGXL_NAME = (
     "imagecodecs-htj2k",
     "imagecodecs-jpegxl",
 )
+Array = helpers.Array  # the codec modules name it from here
 
 
 def buffer_size(values: Array) -> int:
@@ -73,18 +74,18 @@ def finish(
 ) -> NativeFrame:
     """Convert YCbCr to RGB when asked and wrap the values as the decoded frame."""
     try:
-        values, photometric = _common.finish_colour(
+        values, photometric = helpers.finish_colour(
             values, frame.info, colour_space, as_rgb=options.get("as_rgb", True)
         )
     except ValueError as exc:
         raise DecodeError(str(exc), codec=codec, frame_index=frame.index) from exc
-    return _common.native_frame(values, frame.info, photometric)
+    return helpers.native_frame(values, frame.info, photometric)
 
 
 def samples(arr: Array, info: FrameInfo) -> Array:
     """The decoded array as flat values of the frame's dtype."""
     arr = np.ascontiguousarray(arr)
-    return _common.read_samples(arr, arr.dtype.itemsize, info)
+    return helpers.read_samples(arr, arr.dtype.itemsize, info)
 
 
 def encoder_input(frame: NativeFrame, syntax: TransferSyntax, codec: str) -> Array:
@@ -94,9 +95,9 @@ def encoder_input(frame: NativeFrame, syntax: TransferSyntax, codec: str) -> Arr
         raise EncodeError(
             f"{syntax.keyword} is lossy: palette indices must be stored losslessly", codec=codec
         )
-    values = _common.interleaved(frame)
+    values = helpers.interleaved(frame)
     try:
-        _common.check_range(values, info)
+        helpers.check_range(values, info)
     except ValueError as exc:
         raise EncodeError(str(exc), codec=codec) from exc
     return values
@@ -116,7 +117,7 @@ def encoder_failed(codec: str, exc: Exception) -> EncodeError:
 
 def full_size(photometric: str) -> str:
     """The photometric of ``frame.array``'s samples: YBR_FULL_422 chroma is already upsampled."""
-    return _common.YBR_FULL if photometric == "YBR_FULL_422" else photometric
+    return helpers.YBR_FULL if photometric == "YBR_FULL_422" else photometric
 
 
 def lossy_check(info: FrameInfo, syntax: TransferSyntax) -> str | None:

@@ -30,7 +30,7 @@ from dicomframe.codecs.imagecodecs.common import (
 )
 from dicomframe.core.transfer_syntax import HTJ2KLosslessRPCL
 from dicomframe.errors import EncodeError
-from dicomframe.parallel import decode_target
+from dicomframe.plugins.helpers import decode_target
 
 if TYPE_CHECKING:
     from dicomframe.codecs._common import J2KParameters

@@ -35,7 +35,7 @@ from dicomframe.core.transfer_syntax import (
     JPEGXLJPEGRecompression,
 )
 from dicomframe.errors import EncodeError
-from dicomframe.parallel import decode_target
+from dicomframe.plugins.helpers import decode_target
 
 if TYPE_CHECKING:
     from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
