@@ -656,7 +656,8 @@ CONFORMANCE = [
 def test_conformance(codec: Codec, syntaxes: set[str] | None) -> None:
     require_backend(codec)
     if syntaxes is not None:
-        codec = dataclasses.replace(codec, transfer_syntaxes=frozenset(syntaxes))
+        chosen = frozenset(syntaxes)
+        codec = dataclasses.replace(codec, transfer_syntaxes=chosen, encode_syntaxes=chosen)
     report = check_codec(codec)
     assert report.round_trips
 
@@ -675,7 +676,9 @@ def test_codec_facts() -> None:
         assert codec.modules == ("imagecodecs",)
         assert codec.requires == ("imagecodecs>=2024.1.1",)
         assert codec.extra_check is not None
-    assert JPEG.transfer_syntaxes == JPEG_SYNTAXES
+    progressive = {"1.2.840.10008.1.2.4.53", "1.2.840.10008.1.2.4.55"}
+    assert JPEG.transfer_syntaxes == JPEG_SYNTAXES | progressive
+    assert JPEG.encode_syntaxes == JPEG_SYNTAXES  # the progressive processes: decoding only
     assert J2K.transfer_syntaxes == J2K_SYNTAXES
     assert HTJ2K.transfer_syntaxes == HTJ2K_SYNTAXES
     assert {s[-3:] for s in JPEGXL.transfer_syntaxes} == {"110", "111", "112"}

@@ -395,7 +395,7 @@ def test_j2k_sign_rule_matches_openjpeg(
                 transfer_syntax_uid="1.2.840.10008.1.2.4.51",
             ),
             False,
-            "Pillow's libjpeg decodes 8-bit JPEG only, not 12-bit JPEG Extended",
+            "Pillow's libjpeg decodes 8-bit JPEG only, not 12-bit JPEGExtended12Bit",
         ),
         (
             FrameInfo(

@@ -2,9 +2,10 @@
 
 ``pillow``, priority -5:
 
-- decodes JPEG Baseline (1.2.840.10008.1.2.4.50) and 8-bit JPEG Extended
-  (.51), and, as a fallback behind ``pylibjpeg-openjpeg``, JPEG 2000 (.90,
-  .91) up to 16 bits with one sample or 8 bits with three;
+- decodes JPEG Baseline (1.2.840.10008.1.2.4.50), 8-bit JPEG Extended
+  (.51), 8-bit spectral selection (.53) and full progression (.55), and, as
+  a fallback behind ``pylibjpeg-openjpeg``, JPEG 2000 (.90, .91) up to 16
+  bits with one sample or 8 bits with three;
 - encodes JPEG Baseline: 8-bit unsigned, one sample (MONOCHROME1/2) or three
   (RGB or YBR_FULL).
 
@@ -37,7 +38,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dicomframe.codecs import _common
-from dicomframe.core.transfer_syntax import JPEG2000, JPEGBaseline8Bit, JPEGExtended12Bit
+from dicomframe.core.transfer_syntax import (
+    JPEG2000,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    resolve,
+)
 from dicomframe.errors import DecodeError, EncodeError
 from dicomframe.plugins import Capabilities, Codec, hookimpl
 from dicomframe.plugins.codec import Threading
@@ -52,7 +58,9 @@ if TYPE_CHECKING:
 __all__ = ["PILLOW", "dicomframe_codecs"]
 
 _NAME = "pillow"
-_JPEG = frozenset({JPEGBaseline8Bit.uid, JPEGExtended12Bit.uid})
+# Retired progressive processes (PS3.5 A.4.1): spectral selection (.53), full progression (.55).
+_PROGRESSIVE = frozenset({"1.2.840.10008.1.2.4.53", "1.2.840.10008.1.2.4.55"})
+_JPEG = frozenset({JPEGBaseline8Bit.uid, JPEGExtended12Bit.uid}) | _PROGRESSIVE
 _J2K = frozenset({"1.2.840.10008.1.2.4.90", JPEG2000.uid})
 # Pillow's subsampling: 0 is 4:4:4, 1 is 4:2:2 (H 2:1, V 1:1).
 _ENCODINGS = {"YBR_FULL_422": {"subsampling": 1}, "YBR_FULL": {"subsampling": 0}, "RGB": {}}
@@ -61,8 +69,9 @@ _ENCODINGS = {"YBR_FULL_422": {"subsampling": 1}, "YBR_FULL": {"subsampling": 0}
 def _why_not(info: FrameInfo) -> str | None:
     """Limits of Pillow's decoders that Capabilities cannot state."""
     uid = info.transfer_syntax_uid
-    if uid == JPEGExtended12Bit.uid and info.bits_stored > 8:
-        return "Pillow's libjpeg decodes 8-bit JPEG only, not 12-bit JPEG Extended"
+    if uid in _JPEG and info.bits_stored > 8:
+        keyword = resolve(uid).keyword
+        return f"Pillow's libjpeg decodes 8-bit JPEG only, not {info.bits_stored}-bit {keyword}"
     if uid in _J2K and info.samples_per_pixel > 1 and info.bits_stored > 8:
         return "Pillow reduces JPEG 2000 colour samples above 8 bits to 8 bits"
     return None

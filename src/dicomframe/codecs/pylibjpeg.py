@@ -11,7 +11,8 @@
 
 ``pylibjpeg-libjpeg`` (GPL-3.0), priority -10, so that permissively
 licensed codecs for the same syntaxes are tried first: decodes JPEG
-Baseline, Extended, Lossless and Lossless SV1 (.50, .51, .57, .70) and
+Baseline, Extended, Lossless and Lossless SV1 (.50, .51, .57, .70), the
+retired spectral selection and full progression processes (.53, .55), and
 JPEG-LS (.80, .81).
 
 Decoding follows :mod:`dicomframe.codecs._common`: JPEG 2000 sign and
@@ -53,6 +54,8 @@ _LIBJPEG = "pylibjpeg-libjpeg"
 _MCT = {JPEG2000Lossless.uid: "YBR_RCT", JPEG2000.uid: "YBR_ICT"}
 _DEFAULT_RATIOS = (10.0,)
 _MIN_SIZE = 32  # 2 ** (6 DWT resolutions - 1): OpenJPEG refuses smaller images
+# Retired progressive processes (PS3.5 A.4.1): spectral selection (.53), full progression (.55).
+_PROGRESSIVE = frozenset({"1.2.840.10008.1.2.4.53", "1.2.840.10008.1.2.4.55"})
 
 
 def _decode_j2k(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
@@ -195,7 +198,7 @@ OPENJPEG = Codec(
 
 LIBJPEG = Codec(
     name=_LIBJPEG,
-    transfer_syntaxes=_common.JPEG_SYNTAXES | _common.JPEG_LS_SYNTAXES,
+    transfer_syntaxes=_common.JPEG_SYNTAXES | _PROGRESSIVE | _common.JPEG_LS_SYNTAXES,
     decode=_decode_libjpeg,
     decode_caps=Capabilities(max_bits_stored=16),
     modules=("libjpeg",),

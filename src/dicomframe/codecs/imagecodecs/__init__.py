@@ -16,7 +16,9 @@ when it is not.
     (a DCT of two's complement patterns would wrap at zero); RGB and YBR_FULL
     become YCbCr with ``subsampling`` ``"422"`` (default, YBR_FULL_422) or
     ``"444"`` (YBR_FULL); ``quality`` 1-100 (default 90). 12 and 16 bits need
-    libjpeg-turbo 3 (``JPEG8.all_precisions``).
+    libjpeg-turbo 3 (``JPEG8.all_precisions``). Also decodes the retired
+    spectral selection (.53) and full progression (.55) processes, 8 or 12
+    bits, which it does not encode.
 ``imagecodecs-jpegls`` (CharLS)
     JPEG-LS (.80, .81) decode and encode; ``lossy_error`` as for ``pyjpegls``.
     imagecodecs sets P from the container (8 or 16 bits), so signed samples
@@ -65,6 +67,7 @@ from dicomframe.codecs.imagecodecs.common import (
 )
 from dicomframe.codecs.imagecodecs.j2k import decode_htj2k, decode_j2k, encode_htj2k, encode_j2k
 from dicomframe.codecs.imagecodecs.jpeg import (
+    PROGRESSIVE_SYNTAXES,
     decode_jpeg,
     decode_jpegls,
     encode_jpeg,
@@ -98,7 +101,8 @@ _ENCODE_CAPS = Capabilities(max_bits_stored=16, photometric=JPEGLS_PHOTOMETRIC)
 
 JPEG = _imagecodecs(
     name=JPEG_NAME,
-    transfer_syntaxes=_common.JPEG_SYNTAXES,
+    transfer_syntaxes=_common.JPEG_SYNTAXES | PROGRESSIVE_SYNTAXES,
+    encode_syntaxes=_common.JPEG_SYNTAXES,
     decode=decode_jpeg,
     encode=encode_jpeg,
     decode_caps=_UP_TO_16,

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from dicomframe.core.transfer_syntax import TransferSyntax
 
 __all__ = [
+    "PROGRESSIVE_SYNTAXES",
     "decode_jpeg",
     "decode_jpegls",
     "encode_jpeg",
@@ -52,6 +53,10 @@ __all__ = [
 ]
 
 _APP14, _SOS = 0xFFEE, 0xFFDA
+# The retired DCT processes that libjpeg-turbo decodes and nothing here encodes: spectral
+# selection (.53, processes 6 and 8) and full progression (.55, processes 10 and 12), Huffman
+# coded and non-hierarchical, 8 or 12 bits (PS3.5 A.4.1; ISO/IEC 10918-1 Annex G).
+PROGRESSIVE_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.53", "1.2.840.10008.1.2.4.55"})
 
 
 def jpeg_check(info: FrameInfo) -> str | None:
@@ -112,7 +117,11 @@ def _scan_end(data: bytes, offset: int) -> int:
 
 
 def decode_jpeg(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
-    """Decode a JPEG frame with libjpeg-turbo, which makes YCbCr RGB row by row when asked."""
+    """Decode a JPEG frame with libjpeg-turbo, which makes YCbCr RGB row by row when asked.
+
+    Every process libjpeg-turbo reads goes the same way: sequential, progressive
+    (all scans are gathered before the output is made) and lossless.
+    """
     import imagecodecs
 
     info = frame.info
