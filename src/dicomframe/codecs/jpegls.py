@@ -42,6 +42,7 @@ JPEG-LS codec.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -184,6 +185,7 @@ PYJPEGLS = Codec(
     requires=("pyjpegls>=1.4",),
     priority=5,  # BSD-3-Clause: before pylibjpeg-libjpeg (GPL-3.0, priority -10)
     threading=Threading.HOLDS_GIL,  # no nogil block in its bindings: 2 threads 0.8x-1.1x
+    psnr_floor=math.inf,  # Near-Lossless defaults to NEAR 0: exact
 )
 
 
