@@ -6,6 +6,7 @@ and the built-in codecs' private modules are checked to use these very objects, 
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from dicomframe.core.frame_info import FrameInfo
 from dicomframe.core.transfer_syntax import JPEG2000Lossless, RLELossless
 from dicomframe.plugins import helpers
 from dicomframe.plugins.codestream import J2KParameters, JPEGParameters
+from tests.reference import ROOT
 
 Array = np.ndarray[Any, Any]
 INFO = FrameInfo(rows=5, columns=7, bits_allocated=16, bits_stored=16, high_bit=15)
@@ -198,3 +200,12 @@ def test_the_builtin_codecs_use_the_public_helpers_not_copies() -> None:
         if hasattr(_common, name):
             assert getattr(_common, name) is getattr(helpers, name), name
     assert imagecodecs_common.helpers is helpers
+
+
+def test_every_helper_is_documented_in_its_docstring_and_in_the_guide() -> None:
+    guide = (ROOT / "docs" / "plugins.md").read_text()
+    for name in helpers.__all__:
+        value = getattr(helpers, name)
+        if inspect.isfunction(value) or inspect.isclass(value):
+            assert inspect.getdoc(value), name
+        assert f"`{name}" in guide, f"docs/plugins.md does not document {name}"

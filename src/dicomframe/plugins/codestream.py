@@ -30,7 +30,9 @@ A header that cannot be parsed is left to the codecs, which may know a
 variant, unless the frame is too short to hold one at all (fewer bytes than
 the fixed part of SOC + SIZ, SOI + SOF, or the RLE header).
 :func:`j2k_parameters` and :func:`jpeg_parameters` are also what the
-built-in codecs read the colour, sign and wavelet facts from.
+built-in codecs read the colour, sign and wavelet facts from; codec authors
+import the parsers and :func:`frame_problem` from
+:mod:`dicomframe.plugins.helpers`, their public home.
 """
 
 from __future__ import annotations
