@@ -26,23 +26,23 @@ import zlib
 
 import numpy as np
 
-from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.transfer_syntax import TransferSyntax
 from dicomframe.plugins import Capabilities, Codec, hookimpl
+from dicomframe.plugins.helpers import encapsulated_frame, interleaved, native_frame, sign_extend
 
 PRIVATE = TransferSyntax("1.2.826.0.1.3680043.10.1234.7", "AcmeZlibFrames", is_encapsulated=True)
 CALLS = []
 
 
 def decode(frame, /, **options):
-    info = frame.info.replace(transfer_syntax_uid="1.2.840.10008.1.2.1")
-    data = np.frombuffer(zlib.decompress(bytes(frame.data)), dtype=info.dtype).copy()
-    return NativeFrame(data, info)
+    data = np.frombuffer(zlib.decompress(bytes(frame.data)), dtype=frame.info.dtype).copy()
+    values = sign_extend(data, frame.info.bits_stored)  # bits above Bits Stored mean nothing
+    return native_frame(values, frame.info, frame.info.photometric_interpretation)
 
 
 def encode(frame, syntax, /, **options):
-    data = zlib.compress(np.ascontiguousarray(frame.data).tobytes())
-    return EncapsulatedFrame([data], frame.info.replace(transfer_syntax_uid=syntax.uid))
+    data = zlib.compress(interleaved(frame).tobytes())  # colour-by-pixel, as decoded
+    return encapsulated_frame(data, frame, syntax, frame.info.photometric_interpretation)
 
 
 def j2k_decode(frame, /, **options):
@@ -50,13 +50,18 @@ def j2k_decode(frame, /, **options):
     raise ValueError("acme-j2k only counts calls in this test")
 
 
+# Colour by pixel, every pixel its own samples: not the subsampled YBR_FULL_422 layout.
+CAPS = Capabilities(
+    bits_allocated=frozenset({8, 16}),
+    photometric=frozenset({"MONOCHROME1", "MONOCHROME2", "PALETTE COLOR", "RGB", "YBR_FULL"}),
+)
 ACME = Codec(
     name="acme-zlib",
     transfer_syntaxes=frozenset({PRIVATE.uid}),
     decode=decode,
     encode=encode,
-    decode_caps=Capabilities(bits_allocated=frozenset({8, 16})),
-    encode_caps=Capabilities(bits_allocated=frozenset({8, 16})),
+    decode_caps=CAPS,
+    encode_caps=CAPS,
     modules=("zlib",),
 )
 ACME_J2K = Codec(

@@ -11,10 +11,14 @@ Pure functions over a snapshot of the registry:
    > per-call ``prefer`` > the manager's ``prefer`` > ``priority`` (high
    first) > name;
 3. each candidate gives one :class:`Attempt`: ``blocked``, ``unavailable``
-   (with what to install), ``declined`` (its Capabilities say why), ``failed``
-   (its exception, or a result that is not a valid frame: :func:`decoded_problem`,
+   (not installed: what to install), ``declined`` (its Capabilities say
+   why), ``unavailable`` again when the registry's ``ready`` check finds the
+   installed backend unusable (it fails to import, or is older than the
+   codec requires: the reason, and the error), ``failed`` (its exception,
+   or a result that is not a valid frame: :func:`decoded_problem`,
    :func:`encoded_problem`) or ``succeeded``; after a failure the next
-   candidate is tried;
+   candidate is tried. The backend is checked after the Capabilities, so a
+   codec that declines the frame does not cost an import;
 4. a frame whose codestream header contradicts the dataset
    (:func:`~dicomframe.plugins.codestream.frame_problem`, a :class:`Refusal`)
    is given to no codec: each one that would have been called is ``failed``
@@ -27,9 +31,10 @@ Pure functions over a snapshot of the registry:
    every attempt, and its message is a table of them. Its ``__cause__`` is
    the first failure in the order tried whose codec raised (the codec the
    registry ranked highest among those that ran, whose own words say most
-   about the stream); when no codec raised, the first invalid result. Codecs
-   that were blocked, unavailable or declined never ran and are never the
-   cause.
+   about the stream); when no codec raised, the first invalid result; when
+   no codec ran, the error of the first backend that failed to import or
+   was too old (why the codec that should have run did not). Codecs that
+   were blocked, not installed or declined are never the cause.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.errors import CodecUnavailableError, DecodeError, EncodeError, NoCodecError
+from dicomframe.plugins.codec import INTERRUPTIONS  # re-exported: interruptions pass through
 from dicomframe.plugins.codestream import CodestreamError, frame_problem
 
 if TYPE_CHECKING:
@@ -51,6 +57,7 @@ if TYPE_CHECKING:
 __all__ = [
     "INTERRUPTIONS",
     "Attempt",
+    "Readiness",
     "Refusal",
     "cause",
     "check_limits",
@@ -64,6 +71,9 @@ __all__ = [
 
 Outcome = Literal["blocked", "unavailable", "declined", "failed", "succeeded"]
 Validator = Callable[[object], "str | None"]
+# Why an installed codec cannot be used (its backend fails to import, or is too old), and the
+# error behind it; None when it can.
+Readiness = Callable[["Codec"], "tuple[str, BaseException] | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,11 +186,6 @@ def order(
     return sorted(found, key=lambda c: (rank.get(c.name, len(rank)), -c.priority, c.name))
 
 
-# Interruptions pass through; every other exception out of a codec is that codec's failure,
-# a Rust backend's panic too (pyo3's PanicException derives from BaseException).
-INTERRUPTIONS = (KeyboardInterrupt, SystemExit, GeneratorExit)
-
-
 def run(  # noqa: PLR0913 - keyword-only facts of one dispatch
     candidates: Sequence[Codec],
     call: Callable[[Codec], Any],
@@ -191,16 +196,21 @@ def run(  # noqa: PLR0913 - keyword-only facts of one dispatch
     syntax: TransferSyntax | None = None,
     validate: Validator | None = None,
     refused: Refusal | None = None,
+    ready: Readiness | None = None,
 ) -> tuple[Any, list[Attempt]]:
     """Try each candidate; return the first valid result (None if none) and the attempts made.
 
     ``validate`` says why a result is not valid (None when it is); an invalid
     result is that codec failing, and the next one is tried. With ``refused``
     no codec is called: each that would have been fails with its reason.
+    ``ready`` says why an installed codec cannot be used, just before it
+    would be called.
     """
     attempts: list[Attempt] = []
     for candidate in candidates:
-        skipped = _skipped(candidate, info, encoding=encoding, blocked=blocked, syntax=syntax)
+        skipped = _skipped(
+            candidate, info, encoding=encoding, blocked=blocked, syntax=syntax, ready=ready
+        )
         if skipped is not None:
             attempts.append(skipped)
             continue
@@ -211,7 +221,7 @@ def run(  # noqa: PLR0913 - keyword-only facts of one dispatch
             result = call(candidate)
         except INTERRUPTIONS:
             raise
-        except BaseException as exc:  # see INTERRUPTIONS
+        except BaseException as exc:  # a Rust backend panics with a BaseException: a failure
             attempts.append(Attempt(candidate.name, "failed", f"{type(exc).__name__}: {exc}", exc))
             continue
         problem = None if validate is None else validate(result)
@@ -230,6 +240,7 @@ def _skipped(
     encoding: bool,
     blocked: set[str],
     syntax: TransferSyntax | None,
+    ready: Readiness | None,
 ) -> Attempt | None:
     """The attempt of a codec that is not called (blocked, unavailable, declining), or None."""
     if candidate.name in blocked:
@@ -239,6 +250,9 @@ def _skipped(
     reason = candidate.why_not(info, encoding=encoding, syntax=syntax)
     if reason is not None:
         return Attempt(candidate.name, "declined", reason)
+    broken = ready(candidate) if ready is not None else None
+    if broken is not None:
+        return Attempt(candidate.name, "unavailable", broken[0], broken[1])
     return None
 
 
@@ -250,10 +264,15 @@ def _invalid(name: str, problem: str, *, encoding: bool) -> Attempt:
 
 
 def cause(attempts: Sequence[Attempt]) -> BaseException | None:
-    """The failure a NoCodecError chains: the first that raised, else the first invalid result."""
+    """The failure a NoCodecError chains (rule 5 above).
+
+    The first codec that raised, else the first invalid result, else the
+    first installed backend that could not be used.
+    """
     failures = [a for a in attempts if a.outcome == "failed" and a.error is not None]
     raised = [a for a in failures if not a.invalid_result]
-    chosen = raised or failures
+    broken = [a for a in attempts if a.outcome == "unavailable" and a.error is not None]
+    chosen = raised or failures or broken
     return chosen[0].error if chosen else None
 
 
@@ -301,10 +320,19 @@ def refused_error(error: NoCodecError, refused: Refusal) -> CodestreamError:
     return result
 
 
-def unavailable(codec: Codec) -> CodecUnavailableError:
-    """The error for ``codec=`` naming a codec whose backend is missing."""
-    return CodecUnavailableError(
-        f"codec {codec.name!r} is not available: {codec.install_hint()}",
+def unavailable(
+    codec: Codec, broken: tuple[str, BaseException] | None = None
+) -> CodecUnavailableError:
+    """The error for ``codec=`` naming a codec whose backend is missing or unusable.
+
+    ``broken`` is the reason an installed backend cannot be used and its
+    error, which the result chains.
+    """
+    reason = codec.install_hint() if broken is None else broken[0]
+    error = CodecUnavailableError(
+        f"codec {codec.name!r} is not available: {reason}",
         codec=codec.name,
         requires=codec.requires,
     )
+    error.__cause__ = None if broken is None else broken[1]
+    return error

@@ -1,61 +1,82 @@
 """CodecManager: owns the pluggy manager, loads plugins on first use, dispatches.
 
 Nothing is loaded when dicomframe is imported. The first ``decode``,
-``encode`` or ``codecs()`` call loads every entry point of the
-``dicomframe.codecs`` group (the built-ins included) and reads the
+``encode``, ``codecs()`` or ``transfer_syntax()`` of a private syntax loads
+every entry point of the ``dicomframe.codecs`` group, the built-ins first
+(:mod:`.loading` fixes the order and who owns a codec name), and reads the
 environment:
 
 - ``DICOMFRAME_BLOCK=pillow,gdcm``: codec or plugin names never used;
 - ``DICOMFRAME_PLUGINS=rle,pylibjpeg``: load only these entry points.
 
-A plugin that fails to import, or whose hook returns something that is not a
-list of :class:`Codec`, is reported by name in :meth:`CodecManager.problems`
-and in ``dicomframe codecs``; it does not stop the others. The default
-manager is made on first use by :func:`default_manager`; tests and
-applications can make their own.
+Failures are never silent. A plugin that fails to import, returns something
+that is not a list of :class:`Codec`, or reuses a codec name that is taken,
+and a codec whose backend fails to import or is older than it requires
+(:mod:`.backends`, checked the first time the codec is selected), each give
+a :class:`~dicomframe.errors.PluginError` in :attr:`CodecManager.problems`
+(its ``__cause__`` the original exception) and, once, at the first decode,
+encode or load after it is found, a :class:`~dicomframe.errors.PluginWarning`.
+Listing (``codecs()``, ``problems``, ``check()``) shows problems without
+warning: whoever lists them is already told. Names given to ``prefer``,
+``block``, ``choose`` or ``codec=`` must exist: a misspelt name raises
+:class:`~dicomframe.errors.NoCodecError` with the close ones.
+
+The default manager is made on first use by :func:`default_manager`; tests
+and applications can make their own.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
-import importlib.metadata
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
 from dicomframe.core.limits import resolve_limits
-from dicomframe.errors import CodecFallbackWarning, PluginError
-from dicomframe.plugins import dispatch, hookspecs
+from dicomframe.core.transfer_syntax import TransferSyntax, resolve
+from dicomframe.errors import CodecFallbackWarning, NoCodecError, PluginError
+from dicomframe.plugins import backends, dispatch, hookspecs, loading
 from dicomframe.plugins.codec import Codec
+from dicomframe.plugins.loading import Collected, Origin
 
 if TYPE_CHECKING:
     from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
     from dicomframe.core.frame_info import FrameInfo
     from dicomframe.core.limits import Limits
-    from dicomframe.core.transfer_syntax import TransferSyntax
 
 __all__ = ["CodecManager", "CodecStatus", "default_manager"]
 
 
 @dataclass(frozen=True, slots=True)
 class CodecStatus:
-    """One row of ``dicomframe codecs``: a codec and whether it can be used."""
+    """One row of ``dicomframe codecs``: a codec, where it comes from, whether it can be used.
+
+    ``version`` and ``distribution`` are the plugin's; :attr:`backends` gives
+    the versions of the libraries the codec runs on.
+    """
 
     codec: Codec
     plugin: str
     version: str
     available: bool
     reason: str
+    distribution: str = ""
 
     @property
     def name(self) -> str:
         """The codec's name."""
         return self.codec.name
+
+    @property
+    def backends(self) -> list[tuple[str, str | None]]:
+        """``(distribution, installed version or None)`` of the codec's backend."""
+        return backends.versions(self.codec)
 
 
 class CodecManager:
@@ -75,27 +96,47 @@ class CodecManager:
         self._entry_points = entry_points
         self._lock = threading.RLock()
         self._loaded = False
-        self._snapshot: tuple[tuple[Codec, str], ...] | None = None
+        self._collected: Collected | None = None
+        self._origins: dict[str, Origin] = {}
         self._blocked: set[str] = set()
         self._preferred: list[str] = []
-        self._problems: list[PluginError] = []
-        self._versions: dict[str, str] = {}
+        self._chosen: dict[bool, str | None] = {False: None, True: None}  # by encoding
+        self._load_problems: list[PluginError] = []
+        self._backend: dict[str, backends.Problem | None] = {}
+        self._backend_problems: dict[str, PluginError] = {}
+        self._warned: set[str] = set()
 
     # -- configuration --------------------------------------------------------
     def register(self, plugin: object, name: str | None = None) -> None:
-        """Register a plugin object or module providing ``dicomframe_codecs``."""
+        """Register a plugin object or module providing ``dicomframe_codecs``.
+
+        Its codecs come after those of every entry point: a codec name that is
+        taken is refused (see :attr:`problems`).
+        """
         with self._lock:
             try:
-                self._pm.register(plugin, name=name)
+                registered = self._pm.register(plugin, name=name)
                 self._pm.check_pending()
             except (ValueError, pluggy.PluginValidationError) as exc:
+                if isinstance(exc, pluggy.PluginValidationError):
+                    self._pm.unregister(plugin)
                 raise PluginError(
                     f"cannot register plugin {name or plugin!r}: {exc}", plugin=name
                 ) from exc
-            self._snapshot = None
+            if registered is not None:
+                self._origins[registered] = Origin(registered, sequence=len(self._origins))
+            self._collected = None
 
     def block(self, *names: str) -> None:
-        """Never use these codecs (or every codec of these plugins)."""
+        """Never use these codecs (or every codec of these plugins).
+
+        Raises
+        ------
+        NoCodecError
+            When a name is neither a codec nor a plugin (plugins are loaded
+            to know); the message lists the close names.
+        """
+        self._check_names(names, plugins=True)
         with self._lock:
             self._blocked.update(names)
 
@@ -105,131 +146,224 @@ class CodecManager:
             self._blocked.difference_update(names)
 
     def prefer(self, *names: str) -> None:
-        """Try these codecs first, in this order, before the priority order."""
+        """Try these codecs first, in this order, before the priority order.
+
+        Raises
+        ------
+        NoCodecError
+            When a name is not a codec's; the message lists the close names.
+        """
+        self._check_names(names)
         with self._lock:
             self._preferred = [*names, *(n for n in self._preferred if n not in names)]
 
-    @property
-    def problems(self) -> list[PluginError]:
-        """Plugins that failed to load or returned garbage."""
-        self._codecs()
-        return list(self._problems)
+    def choose(self, *, decoder: str | None = None, encoder: str | None = None) -> None:
+        """Decode only with ``decoder`` and encode only with ``encoder`` from now on.
+
+        The manager-wide form of ``codec=``, for a program that wants one
+        codec whatever the caller (the command line's ``--decoder``): a frame
+        that codec cannot handle fails, it never falls back. ``codec=`` on a
+        call still wins; None (and ``choose()``) leaves the choice to
+        dispatch again.
+
+        Raises
+        ------
+        NoCodecError
+            When a name is not a codec's; the message lists the close names.
+        """
+        self._check_names([n for n in (decoder, encoder) if n is not None])
+        with self._lock:
+            self._chosen = {False: decoder, True: encoder}
 
     # -- loading -----------------------------------------------------------------
+    def load(self) -> None:
+        """Load the plugins now (they are otherwise loaded on first use)."""
+        self._codecs()
+        self._warn_pending()
+
     def _load(self) -> None:
         if self._loaded:
             return
         self._loaded = True
         if not self._entry_points:
             return
-        blocked = os.environ.get("DICOMFRAME_BLOCK", "")
-        self._blocked.update(n.strip() for n in blocked.split(",") if n.strip())
-        wanted = {
-            n.strip() for n in os.environ.get("DICOMFRAME_PLUGINS", "").split(",") if n.strip()
-        }
-        for entry in importlib.metadata.entry_points(group=hookspecs.PROJECT):
-            if wanted and entry.name not in wanted:
-                continue
-            try:
-                plugin = entry.load()
-                self._pm.register(plugin, name=entry.name)
-                self._pm.check_pending()
-            except Exception as exc:
-                self._problems.append(
-                    PluginError(f"plugin {entry.name!r} failed to load: {exc}", plugin=entry.name)
-                )
-                continue
-            if entry.dist is not None:
-                self._versions[entry.name] = entry.dist.version
+        self._blocked.update(_names(os.environ.get("DICOMFRAME_BLOCK", "")))
+        wanted = set(_names(os.environ.get("DICOMFRAME_PLUGINS", "")))
+        for entry in loading.entry_points(wanted):
+            error = loading.load_entry_point(self._pm, entry, self._origins)
+            if error is not None:
+                self._load_problems.append(error)
+            else:
+                self._origins[entry.name] = loading.origin_of(entry)
+
+    def _loaded_state(self) -> Collected:
+        with self._lock:
+            if self._collected is None:
+                self._load()
+                self._collected = loading.collect(self._pm, self._origin)
+            return self._collected
 
     def _codecs(self) -> tuple[tuple[Codec, str], ...]:
+        return self._loaded_state().codecs
+
+    def _origin(self, plugin: str) -> Origin:
+        return self._origins.get(plugin) or Origin(plugin)
+
+    # -- diagnostics ---------------------------------------------------------------
+    @property
+    def problems(self) -> list[PluginError]:
+        """Plugins that failed to load or misbehaved, and codecs whose backend is unusable.
+
+        Each is a :class:`~dicomframe.errors.PluginError` naming the plugin and
+        its distribution, with the original exception as ``__cause__``.
+        Backends are checked when a codec is first selected, or by :meth:`check`.
+        """
+        collected = self._loaded_state()
         with self._lock:
-            if self._snapshot is None:
-                self._load()
-                self._snapshot = self._collect()
-            return self._snapshot
+            return [*self._load_problems, *collected.problems, *self._backend_problems.values()]
 
-    def _register_syntaxes(self) -> None:
-        for impl in self._pm.hook.dicomframe_transfer_syntaxes.get_hookimpls():
-            try:
-                _register_all(impl.function())
-            except Exception as exc:  # reported by name, the others go on
-                self._problems.append(
-                    PluginError(
-                        f"plugin {impl.plugin_name!r} transfer syntaxes: {exc}",
-                        plugin=impl.plugin_name,
-                    )
-                )
+    def check(self) -> list[PluginError]:
+        """Import every installed, unblocked codec's backend and check its version now.
 
-    def load(self) -> None:
-        """Load the plugins now (they are otherwise loaded on first use)."""
-        self._codecs()
+        Backends are otherwise checked the first time their codec is selected
+        for a frame; ``dicomframe codecs`` calls this to show every problem.
+        Returns :attr:`problems`.
+        """
+        for codec, plugin in self._codecs():
+            if not self._is_blocked(codec, plugin, self._blocked) and codec.is_available():
+                self._ready(codec)
+        return self.problems
 
-    def _collect(self) -> tuple[tuple[Codec, str], ...]:
-        self._register_syntaxes()
-        found: dict[str, tuple[Codec, str]] = {}
-        for impl in self._pm.hook.dicomframe_codecs.get_hookimpls():
-            plugin = impl.plugin_name
-            try:
-                result = impl.function()
-            except Exception as exc:
-                self._problems.append(
-                    PluginError(f"plugin {plugin!r} raised {exc!r}", plugin=plugin)
-                )
-                continue
-            for codec in self._validated(result, plugin):
-                if codec.name in found:
-                    other = found[codec.name][1]
-                    self._problems.append(
-                        PluginError(
-                            f"plugin {plugin!r} provides codec {codec.name!r}, already provided "
-                            f"by {other!r}; the first one is kept",
-                            plugin=plugin,
-                        )
-                    )
-                    continue
-                found[codec.name] = (codec, plugin)
-        return tuple(found.values())
+    def _ready(self, codec: Codec) -> backends.Problem | None:
+        """Why ``codec``'s installed backend cannot be used (cached), or None."""
+        with self._lock:
+            if codec.name in self._backend:
+                return self._backend[codec.name]
+        found = backends.problem(codec)  # imports the backend: not under the lock
+        with self._lock:
+            if codec.name not in self._backend:
+                self._backend[codec.name] = found
+                if found is not None:
+                    self._backend_problems[codec.name] = self._backend_error(codec, found)
+            return self._backend[codec.name]
 
-    def _validated(self, result: object, plugin: str) -> list[Codec]:
-        if not isinstance(result, list | tuple) or not all(isinstance(c, Codec) for c in result):
-            self._problems.append(
-                PluginError(
-                    f"plugin {plugin!r} returned {type(result).__name__}, not a list of Codec",
-                    plugin=plugin,
-                )
-            )
-            return []
-        return list(result)
+    def _backend_error(self, codec: Codec, found: backends.Problem) -> PluginError:
+        plugin = next((p for c, p in self._codecs() if c.name == codec.name), "")
+        message = f"codec {codec.name!r} cannot be used: {found[0]}"
+        return loading.problem(message, self._origin(plugin), found[1])
+
+    def _warn_pending(self) -> None:
+        """Warn once about each problem not warned about yet (the first use after it is found)."""
+        with self._lock:
+            if self._collected is None:
+                return  # nothing loaded, nothing found
+            pending = [p for p in self.problems if str(p) not in self._warned]
+            self._warned.update(str(p) for p in pending)
+        for problem in pending:
+            warnings.warn(loading.warning(problem), stacklevel=4)
 
     # -- listing -----------------------------------------------------------------
     def codecs(self) -> list[CodecStatus]:
-        """Every registered codec with its plugin, version and availability."""
-        rows = []
-        for codec, plugin in self._codecs():
-            missing = codec.missing_modules()
-            if self._is_blocked(codec, plugin, self._blocked):
-                available, reason = False, "blocked"
-            elif missing:
-                available, reason = False, codec.install_hint()
-            else:
-                available, reason = True, ""
-            version = self._versions.get(plugin, "")
-            rows.append(CodecStatus(codec, plugin, version, available, reason))
+        """Every registered codec with its plugin, version and availability, by name."""
+        rows = [self._status(codec, plugin) for codec, plugin in self._codecs()]
         return sorted(rows, key=lambda r: r.codec.name)
 
+    def order(
+        self, syntax: str | TransferSyntax, /, *, encoding: bool = False
+    ) -> list[CodecStatus]:
+        """The codecs for ``syntax`` in the order dispatch tries them, with their status.
+
+        The order of a call without ``codec=``, ``prefer=`` or a sticky codec:
+        the manager's :meth:`choose` (only that codec), then its
+        :meth:`prefer`, then priority (high first), then name. Unusable codecs
+        are listed where they would be tried, with the reason.
+        """
+        target = self._resolve(syntax)
+        with self._lock:
+            chosen, preferred = self._chosen[encoding], list(self._preferred)
+        codecs = (c for c, _ in self._codecs())
+        ordered = dispatch.order(
+            codecs, target.uid, encoding=encoding, codec=chosen, prefer=preferred
+        )
+        plugins = {c.name: p for c, p in self._codecs()}
+        return [self._status(codec, plugins[codec.name]) for codec in ordered]
+
+    def _status(self, codec: Codec, plugin: str) -> CodecStatus:
+        origin = self._origin(plugin)
+        with self._lock:
+            broken = self._backend.get(codec.name)
+        if self._is_blocked(codec, plugin, self._blocked):
+            available, reason = False, "blocked"
+        elif not codec.is_available():
+            available, reason = False, codec.install_hint()
+        elif broken is not None:
+            available, reason = False, broken[0]
+        else:
+            available, reason = True, ""
+        return CodecStatus(
+            codec, plugin, origin.version, available, reason, origin.distribution or ""
+        )
+
     def get(self, name: str) -> Codec:
-        """The codec called ``name``."""
+        """The codec called ``name``.
+
+        Raises
+        ------
+        NoCodecError
+            When there is none; the message lists the close names.
+        """
         for codec, _ in self._codecs():
             if codec.name == name:
                 return codec
-        raise KeyError(
-            f"no codec named {name!r}; known: {', '.join(c.name for c, _ in self._codecs())}"
-        )
+        raise _unknown(name, [c.name for c, _ in self._codecs()], what="codec")
+
+    def transfer_syntax(self, uid: str) -> TransferSyntax | None:
+        """The transfer syntax of ``uid``: a standard one, or one this manager's plugins declare.
+
+        Plugins are loaded only when ``uid`` is not a standard syntax (a
+        private syntax comes from a plugin's ``dicomframe_transfer_syntaxes``
+        hook). A keyword is looked up the same way. None when neither knows
+        it. Syntaxes another manager's plugins declare are not this
+        manager's: this is how a reader given a manager (``codecs=``) learns
+        the private syntaxes of that manager alone.
+        """
+        found = self._lookup(uid)
+        self._warn_pending()  # when plugins were loaded for it: their problems
+        return found
+
+    def _lookup(self, name: str) -> TransferSyntax | None:
+        text = name.strip().rstrip("\x00").strip()
+        standard = loading.standard_syntax(text)
+        if standard is not None:
+            return standard
+        collected = self._loaded_state()
+        return next((s for s in collected.syntaxes.values() if text in (s.uid, s.keyword)), None)
+
+    def _resolve(self, syntax: str | TransferSyntax) -> TransferSyntax:
+        """A syntax by UID or keyword, this manager's private ones included.
+
+        Raises UnknownTransferSyntaxError (with close names) when unknown.
+        """
+        if isinstance(syntax, TransferSyntax):
+            return syntax
+        return self._lookup(syntax) or resolve(syntax)
 
     @staticmethod
-    def _is_blocked(codec: Codec, plugin: str, blocked: set[str]) -> bool:
+    def _is_blocked(codec: Codec, plugin: str, blocked: Collection[str]) -> bool:
         return codec.name in blocked or plugin in blocked
+
+    def _check_names(self, names: Iterable[str], *, plugins: bool = False) -> None:
+        """Raise NoCodecError for the first name that is no codec's (nor plugin's)."""
+        names = list(names)
+        if not names:
+            return
+        snapshot = self._codecs()
+        known = {c.name for c, _ in snapshot}
+        if plugins:
+            known |= {p for _, p in snapshot} | set(self._origins)
+        for name in names:
+            if name not in known:
+                raise _unknown(name, known, what="codec or plugin" if plugins else "codec")
 
     # -- dispatch ------------------------------------------------------------------
     def decode(
@@ -248,7 +382,7 @@ class CodecManager:
             frame, codec=codec, prefer=prefer, block=block, limits=limits, **options
         )[0]
 
-    def decode_with(
+    def decode_with(  # noqa: PLR0913 - every option is keyword-only
         self,
         frame: EncapsulatedFrame,
         /,
@@ -257,6 +391,7 @@ class CodecManager:
         prefer: Sequence[str] = (),
         block: Iterable[str] = (),
         sticky: str | None = None,
+        avoid: str | None = None,
         limits: Limits | None = None,
         **options: Any,
     ) -> tuple[NativeFrame, str]:
@@ -264,9 +399,13 @@ class CodecManager:
 
         ``sticky`` names the codec that decoded the earlier frames of the same
         object: it is tried first, and a switch away from it warns
-        :class:`~dicomframe.errors.CodecFallbackWarning`. ``limits`` (the
-        default limits when None) bound the decoded frame; they are the
-        registry's, never passed on to a codec.
+        :class:`~dicomframe.errors.CodecFallbackWarning`. ``avoid`` names a
+        codec used only when no other could even try (all blocked, not
+        installed or declining): verification passes the encoder's name, so
+        that another decoder checks its stream whenever one is installed, and
+        a stream the others fail on fails. ``limits`` (the default limits when
+        None) bound the decoded frame; they are the registry's, never passed
+        on to a codec.
 
         Raises
         ------
@@ -276,17 +415,33 @@ class CodecManager:
         CodestreamError
             A DecodeError and a NoCodecError: the codestream's header
             contradicts the dataset (:mod:`.codestream`); no codec is called.
+        CodecUnavailableError
+            When ``codec=`` (or :meth:`choose`) names a codec whose backend is
+            missing, fails to import or is too old.
         NoCodecError
-            When no codec decodes the frame.
+            When no codec decodes the frame, or a name given is unknown.
         """
         self._codecs()  # plugins may register the frame's (private) transfer syntax
         dispatch.check_limits(frame, resolve_limits(limits))
+        choice = _Choice(codec, prefer, block, sticky, avoid)
+        if avoid is not None and codec is None:
+            try:
+                return self._decode(frame, choice, options)
+            except NoCodecError as error:
+                if any(a.outcome == "failed" for a in error.attempts):
+                    raise  # another decoder ran and failed on the stream
+            choice = _Choice(codec, prefer, block, sticky)  # no other could try: the avoided one
+        return self._decode(frame, choice, options)
+
+    def _decode(
+        self, frame: EncapsulatedFrame, choice: _Choice, options: dict[str, Any]
+    ) -> tuple[NativeFrame, str]:
         result, used = self._dispatch(
             frame.transfer_syntax,
             frame.info,
             _decoding(frame, options),
             encoding=False,
-            choice=_Choice(codec, prefer, block, sticky),
+            choice=choice,
             index=frame.index,
             validate=lambda result: dispatch.decoded_problem(result, frame),
             refused=dispatch.refusal(frame),
@@ -327,10 +482,7 @@ class CodecManager:
         ``sticky`` names the codec that encoded the earlier frames of the same
         object, as for :meth:`decode_with`.
         """
-        from dicomframe.core.transfer_syntax import resolve
-
-        self._codecs()  # plugins may register a private transfer syntax
-        target = resolve(syntax)
+        target = self._resolve(syntax)
         result, used = self._dispatch(
             target,
             frame.info,
@@ -355,6 +507,7 @@ class CodecManager:
         refused: dispatch.Refusal | None = None,
     ) -> tuple[object, str]:
         """Dispatch one frame; return the valid result and the codec that produced it."""
+        self._warn_pending()  # the registry's first use: what failed to load
         candidates, blocked = self._candidates(syntax, encoding=encoding, choice=choice)
         result, attempts = dispatch.run(
             candidates,
@@ -365,15 +518,13 @@ class CodecManager:
             syntax=syntax,
             validate=validate,
             refused=refused,
+            ready=self._ready,
         )
+        self._warn_pending()  # backends found unusable just now
         if result is None:
-            hints = sorted({r for c in candidates if not c.is_available() for r in c.requires})
-            error = dispatch.no_codec(
-                syntax, info, attempts, encoding=encoding, index=index, hints=hints
+            raise self._failure(
+                syntax, info, attempts, candidates, encoding=encoding, index=index, refused=refused
             )
-            if refused is not None and any(a.outcome == "failed" for a in attempts):
-                raise dispatch.refused_error(error, refused)
-            raise error
         used = attempts[-1].codec
         if choice.sticky is not None and used != choice.sticky:
             verb = "encoded" if encoding else "decoded"
@@ -385,37 +536,80 @@ class CodecManager:
             )
         return result, used
 
+    @staticmethod
+    def _failure(  # noqa: PLR0913 - the facts the error reports
+        syntax: TransferSyntax,
+        info: FrameInfo,
+        attempts: Sequence[dispatch.Attempt],
+        candidates: Sequence[Codec],
+        *,
+        encoding: bool,
+        index: int | None,
+        refused: dispatch.Refusal | None,
+    ) -> NoCodecError:
+        """The error when no codec succeeded: what was tried, and what to install."""
+        unusable = {a.codec for a in attempts if a.outcome == "unavailable"}
+        hints = sorted({r for c in candidates if c.name in unusable for r in c.requires})
+        error = dispatch.no_codec(
+            syntax, info, attempts, encoding=encoding, index=index, hints=hints
+        )
+        if refused is not None and any(a.outcome == "failed" for a in attempts):
+            return dispatch.refused_error(error, refused)
+        return error
+
     def _candidates(
         self, syntax: TransferSyntax, *, encoding: bool, choice: _Choice
     ) -> tuple[list[Codec], set[str]]:
         """The codecs to try, in order, and the names blocked for this call.
 
         ``sticky`` (the codec of the earlier frames) goes first unless a codec
-        is named; a named codec that is unknown or not installed is an error
-        at once, never a silent fallback.
+        is named (``codec=``, or the manager's :meth:`choose`); a named codec
+        that is unknown, does not handle the syntax, or is not usable is an
+        error at once, never a silent fallback.
         """
-        prefer = list(choice.prefer)
-        if choice.sticky is not None and choice.codec is None:
-            prefer = [choice.sticky, *prefer]
         snapshot = self._codecs()
+        block = list(choice.block)
+        self._check_names(choice.prefer)
+        self._check_names(block, plugins=True)
         with self._lock:
-            blocked = set(self._blocked) | set(choice.block)
-            preferred = [*prefer, *self._preferred]
+            named = choice.codec or self._chosen[encoding]
+            blocked = set(self._blocked) | set(block)
+            preferred = [*choice.prefer, *self._preferred]
+        if choice.sticky is not None and named is None:
+            preferred = [choice.sticky, *preferred]
         blocked |= {codec.name for codec, plugin in snapshot if plugin in blocked}
-        if choice.codec is not None:
-            named = [c for c, _ in snapshot if c.name == choice.codec]
-            if not named:
-                raise KeyError(f"no codec named {choice.codec!r}")
-            if not named[0].is_available():
-                raise dispatch.unavailable(named[0])
+        if named is not None:
+            self._check_named(named, syntax, encoding=encoding, blocked=blocked)
         candidates = dispatch.order(
-            (c for c, _ in snapshot),
-            syntax.uid,
-            encoding=encoding,
-            codec=choice.codec,
-            prefer=preferred,
+            (c for c, _ in snapshot), syntax.uid, encoding=encoding, codec=named, prefer=preferred
         )
-        return candidates, blocked
+        return [c for c in candidates if c.name != choice.avoid], blocked
+
+    def _check_named(
+        self, name: str, syntax: TransferSyntax, *, encoding: bool, blocked: Collection[str]
+    ) -> None:
+        """Refuse a named codec that is unknown, does not handle ``syntax``, or is unusable.
+
+        A blocked one is left to dispatch, which reports it blocked: its
+        backend is not imported (it may be blocked because importing it fails).
+        """
+        codec = self.get(name)
+        if not codec.handles(syntax.uid, encoding=encoding):
+            verb = "encode" if encoding else "decode"
+            able = [c.name for c, _ in self._codecs() if c.handles(syntax.uid, encoding=encoding)]
+            raise NoCodecError(
+                f"codec {name!r} does not {verb} {syntax.keyword} ({syntax.uid}); "
+                f"codecs that do: {', '.join(sorted(able)) or 'none installed'}",
+                syntax=syntax,
+            )
+        if not codec.is_available():
+            raise dispatch.unavailable(codec)
+        if name in blocked:
+            return
+        broken = self._ready(codec)
+        if broken is not None:
+            self._warn_pending()
+            raise dispatch.unavailable(codec, broken)
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,6 +620,20 @@ class _Choice:
     prefer: Sequence[str]
     block: Iterable[str]
     sticky: str | None
+    avoid: str | None = None  # left out of the candidates
+
+
+def _names(text: str) -> list[str]:
+    """The names in a comma-separated environment variable."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _unknown(name: str, known: Iterable[str], *, what: str) -> NoCodecError:
+    """The error for a name that is no codec's: the close names, else every name."""
+    names = sorted(set(known))
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(names) or 'none'}"
+    return NoCodecError(f"no {what} named {name!r}; {hint}")
 
 
 def _decoding(frame: EncapsulatedFrame, options: dict[str, Any]) -> Callable[[Codec], object]:
@@ -448,17 +656,6 @@ def _encoding(
         return codec.encode(frame, target, **options)
 
     return call
-
-
-def _register_all(syntaxes: object) -> None:
-    from dicomframe.core.transfer_syntax import TransferSyntax, register
-
-    if not isinstance(syntaxes, list | tuple):
-        raise TypeError(f"returned {type(syntaxes).__name__}, not a list of TransferSyntax")
-    for syntax in syntaxes:
-        if not isinstance(syntax, TransferSyntax):
-            raise TypeError(f"{syntax!r} is not a TransferSyntax")
-        register(syntax)
 
 
 @functools.cache

@@ -1,0 +1,18 @@
+"""Fixtures for the plugin tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.plugins.distributions import Installer
+
+
+@pytest.fixture
+def installer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Installer]:
+    """Installs real distributions (modules and dist-info) for one test."""
+    installed = Installer(tmp_path / "site-packages", monkeypatch)
+    yield installed
+    installed.forget()
