@@ -32,6 +32,7 @@ from dicomframe.errors import EncodingError
 from dicomframe.transcoding import (
     LOSSY_RATIO,
     PIXEL_RANGE,
+    Choice,
     _copy_without_pixels,
     _mark_lossy,
     check_lossy,
@@ -89,6 +90,8 @@ def transcode_file(  # noqa: PLR0913 - every option is keyword-only
     /,
     *,
     codecs: CodecManager | None = None,
+    decoder: str | None = None,
+    encoder: str | None = None,
     keep_uid: bool = False,
     verify: bool | None = None,
     allow_second_generation_lossy: bool = True,
@@ -97,7 +100,10 @@ def transcode_file(  # noqa: PLR0913 - every option is keyword-only
 ) -> None:
     """Transcode the file ``src`` into ``dst``, one frame at a time.
 
-    Options are those of :func:`dicomframe.transcode`. ``dst`` is written
+    Options are those of :func:`dicomframe.transcode`, ``decoder=`` and
+    ``encoder=`` (or ``codec=``) included; verification decodes each frame
+    with another codec than its encoder's whenever one can
+    (:func:`dicomframe.transcoding.verify_frame`). ``dst`` is written
     atomically and may not be ``src``.
     """
     if os.path.exists(dst) and os.path.samefile(src, dst):
@@ -105,12 +111,16 @@ def transcode_file(  # noqa: PLR0913 - every option is keyword-only
     if offset_table not in ("auto", "basic", "extended"):
         raise ValueError(f"offset_table must be auto, basic or extended, not {offset_table!r}")
     target = resolve(transfer_syntax)
+    choice = Choice.of(decoder, encoder, encode_options)
+    choice.check(target)
     with read(src) as ds:
         if not any(t in ds for t in PIXEL_KEYWORDS) or not _streamable(ds, target):
             result = transcode(
                 ds,
                 target,
                 codecs=codecs,
+                decoder=choice.decoder,
+                encoder=choice.encoder,
                 keep_uid=keep_uid,
                 verify=verify,
                 allow_second_generation_lossy=allow_second_generation_lossy,
@@ -130,6 +140,7 @@ def transcode_file(  # noqa: PLR0913 - every option is keyword-only
             "extended": offset_table == "extended"
             or (offset_table == "auto" and native_size > 0xFFFFFFFF),
             "options": encode_options,
+            "choice": choice,
         })  # fmt: skip
 
 
@@ -189,12 +200,26 @@ def _convert(
     settings: dict[str, Any],
 ) -> tuple[Any, int]:
     """The frame in the target syntax, and its decoded size (for the compression ratio)."""
-    native = frame.decode(codecs=manager) if isinstance(frame, EncapsulatedFrame) else frame
+    choice: Choice = settings["choice"]
+    native = (
+        frame.decode(codecs=manager, codec=choice.decoder)
+        if isinstance(frame, EncapsulatedFrame)
+        else frame
+    )
     if not target.is_encapsulated:
         return native, native.data.nbytes
-    encoded = manager.encode(encodable(native), target, **settings["options"])
+    encoded, encoder = manager.encode_with(
+        encodable(native), target, codec=choice.encoder, **settings["options"]
+    )
     if settings["verify"]:
-        verify_frame(encoded, native, manager, index=frame.index, outcome="nothing was written")
+        verify_frame(
+            encoded,
+            native,
+            manager,
+            index=frame.index,
+            outcome="nothing was written",
+            encoder=encoder,
+        )
     return encoded, native.data.nbytes
 
 

@@ -16,13 +16,21 @@
 - frames whose syntax does not change and were not edited are passed through
   byte for byte; other frames are decoded once and encoded once;
 - ``verify`` (default: on for lossless targets) decodes every encoded frame
-  and compares it with the source pixels; a difference is an error.
+  and compares it with the source pixels; a difference is an error. The
+  decoder is another codec than the one that encoded the frame whenever one
+  can decode it, so that a codec never vouches for its own stream alone; the
+  error names both, and the ``dicomframe.transcoding`` logger says at DEBUG
+  level which decoder checked each frame;
+- ``decoder=`` and ``encoder=`` name the codecs to use (``codec=`` is the
+  encoder, as it always was); otherwise the registry chooses.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import warnings
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,13 +51,17 @@ if TYPE_CHECKING:
 __all__ = [
     "LOSSY_METHODS",
     "PIXEL_RANGE",
+    "Choice",
     "check_lossy",
     "encodable",
     "frames_match",
     "keep_lossy_mark",
     "transcode",
+    "verify_frame",
     "was_lossy",
 ]
+
+_log = logging.getLogger(__name__)
 
 _J = "1.2.840.10008.1.2.4."
 # PS3.3 C.7.6.1.1.5.1: Lossy Image Compression Method defined terms, by syntax.
@@ -76,12 +88,41 @@ LOSSY_COMPRESSION, LOSSY_RATIO, LOSSY_METHOD = 0x00282110, 0x00282112, 0x0028211
 PIXEL_RANGE = (0x00280106, 0x00280107)  # Smallest / Largest Image Pixel Value
 
 
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The codecs a transcode is asked to use; None leaves the choice to the registry."""
+
+    decoder: str | None = None
+    encoder: str | None = None
+
+    @classmethod
+    def of(cls, decoder: str | None, encoder: str | None, encode_options: dict[str, Any]) -> Choice:
+        """The choice from ``decoder=``, ``encoder=`` and a ``codec=`` left in the options.
+
+        ``codec=`` is the encoder, as before ``encoder=`` existed; it is taken
+        out of ``encode_options``, which go to the encoder.
+        """
+        codec = encode_options.pop("codec", None)
+        if codec is not None and encoder is not None and codec != encoder:
+            raise ValueError(f"codec={codec!r} and encoder={encoder!r}: codec= is the encoder")
+        return cls(decoder, encoder or codec)
+
+    def check(self, target: TransferSyntax) -> None:
+        """Refuse an encoder for a native target, which no codec encodes."""
+        if self.encoder is not None and not target.is_encapsulated:
+            raise ValueError(
+                f"encoder {self.encoder!r}: {target.keyword} is native, no codec encodes it"
+            )
+
+
 def transcode(  # noqa: PLR0913 - every option is keyword-only
     ds: Dataset,
     transfer_syntax: str | TransferSyntax,
     /,
     *,
     codecs: CodecManager | None = None,
+    decoder: str | None = None,
+    encoder: str | None = None,
     keep_uid: bool = False,
     verify: bool | None = None,
     allow_second_generation_lossy: bool = True,
@@ -98,11 +139,17 @@ def transcode(  # noqa: PLR0913 - every option is keyword-only
         UID or keyword of the target.
     codecs
         The codec registry (the default manager when None).
+    decoder, encoder
+        The codec that decodes the source frames, and the one that encodes
+        the result (as ``codec=`` does per call: no fallback to another);
+        None lets the registry choose. ``codec=`` is accepted as the encoder.
     keep_uid
         Keep the SOP Instance UID even when the target is lossy.
     verify
         Decode the result and compare it with the source pixels; default on
         for lossless targets. A difference raises :class:`EncodingError`.
+        The decoder is not the encoder's codec whenever another can decode
+        the frame (:func:`verify_frame`).
     allow_second_generation_lossy
         When False, refuse to compress already lossy data lossily again.
     offset_table
@@ -113,6 +160,8 @@ def transcode(  # noqa: PLR0913 - every option is keyword-only
     target = resolve(transfer_syntax)
     if offset_table not in ("auto", "basic", "extended"):
         raise ValueError(f"offset_table must be auto, basic or extended, not {offset_table!r}")
+    choice = Choice.of(decoder, encoder, encode_options)
+    choice.check(target)
     source_syntax = ds.transfer_syntax or ExplicitVRLittleEndian
     result = _copy_without_pixels(ds)
     if not any(tag in ds for tag in PIXEL_KEYWORDS):
@@ -122,11 +171,13 @@ def transcode(  # noqa: PLR0913 - every option is keyword-only
     passed_through = pixels.is_encapsulated and source_syntax.uid == target.uid
     if target.is_lossy and not passed_through:  # refused before any frame is encoded
         check_lossy(ds, target, allow_second_generation_lossy=allow_second_generation_lossy)
-    frames, sources, reencoded = _convert(pixels, source_syntax, target, codecs, encode_options)
+    converted = _convert(pixels, source_syntax, target, codecs, choice, encode_options)
+    frames, sources = converted.frames, converted.sources
+    reencoded = any(name is not None for name in converted.encoders)
     if verify is None:
         verify = not target.is_lossy
     if verify and reencoded:
-        _verify(frames, sources, codecs)
+        _verify(converted, codecs)
     set_pixel_data(result, frames, target, codecs=codecs, offset_table=offset_table)
     if target.is_lossy and reencoded:
         _mark_lossy(result, target, _compressed_ratio(sources, frames), keep_uid=keep_uid)
@@ -192,40 +243,49 @@ def _set_syntax_only(ds: Dataset, target: TransferSyntax) -> None:
         ds.meta.set(0x00020010, target.uid, VR.UI)
 
 
+@dataclass
+class _Converted:
+    """Each frame in the target form, its native source (None: passed through) and encoder."""
+
+    frames: list[Any]
+    sources: list[NativeFrame | None]
+    encoders: list[str | None]  # the codec that encoded each frame; None: not encoded
+
+
 def _convert(
     pixels: PixelData,
     source: TransferSyntax,
     target: TransferSyntax,
     codecs: CodecManager | None,
+    choice: Choice,
     options: dict[str, Any],
-) -> tuple[list[NativeFrame] | list[EncapsulatedFrame], list[NativeFrame | None], bool]:
-    """Each frame in the target form, and the native source of each frame that changed.
-
-    Also returns whether any frame was encoded anew.
-    """
+) -> _Converted:
+    """Decode what must change, once; encode it, once, when the target is encapsulated."""
     from dicomframe.plugins.manager import default_manager
 
     manager = codecs or default_manager()
-    out: list[Any] = []
-    sources: list[NativeFrame | None] = []
-    reencoded = False
-    used: str | None = None
+    out = _Converted([], [], [])
+    decoded_by: str | None = None
+    encoded_by: str | None = None
     for frame in pixels:
         if isinstance(frame, EncapsulatedFrame) and source.uid == target.uid:
-            out.append(frame)  # unchanged syntax, not edited: byte for byte
-            sources.append(None)
+            out.frames.append(frame)  # unchanged syntax, not edited: byte for byte
+            out.sources.append(None)
+            out.encoders.append(None)
             continue
         if isinstance(frame, EncapsulatedFrame):
-            native, used = manager.decode_with(frame, sticky=used)
+            native, decoded_by = manager.decode_with(frame, codec=choice.decoder, sticky=decoded_by)
         else:
             native = frame
+        result: NativeFrame | EncapsulatedFrame = native
         if target.is_encapsulated:
-            out.append(manager.encode(encodable(native), target, **options))
-            reencoded = True
-        else:
-            out.append(native)
-        sources.append(native)
-    return out, sources, reencoded
+            result, encoded_by = manager.encode_with(
+                encodable(native), target, codec=choice.encoder, sticky=encoded_by, **options
+            )
+        out.frames.append(result)
+        out.sources.append(native)
+        out.encoders.append(encoded_by if target.is_encapsulated else None)
+    return out
 
 
 def encodable(frame: NativeFrame) -> NativeFrame:
@@ -268,8 +328,16 @@ def verify_frame(
     *,
     index: int | None,
     outcome: str,
-) -> None:
+    encoder: str | None = None,
+) -> str:
     """Raise :class:`EncodingError` unless ``encoded`` decodes to exactly ``source``.
+
+    ``encoder`` names the codec that encoded the frame: another decoder
+    checks it whenever one can (``decode_with(avoid=encoder)``), since a
+    codec's own decoder may share its encoder's mistake (a private byte
+    order, a mislabelled colour model) and agree with it. Only when no other
+    codec could even try does the encoder's own decoder check it. Returns the
+    name of the decoder that did, also logged at DEBUG level.
 
     A stream that no codec can decode (a header that contradicts the frame,
     a backend that refuses it) fails verification as a wrong decode does,
@@ -277,30 +345,35 @@ def verify_frame(
     trusted with this frame. ``outcome`` ends the message ("nothing was
     changed", "nothing was written").
     """
-    what = f"verification failed: frame {index}"
+    from dicomframe.plugins.manager import default_manager
+
+    manager = codecs or default_manager()
+    what = f"verification failed: frame {index} of {encoded.transfer_syntax.keyword}"
+    by = f"encoded by {encoder!r}; " if encoder is not None else ""
     try:
-        decoded = encoded.decode(codecs=codecs)
+        decoded, decoder = manager.decode_with(encoded, avoid=encoder)
     except CodecError as exc:
         raise EncodingError(
-            f"{what} of {encoded.transfer_syntax.keyword} cannot be decoded: "
-            f"{str(exc).splitlines()[0]}; {outcome}",
+            f"{what} cannot be decoded: {str(exc).splitlines()[0]}; {by}{outcome}",
             tag=0x7FE00010,
         ) from exc
     if not frames_match(decoded, source):
         raise EncodingError(
-            f"{what} does not decode to the source pixels "
-            f"({encoded.transfer_syntax.keyword}); {outcome}",
+            f"{what} does not decode to the source pixels: {by}decoded by {decoder!r}; {outcome}",
             tag=0x7FE00010,
         )
+    _log.debug("frame %s encoded by %s: verified by decoding with %s", index, encoder, decoder)
+    return decoder
 
 
-def _verify(
-    frames: list[Any], sources: list[NativeFrame | None], codecs: CodecManager | None
-) -> None:
-    for index, (frame, source) in enumerate(zip(frames, sources, strict=True)):
-        if source is None or not isinstance(frame, EncapsulatedFrame):
+def _verify(converted: _Converted, codecs: CodecManager | None) -> None:
+    frames, sources, encoders = converted.frames, converted.sources, converted.encoders
+    for index, (frame, source, encoder) in enumerate(zip(frames, sources, encoders, strict=True)):
+        if source is None or encoder is None:
             continue
-        verify_frame(frame, source, codecs, index=index, outcome="nothing was changed")
+        verify_frame(
+            frame, source, codecs, index=index, outcome="nothing was changed", encoder=encoder
+        )
 
 
 def _compressed_ratio(sources: list[NativeFrame | None], frames: list[Any]) -> float:
