@@ -3,26 +3,39 @@
 Errors are one line on stderr and a non-zero exit status; ``--debug`` shows
 the traceback instead. That includes running out of memory and a
 :class:`~dicomframe.errors.LimitError`, what hostile or damaged input comes
-to. While a command runs, SIGTERM and SIGHUP unwind like SIGINT
-(:mod:`dicomframe.core.signals`), so a command that is stopped removes the
-temporary file it was writing; it exits with 128 + the signal number.
+to. dicomframe's warnings (a plugin that failed to load, a codec fallback)
+are one line on stderr too, ``dicomframe CMD: warning: ...``; ``--debug``
+adds the traceback of the error behind a plugin's. While a command runs,
+SIGTERM and SIGHUP unwind like SIGINT (:mod:`dicomframe.core.signals`), so a
+command that is stopped removes the temporary file it was writing; it exits
+with 128 + the signal number.
+
+``transcode`` and ``extract`` take the codecs to use (``--decoder``,
+``--encoder``, ``--codec``); ``codecs`` shows the registry, its problems
+first, and with ``--syntax`` the order in which codecs are tried for one
+transfer syntax.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from dicomframe._version import __version__
 from dicomframe.core.signals import Terminated, unwinding
-from dicomframe.errors import DicomError, RepairWarning
+from dicomframe.errors import DicomError, DicomWarning, RepairWarning
 
 if TYPE_CHECKING:
     from dicomframe.batch import BatchResult
+    from dicomframe.core.transfer_syntax import TransferSyntax
+    from dicomframe.plugins.codec import Capabilities, Codec
+    from dicomframe.plugins.manager import CodecManager, CodecStatus
 
 __all__ = ["main"]
 
@@ -57,32 +70,136 @@ def _dump(args: argparse.Namespace) -> int:
 
 
 def _codecs(args: argparse.Namespace) -> int:
-    from dicomframe.core.transfer_syntax import resolve
+    """The registry: its problems first (exit status 1 while there are any), then the codecs.
+
+    Every installed backend is imported here (``check()``), so a backend that
+    fails to import or is too old is a problem listed now, not at first use.
+    """
     from dicomframe.plugins.manager import default_manager
 
     manager = default_manager()
-    rows = [("codec", "plugin", "version", "does", "transfer syntaxes", "status")]
+    problems = manager.check()
+    for problem in problems:
+        sys.stdout.write(f"problem: {problem}\n")
+        if args.debug and problem.__cause__ is not None:
+            sys.stdout.write("".join(traceback.format_exception(problem.__cause__)))
+    if args.syntax is not None:
+        _dispatch_order(manager, args.syntax)
+    else:
+        _codec_table(manager, wide=args.wide)
+    return 1 if problems else 0
+
+
+def _codec_table(manager: CodecManager, *, wide: bool) -> None:
+    from dicomframe.core.transfer_syntax import resolve
+
+    rows = [("codec", "plugin", "version", "backend", "does", "transfer syntaxes", "status")]
     for status in manager.codecs():
         codec = status.codec
-        does = "/".join(d for d, f in (("decode", codec.decode), ("encode", codec.encode)) if f)
         keywords = sorted(resolve(uid).keyword for uid in codec.transfer_syntaxes)
         syntaxes = (
             ", ".join(keywords)
-            if args.wide or len(keywords) <= 3
+            if wide or len(keywords) <= 3
             else (f"{', '.join(keywords[:3])} +{len(keywords) - 3}")
         )
         state = "available" if status.available else status.reason
-        rows.append((codec.name, status.plugin, status.version, does, syntaxes, state))
+        rows.append(
+            (codec.name, status.plugin, status.version, _backend(status), _does(status), syntaxes,
+             state)
+        )  # fmt: skip
+    _write_table(sys.stdout, rows)
+
+
+def _dispatch_order(manager: CodecManager, name: str) -> None:
+    """For each direction, the codecs for one syntax in the order tried, with their limits."""
+    from dicomframe.core.transfer_syntax import resolve
+
+    syntax = manager.transfer_syntax(name) or resolve(name)  # unknown: the error suggests names
+    for encoding, verb in ((False, "decode"), (True, "encode")):
+        sys.stdout.write(f"{verb} {syntax}, in the order tried:\n")
+        statuses = manager.order(syntax, encoding=encoding)
+        if not statuses:
+            sys.stdout.write("  no codec\n")
+            continue
+        rows = [("", "codec", "priority", "backend", "status", "limits")]
+        for number, status in enumerate(statuses, 1):
+            codec = status.codec
+            caps = codec.encode_caps if encoding else codec.decode_caps
+            state = "available" if status.available else status.reason
+            rows.append(
+                (str(number), codec.name, str(codec.priority), _backend(status), state,
+                 _limits(caps, more=_more_checks(codec, encoding=encoding)))
+            )  # fmt: skip
+        _write_table(sys.stdout, rows, indent="  ")
+
+
+def _more_checks(codec: Codec, *, encoding: bool) -> bool:
+    """Whether the codec checks frames beyond its Capabilities (its own functions)."""
+    return codec.extra_check is not None or (encoding and codec.encode_check is not None)
+
+
+def _does(status: CodecStatus) -> str:
+    codec = status.codec
+    return "/".join(d for d, f in (("decode", codec.decode), ("encode", codec.encode)) if f)
+
+
+def _backend(status: CodecStatus) -> str:
+    """``imagecodecs 2026.3.6``: the backend's version, not the plugin's."""
+    return ", ".join(f"{name} {version or '(not installed)'}" for name, version in status.backends)
+
+
+def _limits(caps: Capabilities, *, more: bool) -> str:
+    """A codec's Capabilities in a few words: what frames it takes."""
+    parts = [
+        "bits " + "/".join(str(b) for b in sorted(caps.bits_allocated)),
+        "samples " + "/".join(str(n) for n in sorted(caps.samples_per_pixel)),
+        "signed" if caps.signed else "unsigned only",
+    ]
+    if caps.photometric is not None:
+        parts.append("/".join(sorted(caps.photometric)))
+    if caps.max_bits_stored is not None:
+        parts.append(f"stored <= {caps.max_bits_stored}")
+    if caps.min_size > 1:
+        parts.append(f"at least {caps.min_size}x{caps.min_size}")
+    if more:
+        parts.append("more checks")
+    return ", ".join(parts)
+
+
+def _write_table(out: TextIO, rows: Sequence[tuple[str, ...]], *, indent: str = "") -> None:
+    """Columns padded to their widest cell; the last one is not padded."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        sys.stdout.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
-    for problem in manager.problems:
-        sys.stdout.write(f"problem: {problem}\n")
-    return 0
+        out.write((indent + "  ".join([*cells, row[-1]])).rstrip() + "\n")
+
+
+@contextlib.contextmanager
+def _decoding_with(decoder: str | None) -> Iterator[None]:
+    """Decode only with ``decoder`` (None: any) while the block runs, on the default manager.
+
+    The frames of a dataset decode through the default manager, so the
+    choice is made there, for this command only, and undone after it.
+    """
+    if decoder is None:
+        yield
+        return
+    from dicomframe.plugins.manager import default_manager
+
+    manager = default_manager()
+    manager.choose(decoder=decoder)  # an unknown name fails here, before any file is read
+    try:
+        yield
+    finally:
+        manager.choose()
 
 
 def _extract(args: argparse.Namespace) -> int:
+    with _decoding_with(args.decoder):
+        return _extract_frames(args)
+
+
+def _extract_frames(args: argparse.Namespace) -> int:
     from dicomframe.core.reader import read
     from dicomframe.extract import extract
 
@@ -117,7 +234,13 @@ def _transcode(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{src} does not exist")
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, not {args.workers}")
-    options = {"keep_uid": args.keep_uid, "verify": False if args.no_verify else None}
+    _check_codecs(args.decoder, args.encoder, syntax)
+    options = {
+        "keep_uid": args.keep_uid,
+        "verify": False if args.no_verify else None,
+        "decoder": args.decoder,
+        "encoder": args.encoder,
+    }
     progress = default_progress()
     start = "\r" if progress is not None else ""  # over the progress bar, on a terminal
 
@@ -139,6 +262,21 @@ def _transcode(args: argparse.Namespace) -> int:
             sys.stderr.write(f"dicomframe transcode: {path}: skipped: {why}\n")
     sys.stdout.write(_summary(result))
     return 0 if result.ok else 1
+
+
+def _check_codecs(decoder: str | None, encoder: str | None, syntax: TransferSyntax) -> None:
+    """Refuse unknown codec names, and an encoder for a native syntax, before any file."""
+    from dicomframe.plugins.manager import default_manager
+
+    manager = default_manager()
+    for name in (decoder, encoder):
+        if name is not None:
+            manager.get(name)  # NoCodecError with the close names
+    if encoder is not None and not syntax.is_encapsulated:
+        raise ValueError(
+            f"--encoder/--codec {encoder}: {syntax.keyword} is native, no codec encodes it "
+            "(--decoder chooses the codec that decodes the source)"
+        )
 
 
 def _summary(result: BatchResult) -> str:
@@ -180,6 +318,12 @@ def _add_extract(commands: Any) -> None:
         "--raw", action="store_true", help="keep full precision (16-bit PNG/TIFF), no rendering"
     )
     extract.add_argument("--force", action="store_true", help="read files without preamble or meta")
+    extract.add_argument(
+        "--decoder",
+        "--codec",
+        metavar="CODEC",
+        help="decode only with this codec (dicomframe codecs lists them)",
+    )
     _add_debug(extract)
     extract.set_defaults(run=_extract)
 
@@ -205,6 +349,15 @@ def _add_transcode(commands: Any) -> None:
     transcode.add_argument(
         "--no-verify", action="store_true", help="do not decode lossless results to check them"
     )
+    transcode.add_argument(
+        "--decoder", metavar="CODEC", help="decode compressed sources only with this codec"
+    )
+    transcode.add_argument(
+        "--encoder",
+        "--codec",
+        metavar="CODEC",
+        help="encode only with this codec; another decoder verifies it where one is installed",
+    )
     _add_debug(transcode)
     transcode.set_defaults(run=_transcode)
 
@@ -229,8 +382,16 @@ def _parser() -> argparse.ArgumentParser:
     dump.add_argument("--width", type=int, default=64, help="cut values longer than this")
     _add_debug(dump)
     dump.set_defaults(run=_dump)
-    codecs = commands.add_parser("codecs", help="list the codecs: plugin, syntaxes, availability")
+    codecs = commands.add_parser(
+        "codecs", help="list the codecs and plugin problems (exit status 1 while any exist)"
+    )
     codecs.add_argument("--wide", action="store_true", help="list every transfer syntax")
+    codecs.add_argument(
+        "--syntax",
+        metavar="SYNTAX",
+        help="the codecs for this syntax in the order tried: priority, limits, backend",
+    )
+    _add_debug(codecs)
     codecs.set_defaults(run=_codecs)
     _add_extract(commands)
     _add_transcode(commands)
@@ -245,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        with unwinding():
+        with unwinding(), _one_line_warnings(args.command, debug=args.debug):
             status: int = args.run(args)
     except BrokenPipeError:  # pragma: no cover - `dicomframe dump | head`
         return 0
@@ -263,6 +424,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dicomframe {args.command}: error: {_message(exc)}", file=sys.stderr)
         return 1
     return status
+
+
+@contextlib.contextmanager
+def _one_line_warnings(command: str, *, debug: bool) -> Iterator[None]:
+    """Show dicomframe's warnings as one line each on stderr, like errors; others as Python does.
+
+    With ``debug``, a warning that carries the error behind it (a plugin's)
+    is followed by that error's traceback.
+    """
+    shown = warnings.showwarning
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if not issubclass(category, DicomWarning):
+            shown(message, category, filename, lineno, file, line)
+            return
+        text = str(message).replace("\n", " | ")
+        sys.stderr.write(f"dicomframe {command}: warning: {text}\n")
+        cause = getattr(message, "__cause__", None)
+        if debug and cause is not None:
+            sys.stderr.write("".join(traceback.format_exception(cause)))
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def _message(exc: BaseException) -> str:
