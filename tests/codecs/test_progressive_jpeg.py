@@ -164,6 +164,7 @@ def decoded(manager: CodecManager, path: Path, codec: Codec, *, as_rgb: bool) ->
     pixels = dcf.read(path).pixel_data
     frames = []
     for frame in pixels:
+        assert isinstance(frame, EncapsulatedFrame)
         native = manager.decode(frame, codec=codec.name, as_rgb=as_rgb)
         assert_truthful(native, pixels.info)
         expected = "RGB" if as_rgb else "YBR_FULL"
@@ -203,7 +204,7 @@ def test_dcmtk_streams_decode_as_dcmtk_decodes_them(
     dtype, samples, bits, count = layout
     natives = native_frames(dtype, samples, bits, count)
     path = dcmtk_file(natives, uid, tmp_path)
-    assert dcf.read(path).transfer_syntax.uid == uid
+    assert dcf.read(path).transfer_syntax == dcf.TransferSyntax.resolve(uid)
     for stream in frames_of(path):
         assert_progressive(stream, uid)
     ours = decoded(codecs, path, codec, as_rgb=False)
@@ -270,5 +271,7 @@ def test_the_registry_picks_imagecodecs_first(codecs: CodecManager, tmp_path: Pa
     path = pillow_file(native_frames("u1", 1, 8, 1), tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        _, used = codecs.decode_with(dcf.read(path).pixel_data[0])
+        frame = dcf.read(path).pixel_data[0]
+        assert isinstance(frame, EncapsulatedFrame)
+        _, used = codecs.decode_with(frame)
     assert used == plugin.JPEG.name

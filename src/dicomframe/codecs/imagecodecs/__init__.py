@@ -39,8 +39,9 @@ when it is not.
     OpenJPH sets the precision from the container (8 or 16 bits).
 ``imagecodecs-jpegxl`` (libjxl)
     JPEG XL Lossless (.110), JPEG Recompression (.111) and JPEG XL (.112)
-    decode and encode, unsigned samples only. .112 uses ``distance``
-    (Butteraugli, default 1.0); both take ``effort`` (1-10). .111 is made by
+    decode and encode; signed samples and PALETTE COLOR indices losslessly
+    only (.110; :mod:`.jpegxl` says how signed values are stored). .112 uses
+    ``distance`` (Butteraugli, default 1.0); both take ``effort`` (1-10). .111 is made by
     encoding 8-bit samples as a baseline JPEG (``quality``, ``subsampling``)
     and recompressing that stream losslessly with ``jpegxl_encode_jpeg``; the
     frame keeps the JPEG's YBR_FULL_422 / YBR_FULL. Decoding .111 gives RGB.
@@ -75,7 +76,7 @@ from dicomframe.codecs.imagecodecs.jpeg import (
     encode_jpegls,
     jpeg_check,
 )
-from dicomframe.codecs.imagecodecs.jpegxl import decode_jpegxl, encode_jpegxl
+from dicomframe.codecs.imagecodecs.jpegxl import decode_jpegxl, encode_jpegxl, jpegxl_check
 from dicomframe.codecs.jpegls import JPEGLS_PHOTOMETRIC
 from dicomframe.core.transfer_syntax import JPEGXL, JPEGXLJPEGRecompression, JPEGXLLossless
 from dicomframe.plugins import Capabilities, Codec, hookimpl
@@ -150,9 +151,11 @@ JPEGXL_CODEC = _imagecodecs(
     decode=decode_jpegxl,
     encode=encode_jpegxl,
     decode_caps=_UP_TO_16,
-    encode_caps=Capabilities(max_bits_stored=16, signed=False, photometric=_MONO_COLOUR),
+    encode_caps=Capabilities(
+        max_bits_stored=16, photometric=frozenset({*_MONO_COLOUR, "PALETTE COLOR"})
+    ),
     extra_check=built_with("JPEGXL", "JPEG XL (libjxl)"),
-    encode_check=lossy_check,
+    encode_check=jpegxl_check,
     # distance 1.0 (.112) keeps 27.5 dB at worst on 8-bit RGB, under the 30 dB the docs
     # promise; .111 (a quality 90 JPEG) 30.7 dB. Raise this once the default is.
     psnr_floor=27.0,
