@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import dicomframe as dcf
@@ -57,23 +58,41 @@ def test_edit_and_write(tmp_path: Path) -> None:
     np.testing.assert_array_equal(array[untouched], original[untouched])
 
 
-def test_plugin_package_installs_and_passes_its_own_tests(tmp_path: Path) -> None:
-    target = tmp_path / "site"
-    package = EXAMPLES / "my_codec_plugin"
-    run(
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--no-deps",
-        "--no-build-isolation",
-        "--target",
-        target,
-        package,
-    )
+# The example plugins: each is built as a user would install it, then its own tests run
+# (each calls dicomframe.testing.check_codec), and mypy --strict checks its code and tests.
+PLUGINS = {
+    "my_codec_plugin": ("dicomframe_zlib_codec", 3),
+    "delta_lzma_plugin": ("dicomframe_delta_lzma", 5),
+}
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both example plugins built and installed into one directory, as pip installs them."""
+    target = tmp_path_factory.mktemp("site")
+    packages = [EXAMPLES / name for name in PLUGINS]
+    pip = ("-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation")
+    run(*pip, "--target", target, *packages)
+    return target
+
+
+@pytest.mark.parametrize("name", PLUGINS)
+def test_plugin_package_installs_and_passes_its_own_tests(installed: Path, name: str) -> None:
+    module, tests = PLUGINS[name]
+    assert (installed / module / "__init__.py").is_file()
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(target), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(installed), os.environ.get("PYTHONPATH", "")]),
     }
-    out = run("-m", "pytest", "-q", "-p", "no:cacheprovider", package / "tests", env=env)
-    assert "3 passed" in out
+    out = run("-m", "pytest", "-q", "-p", "no:cacheprovider", EXAMPLES / name / "tests", env=env)
+    assert f"{tests} passed" in out
+
+
+@pytest.mark.parametrize("name", PLUGINS)
+def test_plugin_passes_mypy_strict(name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    cache = tmp_path_factory.getbasetemp() / "mypy-cache"  # shared: dicomframe is checked once
+    package = EXAMPLES / name
+    env = {**os.environ, "MYPYPATH": str(package / "src")}
+    mypy = ("-m", "mypy", "--strict", "--cache-dir", cache)
+    out = run(*mypy, package / "src", package / "tests", env=env)
+    assert "Success: no issues found" in out

@@ -3,6 +3,15 @@
 Registered through the ``dicomframe.codecs`` entry point in pyproject.toml.
 The backend (zlib) is imported inside the codec functions, as every plugin
 should: the hooks run whenever dicomframe loads its plugins.
+
+What the codec contract asks of it, and where it does it:
+
+- A decoded frame is interleaved (planar configuration 0): the encoder
+  compresses colour-by-pixel samples, so planar configuration 1 comes out as
+  0, and YBR_FULL_422 comes out as YBR_FULL with one chroma pair per pixel.
+- The bits above Bits Stored mean nothing (PS3.5 8.1.1): the encoder keeps
+  them as they are, and the decoder clears them (or extends the sign from
+  Bits Stored), so the values that come back are the Bits Stored values.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.transfer_syntax import TransferSyntax
 from dicomframe.errors import DecodeError
 from dicomframe.plugins import Capabilities, Codec, hookimpl
+from dicomframe.plugins.helpers import interleaved, sign_extend
 
 EXAMPLE_SYNTAX = TransferSyntax(
     "1.2.826.0.1.3680043.10.1234.99", "ExampleZlibFrames", is_encapsulated=True
@@ -36,16 +46,22 @@ def decode(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
         raise DecodeError(
             f"frame {frame.index} inflates to {values.size} values, not {info.values_per_frame}"
         )
-    return NativeFrame(values.copy(), info)
+    return NativeFrame(sign_extend(values.copy(), info.bits_stored), info)
 
 
 def encode(frame: NativeFrame, syntax: TransferSyntax, /, **options: Any) -> EncapsulatedFrame:
-    """Deflate one frame (planar configuration 0, little endian); ``level`` is zlib's."""
+    """Deflate one frame's samples, colour-by-pixel; ``level`` is zlib's."""
     import zlib
 
-    interleaved = np.ascontiguousarray(frame.array).reshape(-1)  # planar 1 input becomes 0
-    data = zlib.compress(interleaved.tobytes(), int(options.get("level", 6)))
-    info = frame.info.replace(transfer_syntax_uid=syntax.uid, planar_configuration=0)
+    data = zlib.compress(interleaved(frame).tobytes(), int(options.get("level", 6)))
+    photometric = frame.info.photometric_interpretation
+    if frame.info.is_subsampled:  # interleaved() gave each pixel its own chroma
+        photometric = "YBR_FULL"
+    info = frame.info.replace(
+        transfer_syntax_uid=syntax.uid,
+        planar_configuration=0,
+        photometric_interpretation=photometric,
+    )
     return EncapsulatedFrame([data], info)
 
 
