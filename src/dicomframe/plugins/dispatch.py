@@ -39,6 +39,7 @@ Pure functions over a snapshot of the registry:
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -57,16 +58,21 @@ if TYPE_CHECKING:
 __all__ = [
     "INTERRUPTIONS",
     "Attempt",
+    "Choice",
     "Readiness",
     "Refusal",
     "cause",
     "check_limits",
     "decoded_bytes",
     "decoded_problem",
+    "decoding",
     "encoded_problem",
+    "encoding",
+    "failure",
     "order",
     "refusal",
     "run",
+    "unknown_name",
 ]
 
 Outcome = Literal["blocked", "unavailable", "declined", "failed", "succeeded"]
@@ -336,3 +342,73 @@ def unavailable(
     )
     error.__cause__ = None if broken is None else broken[1]
     return error
+
+
+def failure(  # noqa: PLR0913 - the facts the error reports
+    syntax: TransferSyntax,
+    info: FrameInfo,
+    attempts: Sequence[Attempt],
+    candidates: Sequence[Codec],
+    *,
+    encoding: bool,
+    index: int | None,
+    refused: Refusal | None,
+) -> NoCodecError:
+    """The error when no codec succeeded: every attempt, and what to install.
+
+    The install hint lists the requirements of the codecs that were
+    unavailable; with a :class:`Refusal`, the error is a CodestreamError.
+    """
+    unusable = {a.codec for a in attempts if a.outcome == "unavailable"}
+    hints = sorted({r for c in candidates if c.name in unusable for r in c.requires})
+    error = no_codec(syntax, info, attempts, encoding=encoding, index=index, hints=hints)
+    if refused is not None and any(a.outcome == "failed" for a in attempts):
+        return refused_error(error, refused)
+    return error
+
+
+def unknown_name(name: str, known: Iterable[str], *, what: str) -> NoCodecError:
+    """The error for a name that is no codec's: the close names, else every name."""
+    names = sorted(set(known))
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(names) or 'none'}"
+    return NoCodecError(f"no {what} named {name!r}; {hint}")
+
+
+# -- what one call asks -----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """What one call asks of the registry beyond the frame: which codecs, in what order.
+
+    ``codec`` only that one; ``prefer`` first; ``block`` never; ``sticky``
+    the codec of the earlier frames, first; ``avoid`` left out of the
+    candidates.
+    """
+
+    codec: str | None
+    prefer: Sequence[str]
+    block: Iterable[str]
+    sticky: str | None
+    avoid: str | None = None
+
+
+def decoding(frame: EncapsulatedFrame, options: dict[str, Any]) -> Callable[[Codec], object]:
+    """The call that asks one codec to decode ``frame``."""
+
+    def call(codec: Codec) -> object:
+        assert codec.decode is not None  # order() keeps codecs that decode
+        return codec.decode(frame, **options)
+
+    return call
+
+
+def encoding(
+    frame: NativeFrame, target: TransferSyntax, options: dict[str, Any]
+) -> Callable[[Codec], object]:
+    """The call that asks one codec to encode ``frame`` in ``target``."""
+
+    def call(codec: Codec) -> object:
+        assert codec.encode is not None  # order() keeps codecs that encode
+        return codec.encode(frame, target, **options)
+
+    return call

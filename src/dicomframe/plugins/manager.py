@@ -15,9 +15,10 @@ and a codec whose backend fails to import or is older than it requires
 (:mod:`.backends`, checked the first time the codec is selected), each give
 a :class:`~dicomframe.errors.PluginError` in :attr:`CodecManager.problems`
 (its ``__cause__`` the original exception) and, once, at the first decode,
-encode or load after it is found, a :class:`~dicomframe.errors.PluginWarning`.
-Listing (``codecs()``, ``problems``, ``check()``) shows problems without
-warning: whoever lists them is already told. Names given to ``prefer``,
+encode or load after it is found, a :class:`~dicomframe.errors.PluginWarning`
+(:mod:`.problems` keeps them). Listing (``codecs()``, ``problems``,
+``check()``) shows problems without warning: whoever lists them is already
+told. Names given to ``prefer``,
 ``block``, ``choose`` or ``codec=`` must exist: a misspelt name raises
 :class:`~dicomframe.errors.NoCodecError` with the close ones.
 
@@ -27,7 +28,6 @@ and applications can make their own.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import threading
@@ -44,6 +44,7 @@ from dicomframe.errors import CodecFallbackWarning, NoCodecError, PluginError
 from dicomframe.plugins import backends, dispatch, hookspecs, loading
 from dicomframe.plugins.codec import Codec
 from dicomframe.plugins.loading import Collected, Origin
+from dicomframe.plugins.problems import Problems
 
 if TYPE_CHECKING:
     from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
@@ -101,10 +102,7 @@ class CodecManager:
         self._blocked: set[str] = set()
         self._preferred: list[str] = []
         self._chosen: dict[bool, str | None] = {False: None, True: None}  # by encoding
-        self._load_problems: list[PluginError] = []
-        self._backend: dict[str, backends.Problem | None] = {}
-        self._backend_problems: dict[str, PluginError] = {}
-        self._warned: set[str] = set()
+        self._problems = Problems()
 
     # -- configuration --------------------------------------------------------
     def register(self, plugin: object, name: str | None = None) -> None:
@@ -192,7 +190,7 @@ class CodecManager:
         for entry in loading.entry_points(wanted):
             error = loading.load_entry_point(self._pm, entry, self._origins)
             if error is not None:
-                self._load_problems.append(error)
+                self._problems.loaded(error)
             else:
                 self._origins[entry.name] = loading.origin_of(entry)
 
@@ -201,6 +199,7 @@ class CodecManager:
             if self._collected is None:
                 self._load()
                 self._collected = loading.collect(self._pm, self._origin)
+                self._problems.loaded()
             return self._collected
 
     def _codecs(self) -> tuple[tuple[Codec, str], ...]:
@@ -218,9 +217,7 @@ class CodecManager:
         its distribution, with the original exception as ``__cause__``.
         Backends are checked when a codec is first selected, or by :meth:`check`.
         """
-        collected = self._loaded_state()
-        with self._lock:
-            return [*self._load_problems, *collected.problems, *self._backend_problems.values()]
+        return self._problems.listed(self._loaded_state())
 
     def check(self) -> list[PluginError]:
         """Import every installed, unblocked codec's backend and check its version now.
@@ -235,32 +232,16 @@ class CodecManager:
         return self.problems
 
     def _ready(self, codec: Codec) -> backends.Problem | None:
-        """Why ``codec``'s installed backend cannot be used (cached), or None."""
-        with self._lock:
-            if codec.name in self._backend:
-                return self._backend[codec.name]
-        found = backends.problem(codec)  # imports the backend: not under the lock
-        with self._lock:
-            if codec.name not in self._backend:
-                self._backend[codec.name] = found
-                if found is not None:
-                    self._backend_problems[codec.name] = self._backend_error(codec, found)
-            return self._backend[codec.name]
+        """Why ``codec``'s installed backend cannot be used (checked once), or None."""
 
-    def _backend_error(self, codec: Codec, found: backends.Problem) -> PluginError:
-        plugin = next((p for c, p in self._codecs() if c.name == codec.name), "")
-        message = f"codec {codec.name!r} cannot be used: {found[0]}"
-        return loading.problem(message, self._origin(plugin), found[1])
+        def origin() -> Origin:
+            return self._origin(next((p for c, p in self._codecs() if c.name == codec.name), ""))
+
+        return self._problems.backend(codec, origin)
 
     def _warn_pending(self) -> None:
         """Warn once about each problem not warned about yet (the first use after it is found)."""
-        with self._lock:
-            if self._collected is None:
-                return  # nothing loaded, nothing found
-            pending = [p for p in self.problems if str(p) not in self._warned]
-            self._warned.update(str(p) for p in pending)
-        for problem in pending:
-            warnings.warn(loading.warning(problem), stacklevel=4)
+        self._problems.warn(self._collected)
 
     # -- listing -----------------------------------------------------------------
     def codecs(self) -> list[CodecStatus]:
@@ -290,8 +271,7 @@ class CodecManager:
 
     def _status(self, codec: Codec, plugin: str) -> CodecStatus:
         origin = self._origin(plugin)
-        with self._lock:
-            broken = self._backend.get(codec.name)
+        broken = self._problems.known_backend(codec.name)
         if self._is_blocked(codec, plugin, self._blocked):
             available, reason = False, "blocked"
         elif not codec.is_available():
@@ -315,7 +295,7 @@ class CodecManager:
         for codec, _ in self._codecs():
             if codec.name == name:
                 return codec
-        raise _unknown(name, [c.name for c, _ in self._codecs()], what="codec")
+        raise dispatch.unknown_name(name, [c.name for c, _ in self._codecs()], what="codec")
 
     def transfer_syntax(self, uid: str) -> TransferSyntax | None:
         """The transfer syntax of ``uid``: a standard one, or one this manager's plugins declare.
@@ -363,7 +343,9 @@ class CodecManager:
             known |= {p for _, p in snapshot} | set(self._origins)
         for name in names:
             if name not in known:
-                raise _unknown(name, known, what="codec or plugin" if plugins else "codec")
+                raise dispatch.unknown_name(
+                    name, known, what="codec or plugin" if plugins else "codec"
+                )
 
     # -- dispatch ------------------------------------------------------------------
     def decode(
@@ -423,23 +405,25 @@ class CodecManager:
         """
         self._codecs()  # plugins may register the frame's (private) transfer syntax
         dispatch.check_limits(frame, resolve_limits(limits))
-        choice = _Choice(codec, prefer, block, sticky, avoid)
+        choice = dispatch.Choice(codec, prefer, block, sticky, avoid)
         if avoid is not None and codec is None:
             try:
                 return self._decode(frame, choice, options)
             except NoCodecError as error:
                 if any(a.outcome == "failed" for a in error.attempts):
                     raise  # another decoder ran and failed on the stream
-            choice = _Choice(codec, prefer, block, sticky)  # no other could try: the avoided one
+            choice = dispatch.Choice(
+                codec, prefer, block, sticky
+            )  # no other could try: the avoided one
         return self._decode(frame, choice, options)
 
     def _decode(
-        self, frame: EncapsulatedFrame, choice: _Choice, options: dict[str, Any]
+        self, frame: EncapsulatedFrame, choice: dispatch.Choice, options: dict[str, Any]
     ) -> tuple[NativeFrame, str]:
         result, used = self._dispatch(
             frame.transfer_syntax,
             frame.info,
-            _decoding(frame, options),
+            dispatch.decoding(frame, options),
             encoding=False,
             choice=choice,
             index=frame.index,
@@ -486,9 +470,9 @@ class CodecManager:
         result, used = self._dispatch(
             target,
             frame.info,
-            _encoding(frame, target, options),
+            dispatch.encoding(frame, target, options),
             encoding=True,
-            choice=_Choice(codec, prefer, block, sticky),
+            choice=dispatch.Choice(codec, prefer, block, sticky),
             index=frame.index,
             validate=dispatch.encoded_problem,
         )
@@ -501,7 +485,7 @@ class CodecManager:
         call: Callable[[Codec], object],
         *,
         encoding: bool,
-        choice: _Choice,
+        choice: dispatch.Choice,
         index: int | None,
         validate: dispatch.Validator,
         refused: dispatch.Refusal | None = None,
@@ -522,7 +506,7 @@ class CodecManager:
         )
         self._warn_pending()  # backends found unusable just now
         if result is None:
-            raise self._failure(
+            raise dispatch.failure(
                 syntax, info, attempts, candidates, encoding=encoding, index=index, refused=refused
             )
         used = attempts[-1].codec
@@ -536,29 +520,8 @@ class CodecManager:
             )
         return result, used
 
-    @staticmethod
-    def _failure(  # noqa: PLR0913 - the facts the error reports
-        syntax: TransferSyntax,
-        info: FrameInfo,
-        attempts: Sequence[dispatch.Attempt],
-        candidates: Sequence[Codec],
-        *,
-        encoding: bool,
-        index: int | None,
-        refused: dispatch.Refusal | None,
-    ) -> NoCodecError:
-        """The error when no codec succeeded: what was tried, and what to install."""
-        unusable = {a.codec for a in attempts if a.outcome == "unavailable"}
-        hints = sorted({r for c in candidates if c.name in unusable for r in c.requires})
-        error = dispatch.no_codec(
-            syntax, info, attempts, encoding=encoding, index=index, hints=hints
-        )
-        if refused is not None and any(a.outcome == "failed" for a in attempts):
-            return dispatch.refused_error(error, refused)
-        return error
-
     def _candidates(
-        self, syntax: TransferSyntax, *, encoding: bool, choice: _Choice
+        self, syntax: TransferSyntax, *, encoding: bool, choice: dispatch.Choice
     ) -> tuple[list[Codec], set[str]]:
         """The codecs to try, in order, and the names blocked for this call.
 
@@ -612,50 +575,9 @@ class CodecManager:
             raise dispatch.unavailable(codec, broken)
 
 
-@dataclass(frozen=True, slots=True)
-class _Choice:
-    """What one call asks of the registry beyond the frame: which codecs, in what order."""
-
-    codec: str | None
-    prefer: Sequence[str]
-    block: Iterable[str]
-    sticky: str | None
-    avoid: str | None = None  # left out of the candidates
-
-
 def _names(text: str) -> list[str]:
     """The names in a comma-separated environment variable."""
     return [name.strip() for name in text.split(",") if name.strip()]
-
-
-def _unknown(name: str, known: Iterable[str], *, what: str) -> NoCodecError:
-    """The error for a name that is no codec's: the close names, else every name."""
-    names = sorted(set(known))
-    close = difflib.get_close_matches(name, names, n=3)
-    hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(names) or 'none'}"
-    return NoCodecError(f"no {what} named {name!r}; {hint}")
-
-
-def _decoding(frame: EncapsulatedFrame, options: dict[str, Any]) -> Callable[[Codec], object]:
-    """The call that asks one codec to decode ``frame``."""
-
-    def call(codec: Codec) -> object:
-        assert codec.decode is not None  # dispatch.order keeps codecs that decode
-        return codec.decode(frame, **options)
-
-    return call
-
-
-def _encoding(
-    frame: NativeFrame, target: TransferSyntax, options: dict[str, Any]
-) -> Callable[[Codec], object]:
-    """The call that asks one codec to encode ``frame`` in ``target``."""
-
-    def call(codec: Codec) -> object:
-        assert codec.encode is not None  # dispatch.order keeps codecs that encode
-        return codec.encode(frame, target, **options)
-
-    return call
 
 
 @functools.cache
