@@ -34,7 +34,11 @@ def dicomframe_codecs() -> Sequence[Codec]:  # type: ignore[empty-body]
 
     Called once each time a :class:`CodecManager` loads its plugins. It must
     be cheap: build :class:`Codec` values and never import the codec's
-    backend here; backends are imported inside the codec's functions.
+    backend here; backends are imported inside the codec's functions (and
+    by the registry, once, the first time the codec is selected, to find a
+    backend that fails to import or is too old). Plugins are called in a
+    fixed order, dicomframe's own first; a codec whose name an earlier
+    plugin already provides is refused and reported.
     """
 
 
@@ -42,7 +46,9 @@ def dicomframe_codecs() -> Sequence[Codec]:  # type: ignore[empty-body]
 def dicomframe_transfer_syntaxes() -> Sequence[TransferSyntax]:  # type: ignore[empty-body]
     """Return private transfer syntaxes this plugin's codecs handle.
 
-    Called when plugins load, before :func:`dicomframe_codecs`; the syntaxes
-    are registered so files and calls can name them by UID or keyword. Only
-    for syntaxes the standard does not define.
+    Called when plugins load, before :func:`dicomframe_codecs`. The syntaxes
+    belong to the manager that loaded the plugin
+    (:meth:`CodecManager.transfer_syntax`), so that files read with it and
+    calls through it can name them by UID or keyword; for now they are also
+    registered process-wide. Only for syntaxes the standard does not define.
     """
