@@ -24,8 +24,8 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
-from dicomframe.core.transfer_syntax import TransferSyntax, resolve
-from dicomframe.errors import EncodeError, UnknownTransferSyntaxError
+from dicomframe.core.transfer_syntax import TransferSyntax
+from dicomframe.errors import EncodeError
 from dicomframe.plugins.codestream import header
 from dicomframe.plugins.manager import default_manager
 from dicomframe.testing.layouts import Layout, describe, layouts
@@ -77,11 +77,12 @@ def check_codec(
         Naming the codec, syntax and layout, and what was wrong.
     """
     manager = manager if manager is not None else default_manager()
-    syntaxes = _check_facts(codec, manager)
+    _check_facts(codec)
     if not codec.is_available():
         raise AssertionError(f"{codec.name}: backend not installed ({codec.install_hint()})")
     peers = [s.codec for s in manager.codecs() if s.available and s.name != codec.name]
-    runner = Runner(codec, peers, dict(options or {}))
+    runner = Runner(codec, peers, dict(options or {}), manager)
+    syntaxes = [_resolve(uid, codec, runner) for uid in sorted(codec.transfer_syntaxes)]
     for index, sample in enumerate(samples):
         _check_sample(runner, sample, f"{codec.name} sample {index} ({sample!r})")
     encodes = [s for s in syntaxes if codec.handles(s.uid, encoding=True)]
@@ -100,25 +101,20 @@ def check_codec(
 
 
 # -- facts -------------------------------------------------------------------------------------
-def _check_facts(codec: Codec, manager: CodecManager) -> list[TransferSyntax]:
+def _check_facts(codec: Codec) -> None:
     if not codec.name or set(codec.name) - _NAME_CHARS:
         raise AssertionError(f"codec name {codec.name!r} must be kebab-case: a-z, 0-9 and -")
     if codec.decode is None and codec.encode is None:
         raise AssertionError(f"{codec.name}: neither decodes nor encodes")
     if not codec.transfer_syntaxes:
         raise AssertionError(f"{codec.name}: handles no transfer syntax")
-    return [_resolve(uid, codec, manager) for uid in sorted(codec.transfer_syntaxes)]
 
 
-def _resolve(uid: str, codec: Codec, manager: CodecManager) -> TransferSyntax:
-    """A syntax of the standard, or a private one a plugin declares (plugins are loaded)."""
+def _resolve(uid: str, codec: Codec, runner: Runner) -> TransferSyntax:
+    """A syntax of the standard, or a private one a plugin declares."""
     try:
-        return resolve(uid)
-    except UnknownTransferSyntaxError:
-        manager.load()
-    try:
-        return resolve(uid)
-    except UnknownTransferSyntaxError:
+        return runner.syntax(uid)
+    except AssertionError:
         raise AssertionError(
             f"{codec.name}: transfer syntax {uid} is not known; a private syntax must be "
             "returned by the plugin's dicomframe_transfer_syntaxes hook"
@@ -282,7 +278,7 @@ def _read_theirs(runner: Runner, peer: Codec, syntax: TransferSyntax, layout: La
 def _check_sample(runner: Runner, sample: EncapsulatedFrame, what: str) -> None:
     """Decode an author's sample, and compare with every other decoder's reading of it."""
     result = runner.decode_sample(sample, what)
-    syntax = sample.transfer_syntax
+    syntax = runner.syntax(sample.info.transfer_syntax_uid)
     floor = runner.floor(runner.codec, syntax)
     read = [
         runner.peer_decode(peer, sample, Expected(result, floor), what, "sample")

@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
-from dicomframe.errors import DecodeError, EncodeError
+from dicomframe.core.transfer_syntax import resolve
+from dicomframe.errors import DecodeError, EncodeError, UnknownTransferSyntaxError
 from dicomframe.testing.checks import decoded_problem, encoded_problem
 from dicomframe.testing.compare import Verdict, judge, out_of_range
 from dicomframe.testing.pixels import clean, source_frame
@@ -45,6 +46,7 @@ from dicomframe.testing.report import CodecReport, CrossCheck, Skip
 if TYPE_CHECKING:
     from dicomframe.core.transfer_syntax import TransferSyntax
     from dicomframe.plugins.codec import Codec
+    from dicomframe.plugins.manager import CodecManager
     from dicomframe.testing.layouts import Layout
 
 __all__ = ["Decoded", "Expected", "Runner", "fail"]
@@ -101,13 +103,30 @@ class Expected:
 class Runner:
     """The codec under test, the other installed codecs, and the report being filled in."""
 
-    def __init__(self, codec: Codec, peers: list[Codec], options: dict[str, Any]) -> None:
+    def __init__(
+        self, codec: Codec, peers: list[Codec], options: dict[str, Any], manager: CodecManager
+    ) -> None:
         self.codec = codec
+        self.manager = manager
         self.peers = peers
         self.options = options
         self.report = CodecReport(codec.name)
         self.encodes_verified = 0
         self.decodes_verified = 0
+
+    def syntax(self, uid: str) -> TransferSyntax:
+        """The syntax of ``uid``: the manager's (its plugins' private ones), else the process's.
+
+        A codec checked with a manager that did not load its plugin still
+        finds its private syntax, once any manager has loaded that plugin.
+        """
+        found = self.manager.transfer_syntax(uid)
+        if found is not None:
+            return found
+        try:
+            return resolve(uid)
+        except UnknownTransferSyntaxError:
+            raise AssertionError(f"transfer syntax {uid} is known to no loaded plugin") from None
 
     def skip(self, kind: str, what: str, reason: str) -> None:
         """Record a layout that was not verified, and why."""
@@ -248,7 +267,7 @@ class Runner:
         """
         if peer.why_not(frame.info) is not None or peer.decode is None:
             return None
-        syntax = frame.transfer_syntax.keyword
+        syntax = self.syntax(frame.info.transfer_syntax_uid).keyword
         try:
             result: object = peer.decode(frame)
         except INTERRUPTIONS:
