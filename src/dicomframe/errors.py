@@ -255,4 +255,16 @@ class RepairWarning(DicomWarning):
 
 
 class PluginWarning(DicomWarning):
-    """A codec plugin failed to load, or a codec cannot be used as declared."""
+    """A codec plugin failed to load, or a codec cannot be used as declared.
+
+    A warning cannot chain an exception when it is shown, so the original
+    one travels as ``error`` (and ``__cause__``); ``plugin`` names the plugin.
+    """
+
+    def __init__(
+        self, message: str, *, plugin: str | None = None, error: BaseException | None = None
+    ) -> None:
+        self.plugin = plugin
+        self.error = error
+        super().__init__(message)
+        self.__cause__ = error

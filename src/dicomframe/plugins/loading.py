@@ -124,10 +124,7 @@ def warning(error: PluginError) -> PluginWarning:
     exception travels as ``warning.error`` (and ``__cause__``) for code that
     catches it.
     """
-    result = PluginWarning(str(error))
-    vars(result).update(plugin=error.plugin, error=error.__cause__)
-    result.__cause__ = error.__cause__
-    return result
+    return PluginWarning(str(error), plugin=error.plugin, error=error.__cause__)
 
 
 def load_entry_point(
