@@ -8,9 +8,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import dicomframe as dcf
+from dicomframe.core.frame import NativeFrame
+from dicomframe.core.frame_info import FrameInfo
 from dicomframe.plugins import Codec
 from tests.reference import project_files, pydicom_files
 
@@ -49,3 +52,20 @@ def require_backend(codec: Codec) -> None:
     if os.environ.get("DICOMFRAME_STRICT_BACKENDS") == "1":
         pytest.fail(f"{codec.name} is required: {codec.install_hint()}")
     pytest.skip(codec.install_hint())
+
+
+def noisy_rgb(shape: tuple[int, int] = (256, 256), sigma: float = 10.0) -> NativeFrame:
+    """Smooth colour gradients with Gaussian noise of ``sigma`` in each channel, 8-bit RGB.
+
+    The image the lossy defaults are measured on besides real files: independent noise in
+    every channel is what 4:2:2 chroma subsampling and perceptual coders keep worst.
+    """
+    rng = np.random.default_rng(10)
+    y, x = np.mgrid[0 : shape[0], 0 : shape[1]]
+    planes = [128 + 80 * np.sin(x / 17), 128 + 80 * np.cos(y / 23), 128 + 60 * np.sin((x + y) / 31)]
+    noisy = np.stack(planes, axis=-1) + rng.normal(0, sigma, (*shape, 3))
+    values = np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+    info = FrameInfo(
+        rows=shape[0], columns=shape[1], samples_per_pixel=3, photometric_interpretation="RGB"
+    )
+    return NativeFrame(values.reshape(-1), info)

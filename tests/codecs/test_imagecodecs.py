@@ -415,7 +415,9 @@ def test_other_decoders_read_our_lossy_jpeg(
     pytest.importorskip("libjpeg" if decoder == "pylibjpeg" else "PIL")
     dtype, samples, bits = layout
     native = smooth_frame(dtype, samples, bits=bits)
-    encoded = codecs.encode(native, syntax)
+    # The tolerances of the module docstring were measured at quality 90; at the default (95)
+    # one RGB sample in 3,000 differs by 4.
+    encoded = codecs.encode(native, syntax, quality=90)
     theirs = decode_with_pydicom(encoded, decoder, as_rgb=True)
     _assert_close(codecs.decode(encoded).array, theirs, 3, mean=0.5)
 

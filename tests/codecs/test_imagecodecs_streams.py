@@ -9,6 +9,8 @@
 - Lossy HTJ2K: OpenJPH wraps the 9-7 wavelet's overshoot at the container's
   edges (255 + 1 -> 0), so the codec refuses irreversible codestreams and the
   registry moves on to pylibjpeg-openjpeg.
+- Lossy JPEG of samples narrower than P (6 bits coded at P = 8): a decoded value a step
+  above the largest one is clipped, not re-read at Bits Stored (64 would wrap to 0).
 
 Files made by DCMTK (``dcmcjpeg``) and GDCM (``gdcmconv``) are decoded next to our own.
 """
@@ -24,7 +26,7 @@ import pytest
 
 import dicomframe as dcf
 from dicomframe.codecs import imagecodecs as plugin
-from dicomframe.codecs import pylibjpeg
+from dicomframe.codecs import pillow, pylibjpeg
 from dicomframe.codecs._common import j2k_parameters, jpeg_parameters
 from dicomframe.codecs.imagecodecs.jpeg import as_ycbcr
 from dicomframe.color import ybr_to_rgb
@@ -186,3 +188,19 @@ def test_lossy_htj2k_goes_to_openjpeg(codecs: CodecManager, dtype: str, bits: in
     assert used == OPENJPEG.name
     error = np.abs(decoded.array.astype(np.int64) - source.array.astype(np.int64))
     assert error.max() <= 1 << (bits - 6)  # near, never wrapped round
+
+
+# -- lossy JPEG below the stream's precision ---------------------------------------------------
+@pytest.mark.parametrize("decoder", ["imagecodecs-jpeg", "pillow", "pylibjpeg-libjpeg"])
+def test_lossy_overshoot_is_clipped_to_bits_stored(codecs: CodecManager, decoder: str) -> None:
+    codecs.register(pillow, "pillow")
+    require_backend(JPEG)
+    x = np.mgrid[0:32, 0:40][1]
+    values = np.where(x < 20, 63, np.clip(x * 3, 0, 63)).astype(np.uint8)
+    values[::4, ::4] = 0  # edges next to the largest value: the IDCT overshoots them
+    native = make_frame("u1", bits=6, shape=(32, 40))
+    native = NativeFrame(values.reshape(-1), native.info)
+    encoded = codecs.encode(native, "JPEGBaseline8Bit", codec=JPEG.name)
+    decoded = codecs.decode(encoded, codec=decoder).array.astype(np.int64)
+    assert decoded.max() == 63
+    assert np.abs(decoded - values).max() <= 8  # masked at 6 bits, 64 came back as 0

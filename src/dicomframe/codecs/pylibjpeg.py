@@ -27,7 +27,9 @@ encode (openjpeg)
     transform and the frame says YBR_RCT (.90) or YBR_ICT (.91); False
     keeps RGB. ``compression_ratios`` or ``signal_noise_ratios``
     (sequences of floats, one per quality layer) for .91, which uses
-    ``compression_ratios=[10]`` when neither is given; .90 refuses them.
+    ``signal_noise_ratios=[50]`` when neither is given; .90 refuses them.
+    Lossy frames of more than 21 bits are declined: OpenJPEG's irreversible
+    wavelet keeps 11-14 dB of them, whatever the settings.
 
 The backends are imported inside the functions, on first use.
 """
@@ -38,6 +40,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dicomframe.codecs import _common
+from dicomframe.codecs._jpeg import PROGRESSIVE_SYNTAXES, within_bits_stored
 from dicomframe.core.transfer_syntax import JPEG2000, JPEG2000Lossless
 from dicomframe.errors import DecodeError, EncodeError
 from dicomframe.plugins import Capabilities, Codec, hookimpl
@@ -45,6 +48,7 @@ from dicomframe.plugins.codec import Threading
 
 if TYPE_CHECKING:
     from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+    from dicomframe.core.frame_info import FrameInfo
     from dicomframe.core.transfer_syntax import TransferSyntax
 
 __all__ = ["LIBJPEG", "OPENJPEG", "dicomframe_codecs"]
@@ -52,10 +56,12 @@ __all__ = ["LIBJPEG", "OPENJPEG", "dicomframe_codecs"]
 _OPENJPEG = "pylibjpeg-openjpeg"
 _LIBJPEG = "pylibjpeg-libjpeg"
 _MCT = {JPEG2000Lossless.uid: "YBR_RCT", JPEG2000.uid: "YBR_ICT"}
-_DEFAULT_RATIOS = (10.0,)
+# A quality, not a ratio, so the documented 45 dB holds (docs/transcoding.md): the former
+# 10:1 ratio kept 39.1 dB of pydicom-data's color-px.dcm and 30.0 of a noisy RGB image; a 50 dB
+# target keeps 48.0-51.3 on 8-bit RGB and 49-50 on 12- and 16-bit (benchmarks/lossy_defaults.py).
+_DEFAULT_PSNR = (50.0,)
+_MAX_LOSSY_BITS = 21  # measured: 75 dB at 21 bits, 11-14 dB at 22 to 24
 _MIN_SIZE = 32  # 2 ** (6 DWT resolutions - 1): OpenJPEG refuses smaller images
-# Retired progressive processes (PS3.5 A.4.1): spectral selection (.53), full progression (.55).
-_PROGRESSIVE = frozenset({"1.2.840.10008.1.2.4.53", "1.2.840.10008.1.2.4.55"})
 
 
 def _decode_j2k(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
@@ -99,9 +105,19 @@ def _lossy_options(
         raise EncodeError(
             "give compression_ratios or signal_noise_ratios, not both", codec=_OPENJPEG
         )
-    if psnr:
-        return None, [float(v) for v in psnr]
-    return [float(v) for v in (ratios or _DEFAULT_RATIOS)], None
+    if ratios:
+        return [float(v) for v in ratios], None
+    return None, [float(v) for v in (psnr or _DEFAULT_PSNR)]
+
+
+def _lossy_limit(info: FrameInfo, syntax: TransferSyntax) -> str | None:
+    """Decline lossy frames that OpenJPEG's irreversible wavelet cannot keep."""
+    if syntax.is_lossy and info.bits_stored > _MAX_LOSSY_BITS:
+        return (
+            f"OpenJPEG's irreversible wavelet keeps at most {_MAX_LOSSY_BITS} bits "
+            f"(Bits Stored is {info.bits_stored}); use JPEG2000Lossless"
+        )
+    return None
 
 
 def _check_encodable(frame: NativeFrame, syntax: TransferSyntax) -> None:
@@ -168,7 +184,10 @@ def _decode_libjpeg(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
     except (ValueError, RuntimeError) as exc:
         raise DecodeError(str(exc), codec=_LIBJPEG, frame_index=frame.index) from exc
     # JPEG-LS has no signedness: re-read at the stream's precision; JPEG at Bits Stored.
-    _common.sign_extend(values, stream.precision if stream.is_jpeg_ls else info.bits_stored)
+    if stream.is_jpeg_ls:
+        _common.sign_extend(values, stream.precision)
+    else:
+        within_bits_stored(values, info, lossy=not stream.lossless)
     colour_space = _common.jpeg_colour_space(stream, info.photometric_interpretation)
     values, photometric = _common.finish_colour(
         values, info, colour_space, as_rgb=options.get("as_rgb", True)
@@ -189,6 +208,7 @@ OPENJPEG = Codec(
         max_bits_stored=24,
         min_size=32,  # OpenJPEG's encoder refuses smaller images
     ),
+    encode_check=_lossy_limit,
     modules=("openjpeg",),
     requires=("pylibjpeg-openjpeg>=2.3",),
     # Its C code reads the input through Python file-object calls, during which another
@@ -201,7 +221,7 @@ OPENJPEG = Codec(
 
 LIBJPEG = Codec(
     name=_LIBJPEG,
-    transfer_syntaxes=_common.JPEG_SYNTAXES | _PROGRESSIVE | _common.JPEG_LS_SYNTAXES,
+    transfer_syntaxes=_common.JPEG_SYNTAXES | PROGRESSIVE_SYNTAXES | _common.JPEG_LS_SYNTAXES,
     decode=_decode_libjpeg,
     decode_caps=Capabilities(max_bits_stored=16),
     modules=("libjpeg",),

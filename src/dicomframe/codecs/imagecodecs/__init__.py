@@ -15,7 +15,7 @@ when it is not.
     Allocated wide). Lossy encodes unsigned samples only
     (a DCT of two's complement patterns would wrap at zero); RGB and YBR_FULL
     become YCbCr with ``subsampling`` ``"422"`` (default, YBR_FULL_422) or
-    ``"444"`` (YBR_FULL); ``quality`` 1-100 (default 90). 12 and 16 bits need
+    ``"444"`` (YBR_FULL); ``quality`` 1-100 (default 95). 12 and 16 bits need
     libjpeg-turbo 3 (``JPEG8.all_precisions``). Also decodes the retired
     spectral selection (.53) and full progression (.55) processes, 8 or 12
     bits, which it does not encode.
@@ -41,7 +41,7 @@ when it is not.
     JPEG XL Lossless (.110), JPEG Recompression (.111) and JPEG XL (.112)
     decode and encode; signed samples and PALETTE COLOR indices losslessly
     only (.110; :mod:`.jpegxl` says how signed values are stored). .112 uses
-    ``distance`` (Butteraugli, default 1.0); both take ``effort`` (1-10). .111 is made by
+    ``distance`` (Butteraugli, default 0.3); both take ``effort`` (1-10). .111 is made by
     encoding 8-bit samples as a baseline JPEG (``quality``, ``subsampling``)
     and recompressing that stream losslessly with ``jpegxl_encode_jpeg``; the
     frame keeps the JPEG's YBR_FULL_422 / YBR_FULL. Decoding .111 gives RGB.

@@ -13,6 +13,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from dicomframe.codecs import _common
+from dicomframe.codecs._jpeg import PROGRESSIVE_SYNTAXES, within_bits_stored
 from dicomframe.codecs.imagecodecs.common import (
     JPEG_NAME,
     JPEGLS_NAME,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from dicomframe.core.transfer_syntax import TransferSyntax
 
 __all__ = [
+    "DEFAULT_QUALITY",
     "PROGRESSIVE_SYNTAXES",
     "decode_jpeg",
     "decode_jpegls",
@@ -53,10 +55,10 @@ __all__ = [
 ]
 
 _APP14, _SOS = 0xFFEE, 0xFFDA
-# The retired DCT processes that libjpeg-turbo decodes and nothing here encodes: spectral
-# selection (.53, processes 6 and 8) and full progression (.55, processes 10 and 12), Huffman
-# coded and non-hierarchical, 8 or 12 bits (PS3.5 A.4.1; ISO/IEC 10918-1 Annex G).
-PROGRESSIVE_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.53", "1.2.840.10008.1.2.4.55"})
+# The lossy default keeps the documented 30 dB on 8-bit RGB (docs/transcoding.md): at 90, 4:2:2
+# JPEG keeps 29.1 dB of a smooth RGB image with noise of sigma 10 in each channel and 30.6 dB of
+# pydicom's ExplVR_BigEnd.dcm; at 95, 30.6 and 31.1 (benchmarks/lossy_defaults.py).
+DEFAULT_QUALITY = 95
 
 
 def jpeg_check(info: FrameInfo) -> str | None:
@@ -139,7 +141,7 @@ def decode_jpeg(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
             src, colorspace=space, outcolorspace=space and "RGB", out=into
         )
         values, colour_space = samples(arr, info), "RGB" if to_rgb else colour_space
-    _common.sign_extend(values, info.bits_stored)  # pydicom: JPEG re-read at Bits Stored
+    within_bits_stored(values, info, lossy=not stream.lossless)
     return finish(frame, values, colour_space, options, JPEG_NAME)
 
 
@@ -184,7 +186,7 @@ def _jpeg_lossy(
             "use a lossless syntax",
             codec=codec,
         )
-    quality = int(options.get("quality", 90))
+    quality = int(options.get("quality", DEFAULT_QUALITY))
     if not 1 <= quality <= 100:
         raise EncodeError(f"quality must be 1..100, not {quality}", codec=codec)
     kwargs: dict[str, Any] = {"level": quality, "bitspersample": limit}

@@ -30,6 +30,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dicomframe.codecs import _common
+from dicomframe.codecs._jpeg import within_bits_stored
 from dicomframe.codecs.imagecodecs.common import (
     JPEGXL_NAME,
     Array,
@@ -43,7 +44,7 @@ from dicomframe.codecs.imagecodecs.common import (
     samples,
 )
 from dicomframe.codecs.imagecodecs.jpeg import jpeg_bytes
-from dicomframe.core.transfer_syntax import JPEGXLJPEGRecompression
+from dicomframe.core.transfer_syntax import JPEGXLJPEGRecompression, JPEGXLLossless
 from dicomframe.errors import EncodeError
 
 if TYPE_CHECKING:
@@ -51,7 +52,13 @@ if TYPE_CHECKING:
     from dicomframe.core.frame_info import FrameInfo
     from dicomframe.core.transfer_syntax import TransferSyntax
 
-__all__ = ["decode_jpegxl", "encode_jpegxl", "jpegxl_check"]
+__all__ = ["DEFAULT_DISTANCE", "decode_jpegxl", "encode_jpegxl", "jpegxl_check"]
+
+# Butteraugli distance 1.0 is libjxl's "visually lossless", not a PSNR: it keeps 28.7 dB of a
+# smooth RGB image with noise of sigma 10 in each channel and 27.5 dB of pydicom's
+# ExplVR_BigEnd.dcm, under the documented 30 dB (docs/transcoding.md); 0.3 keeps 31.6 and 32.8
+# (benchmarks/lossy_defaults.py).
+DEFAULT_DISTANCE = 0.3
 
 
 def jpegxl_check(info: FrameInfo, syntax: TransferSyntax) -> str | None:
@@ -86,7 +93,8 @@ def decode_jpegxl(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
         if arr.shape != info.shape or arr.dtype.kind not in "ui":
             raise ValueError(f"the image is {arr.dtype} {arr.shape}; the dataset {info.shape}")
         values = samples(arr, info)
-    _common.sign_extend(values, info.bits_stored)  # no sign in JPEG XL (module docstring)
+    # No sign in JPEG XL (module docstring); a lossy frame is clipped as a lossy JPEG is.
+    within_bits_stored(values, info, lossy=info.transfer_syntax_uid != JPEGXLLossless.uid)
     recompressed = info.transfer_syntax_uid == JPEGXLJPEGRecompression.uid
     if recompressed and info.samples_per_pixel == 3:
         colour_space = "RGB"  # libjxl converts the JPEG's YCbCr itself
@@ -115,7 +123,7 @@ def encode_jpegxl(
     values = _patterns(narrow(encoder_input(frame, syntax, JPEGXL_NAME), info), info)
     kwargs: dict[str, Any] = {"lossless": not syntax.is_lossy, "bitspersample": info.bits_stored}
     if syntax.is_lossy:
-        kwargs["distance"] = float(options.get("distance", 1.0))
+        kwargs["distance"] = float(options.get("distance", DEFAULT_DISTANCE))
     if options.get("effort") is not None:
         kwargs["effort"] = int(options["effort"])
     try:
