@@ -1,9 +1,10 @@
 """Every built-in lossy encoder declares a PSNR floor, and its default settings keep it.
 
-The images are the ones the floors were measured on, the worst of pydicom's and testdata/'s
-8-bit RGB, 8-bit grey and 12-bit mono frames for some encoder: a 60x80 ultrasound
-(ExplVR_BigEnd), a 240x320 one, a 32x32 four-level test pattern (chrArab) and a 12-bit MR.
-PSNR has peak 2**Bits Stored - 1, as dicomframe.testing computes it.
+The images are the real ones among those the floors were measured on that came out worst for
+some encoder (pydicom's and testdata/'s 8-bit RGB, 8-bit grey and 12-bit mono frames): a 60x80
+ultrasound (ExplVR_BigEnd), a 240x320 one, a 32x32 four-level test pattern (chrArab) and a
+12-bit MR. The floors also cover dicomframe.testing's smooth sources of every layout, which
+check_codec holds the codecs to (tests/codecs). PSNR has peak 2**Bits Stored - 1, as there.
 """
 
 from __future__ import annotations
