@@ -119,7 +119,7 @@ class CodecReport:
         ]
         lines += _section("round trips", _by_syntax(self.round_trips))
         lines += _section("decoded", _by_syntax(self.decoded))
-        lines += _section("skipped", [str(s) for s in self.skipped])
+        lines += _section("skipped", _by_kind(self.skipped))
         lines += _section("cross-checked", self._pair_lines())
         lines += _section("notes", self.notes)
         return "\n".join(lines)
@@ -146,6 +146,18 @@ def _by_syntax(trials: list[Trial]) -> list[str]:
         qualities = [t.psnr for t in mine if t.psnr is not None]
         low = f", lowest PSNR {_db(min(qualities))}" if qualities else ""
         lines.append(f"{syntax}: {len(mine)} layouts{low}")
+    return lines
+
+
+def _by_kind(skipped: list[Skip], shown: int = 3) -> list[str]:
+    """Per kind of skip: how many, and the first few (``report.skipped`` holds them all)."""
+    lines = []
+    for kind in dict.fromkeys(s.kind for s in skipped):
+        mine = [s for s in skipped if s.kind == kind]
+        lines.append(f"{kind}: {len(mine)}")
+        lines += [f"  {s.what}: {s.reason}" for s in mine[:shown]]
+        if len(mine) > shown:
+            lines.append(f"  ... and {len(mine) - shown} more")
     return lines
 
 
