@@ -171,7 +171,8 @@ def _colour_model(
         expected = in_model(wanted, info.photometric_interpretation, actual, info.bits_stored)
         if expected is None:
             continue
-        tolerance = 0 if _same_model(actual, info.photometric_interpretation) else 1
+        converted = not _same_model(actual, info.photometric_interpretation)
+        tolerance = _CONVERSION_TOLERANCE if converted else 0
         found = difference(got, expected, floor=floor, tolerance=tolerance, bits=info.bits_stored)
         if found is None:
             return f"the samples are {actual}, but the decoded FrameInfo says {label}"
