@@ -150,6 +150,16 @@ def test_finish_colour_converts_ycbcr_only_when_asked() -> None:
     assert np.abs(values.astype(int) - 128).max() <= 1
 
 
+def test_finish_colour_centres_chroma_at_the_precision_the_ycbcr_was_made_at() -> None:
+    six = RGB.replace(bits_stored=6, high_bit=5)
+    grey = np.tile(np.array([30, 128, 128], np.uint8), 6)  # 8-bit YCbCr of RGB (30, 30, 30)
+    values, photometric = helpers.finish_colour(grey, six, "YBR_FULL", as_rgb=True, precision=8)
+    assert photometric == "RGB"
+    assert np.abs(values.astype(int) - 30).max() <= 1
+    wrong, _ = helpers.finish_colour(grey, six, "YBR_FULL", as_rgb=True)  # at Bits Stored 6
+    assert np.abs(wrong.astype(int) - 30).max() > 20
+
+
 def test_finish_colour_always_converts_studio_range_and_refuses_signed() -> None:
     partial = np.tile(np.array([16, 128, 128], np.uint8), 6)  # studio-range black
     values, photometric = helpers.finish_colour(partial, RGB, "YBR_PARTIAL_420", as_rgb=False)

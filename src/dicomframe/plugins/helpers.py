@@ -238,13 +238,22 @@ def j2k_colour_space(photometric: str) -> str:
 
 
 def finish_colour(
-    values: Array, info: FrameInfo, colour_space: str, *, as_rgb: bool
+    values: Array,
+    info: FrameInfo,
+    colour_space: str,
+    *,
+    as_rgb: bool,
+    precision: int | None = None,
 ) -> tuple[Array, str]:
     """Convert decoded YCbCr to RGB when asked (always for YBR_PARTIAL).
 
     ``colour_space`` is what the decoder produced (:func:`jpeg_colour_space`,
-    :func:`j2k_colour_space`). Returns the (possibly new) flat values and the
-    Photometric Interpretation they are in, for :func:`native_frame`.
+    :func:`j2k_colour_space`). ``precision`` is the bits the YCbCr was made
+    at, whose half-range centres the chroma: a JPEG stream's P (ISO/IEC
+    10918-1, ITU-T T.871), which an 8-bit stream of 6-bit samples keeps at 8;
+    by default Bits Stored, as for the dataset's own YCbCr. Returns the
+    (possibly new) flat values and the Photometric Interpretation they are
+    in, for :func:`native_frame`.
 
     Raises
     ------
@@ -258,6 +267,7 @@ def finish_colour(
         raise ValueError(f"cannot convert signed {colour_space} samples to RGB")
     shaped = values.reshape(info.rows, info.columns, 3)
     bits = max(info.bits_stored, 8) if partial else info.bits_stored
+    bits = bits if precision is None else precision
     return ybr_to_rgb(shaped, partial=partial, bits=bits).reshape(-1), "RGB"
 
 
