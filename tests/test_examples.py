@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,9 +69,15 @@ PLUGINS = {
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Both example plugins built and installed into one directory, as pip installs them."""
+    """Both example plugins built and installed into one directory, as pip installs them.
+
+    Each is built from a copy: setuptools writes build/ and .egg-info/ beside the sources,
+    and two test runs building in the same tree at once would trip over each other.
+    """
+    sources = tmp_path_factory.mktemp("sources")
+    ignore = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    packages = [shutil.copytree(EXAMPLES / name, sources / name, ignore=ignore) for name in PLUGINS]
     target = tmp_path_factory.mktemp("site")
-    packages = [EXAMPLES / name for name in PLUGINS]
     pip = ("-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation")
     run(*pip, "--target", target, *packages)
     return target
