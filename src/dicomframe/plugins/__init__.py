@@ -13,10 +13,13 @@ and declares the module in its ``pyproject.toml``::
     [project.entry-points."dicomframe.codecs"]
     my-codec = "my_package.plugin"
 
+What a codec author needs besides is in :mod:`dicomframe.plugins.helpers`
+(``out=`` targets, sign correction, codestream headers, colour finishing).
 See docs/plugins.md.
 """
 
-from dicomframe.plugins.codec import Capabilities, Codec, DecodeFn, EncodeFn
+from dicomframe.plugins import helpers
+from dicomframe.plugins.codec import Capabilities, Codec, DecodeFn, EncodeFn, Threading
 from dicomframe.plugins.dispatch import Attempt
 from dicomframe.plugins.hookspecs import hookimpl
 from dicomframe.plugins.manager import CodecManager, CodecStatus, default_manager
@@ -29,6 +32,8 @@ __all__ = [
     "CodecStatus",
     "DecodeFn",
     "EncodeFn",
+    "Threading",
     "default_manager",
+    "helpers",
     "hookimpl",
 ]
