@@ -10,7 +10,8 @@
   edges (255 + 1 -> 0), so the codec refuses irreversible codestreams and the
   registry moves on to pylibjpeg-openjpeg.
 - Lossy JPEG of samples narrower than P (6 bits coded at P = 8): a decoded value a step
-  above the largest one is clipped, not re-read at Bits Stored (64 would wrap to 0).
+  above the largest one is clipped, not re-read at Bits Stored (64 would wrap to 0), and
+  YCbCr is converted at P, as libjpeg-turbo converts it (codecs/_jpeg.py).
 
 Files made by DCMTK (``dcmcjpeg``) and GDCM (``gdcmconv``) are decoded next to our own.
 """
@@ -34,7 +35,7 @@ from dicomframe.core.frame import NativeFrame
 from dicomframe.errors import DecodeError, NoCodecError
 from dicomframe.plugins import CodecManager
 from tests.codecs.common import require_backend
-from tests.codecs.test_jpegls import make_frame
+from tests.codecs.test_jpegls import make_frame, psnr, smooth_frame
 from tests.reference import require_tool
 
 JPEG, HTJ2K = plugin.JPEG, plugin.HTJ2K
@@ -204,3 +205,18 @@ def test_lossy_overshoot_is_clipped_to_bits_stored(codecs: CodecManager, decoder
     decoded = codecs.decode(encoded, codec=decoder).array.astype(np.int64)
     assert decoded.max() == 63
     assert np.abs(decoded - values).max() <= 8  # masked at 6 bits, 64 came back as 0
+
+
+@pytest.mark.parametrize("decoder", ["imagecodecs-jpeg", "pillow", "pylibjpeg-libjpeg"])
+def test_narrow_rgb_is_converted_at_the_stream_precision(
+    codecs: CodecManager, decoder: str
+) -> None:
+    """6-bit RGB coded at P = 8 is YCbCr around 128 (T.871): every decoder converts it so."""
+    codecs.register(pillow, "pillow")
+    require_backend(JPEG)
+    native = smooth_frame("u1", 3, bits=6)
+    encoded = codecs.encode(native, "JPEGBaseline8Bit", codec=JPEG.name)
+    assert jpeg_parameters(bytes(encoded.data)).precision == 8
+    decoded = codecs.decode(encoded, codec=decoder)
+    assert decoded.info.photometric_interpretation == "RGB"
+    assert psnr(decoded.array, native.array, 6) >= 30

@@ -10,6 +10,11 @@ the signedness Pixel Representation gives (pydicom's rule). Those of a lossy (DC
 come back near the coded values, and an unsigned one may come back a step above the largest
 value Bits Stored holds (64 for 6 bits); re-reading it at Bits Stored would wrap it to 0, the
 far end of the range, so unsigned lossy samples are clipped to the range instead.
+
+Colour. The YCbCr of a DCT process is centred on 2**(P-1) (ITU-T T.871), whatever Bits
+Stored says: 6-bit RGB coded at P = 8 becomes YCbCr around 128, as libjpeg-turbo converts it
+back. A decoder that converts it itself does so at P (:func:`at_precision`), then clips the
+RGB result to Bits Stored.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from dicomframe.codecs import _common
 
 if TYPE_CHECKING:
     from dicomframe.core.frame_info import FrameInfo
+    from dicomframe.plugins.codestream import JPEGParameters
 
-__all__ = ["PROGRESSIVE_SYNTAXES", "within_bits_stored"]
+__all__ = ["PROGRESSIVE_SYNTAXES", "at_precision", "within_bits_stored"]
 
 # The retired DCT processes that libjpeg-turbo and libjpeg decode and nothing here encodes:
 # spectral selection (.53, processes 6 and 8) and full progression (.55, processes 10 and 12),
@@ -39,3 +45,10 @@ def within_bits_stored(
         np.minimum(values, (1 << info.bits_stored) - 1, out=values)
         return values
     return _common.sign_extend(values, info.bits_stored)
+
+
+def at_precision(info: FrameInfo, stream: JPEGParameters) -> FrameInfo:
+    """``info`` as colour conversion of a DCT stream's samples needs it: Bits Stored = P."""
+    if stream.lossless or stream.components != 3 or stream.precision <= info.bits_stored:
+        return info
+    return info.replace(bits_stored=stream.precision, high_bit=stream.precision - 1)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dicomframe.codecs import _common
-from dicomframe.codecs._jpeg import PROGRESSIVE_SYNTAXES, within_bits_stored
+from dicomframe.codecs._jpeg import PROGRESSIVE_SYNTAXES, at_precision, within_bits_stored
 from dicomframe.core.transfer_syntax import (
     JPEG2000,
     JPEGBaseline8Bit,
@@ -105,9 +105,12 @@ def _decode_jpeg(src: bytes, info: FrameInfo, as_rgb: bool) -> tuple[np.ndarray[
         if image.mode != "YCbCr":
             raise ValueError(f"Pillow would convert this JPEG to {image.mode}, not keep YCbCr")
     values = _common.read_samples(image.tobytes(), 1, info)
-    within_bits_stored(values, info, lossy=True)  # Pillow's libjpeg reads DCT processes only
     colour_space = _common.jpeg_colour_space(stream, info.photometric_interpretation)
-    return _common.finish_colour(values, info, colour_space, as_rgb=as_rgb)
+    values, photometric = _common.finish_colour(
+        values, at_precision(info, stream), colour_space, as_rgb=as_rgb
+    )
+    within_bits_stored(values, info, lossy=True)  # Pillow's libjpeg reads DCT processes only
+    return values, photometric
 
 
 def _decode_j2k(src: bytes, info: FrameInfo, as_rgb: bool) -> tuple[np.ndarray[Any, Any], str]:

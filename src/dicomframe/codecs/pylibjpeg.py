@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dicomframe.codecs import _common
-from dicomframe.codecs._jpeg import PROGRESSIVE_SYNTAXES, within_bits_stored
+from dicomframe.codecs._jpeg import PROGRESSIVE_SYNTAXES, at_precision, within_bits_stored
 from dicomframe.core.transfer_syntax import JPEG2000, JPEG2000Lossless
 from dicomframe.errors import DecodeError, EncodeError
 from dicomframe.plugins import Capabilities, Codec, hookimpl
@@ -183,15 +183,17 @@ def _decode_libjpeg(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
         values = _common.read_samples(raw, _common.container_size(stream.precision), info)
     except (ValueError, RuntimeError) as exc:
         raise DecodeError(str(exc), codec=_LIBJPEG, frame_index=frame.index) from exc
-    # JPEG-LS has no signedness: re-read at the stream's precision; JPEG at Bits Stored.
-    if stream.is_jpeg_ls:
-        _common.sign_extend(values, stream.precision)
-    else:
-        within_bits_stored(values, info, lossy=not stream.lossless)
     colour_space = _common.jpeg_colour_space(stream, info.photometric_interpretation)
+    if stream.is_jpeg_ls:  # no signedness: re-read at the stream's precision (pydicom)
+        _common.sign_extend(values, stream.precision)
+        colour_info = info
+    else:  # JPEG: brought into Bits Stored once its colour is settled (codecs/_jpeg.py)
+        colour_info = at_precision(info, stream)
     values, photometric = _common.finish_colour(
-        values, info, colour_space, as_rgb=options.get("as_rgb", True)
+        values, colour_info, colour_space, as_rgb=options.get("as_rgb", True)
     )
+    if not stream.is_jpeg_ls:
+        within_bits_stored(values, info, lossy=not stream.lossless)
     return _common.native_frame(values, info, photometric)
 
 
