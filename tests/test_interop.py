@@ -8,11 +8,16 @@ syntaxes, the ways back), ``dcf.transcode`` either succeeds or raises a
 - be written by ``dcf.write`` and pass ``dcmdump`` with no W:/E: lines;
 - decode (with dicomframe) to exactly the source pixels for a lossless target,
   colour compared as RGB (a YBR source decodes to RGB);
-- decode the same way with DCMTK (dcmdjpeg, dcmdrle, dcmdjpls) or GDCM
-  (``gdcmconv --raw``) where those support the syntax;
+- decode the same way with a peer, for every target: DCMTK (dcmdjpeg, dcmdrle, dcmdjpls;
+  dcmconv for the native syntaxes), GDCM (``gdcmconv --raw``), pydicom, or, where none of them
+  decodes the syntax, pydicom's fragments and the backend library called directly
+  (:mod:`tests.peers` says which);
 - for a lossy target, stay above the PSNR floor of :data:`PSNR_FLOOR` (dB, over
   all frames, peak 2**BitsStored - 1) and carry Lossy Image Compression "01",
   the ratio and method appended, and a new SOP Instance UID.
+
+The other direction: DCMTK's and GDCM's compressors write a few small sources in every
+syntax they encode, and dicomframe decodes those files as the peer's own decompressor does.
 
 Sources are deduplicated by layout (transfer syntax, size, samples, bits, sign,
 photometric, planar configuration, single or multi-frame, pixel element): the
@@ -38,6 +43,7 @@ from dicomframe.core.frame_info import PIXEL_KEYWORDS, FrameInfo
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
 from dicomframe.plugins.manager import default_manager
 from dicomframe.transcoding import LOSSY_METHODS
+from tests.peers import PEER_ENCODERS, PeerEncoder, peer_decoded, peer_decompressed, peer_encoded
 from tests.reference import REFUSED, project_files, pydicom_files, require_tool
 
 Array = np.ndarray[Any, Any]
@@ -59,15 +65,6 @@ MAX_ERROR = {"JPEGLSNearLossless": 0}
 # coder keeps: 19.1 dB with JPEG, 27.4 with JPEG XL. They are held to this floor instead.
 NOISE_SOURCES = {"rgb_planar0", "rgb_planar1"}
 NOISE_FLOOR = 15.0
-
-# Which peer tool decodes which syntax (GDCM 3.0: no HTJ2K, JPEG XL, lossy Part 2 or .98).
-_DCMTK = {
-    **dict.fromkeys(("JPEGBaseline8Bit", "JPEGExtended12Bit"), "dcmdjpeg"),
-    **dict.fromkeys(("JPEGLossless", "JPEGLosslessSV1"), "dcmdjpeg"),
-    "RLELossless": "dcmdrle",
-    **dict.fromkeys(("JPEGLSLossless", "JPEGLSNearLossless"), "dcmdjpls"),
-}
-_GDCM = {"JPEG2000Lossless", "JPEG2000", "JPEG2000MCLossless", *_DCMTK}
 
 
 def _read(path: Path) -> dcf.Dataset:
@@ -193,38 +190,7 @@ def dcmdump_problems(path: Path) -> list[str]:
     return problems + ([f"exit status {run.returncode}"] if run.returncode else [])
 
 
-def tool_decoded(path: Path, target: TransferSyntax, out: Path) -> Array | None:
-    """Our output decoded by DCMTK or GDCM, read by pydicom; None if neither does it."""
-    import pydicom
-
-    tool = _DCMTK.get(target.keyword)
-    if tool is not None:
-        # +cn (dcmdjpeg): keep YCbCr as YBR_FULL; the conversion to RGB is done below.
-        options = ["+cn"] if tool == "dcmdjpeg" else []
-        command = [require_tool(tool), *options, str(path), str(out)]
-    elif target.keyword in _GDCM and not _gdcm_refuses(path):
-        command = [require_tool("gdcmconv"), "--raw", str(path), str(out)]
-    else:
-        return None
-    run = subprocess.run(command, capture_output=True, check=False)
-    assert run.returncode == 0, run.stderr.decode("latin-1")
-    ds = pydicom.dcmread(out)
-    ds.pixel_array_options(as_rgb=False)
-    array = ds.pixel_array
-    frames = int(ds.get("NumberOfFrames") or 1)
-    if frames == 1:
-        array = array[np.newaxis]
-    photometric = str(ds.PhotometricInterpretation)
-    return as_compared(array, photometric, int(ds.BitsStored))
-
-
 # -- the matrix ----------------------------------------------------------------------------
-def _gdcm_refuses(path: Path) -> bool:
-    """GDCM 3.0 will not write a multi-frame Secondary Capture ("Cannot handle Multi Frame")."""
-    ds = dcf.read(path, stop_before_pixels=True)
-    return int(ds.get("NumberOfFrames") or 1) > 1 and ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.7"
-
-
 @dataclass
 class Case:
     """One source read and decoded, ready to transcode."""
@@ -378,6 +344,52 @@ def test_transcode(path: Path, target: TransferSyntax, tmp_path: Path) -> None:
         np.testing.assert_array_equal(actual, case.expected)
     else:
         assert_close(case.expected, actual, target, case.bits, noise=path.stem in NOISE_SOURCES)
-    peer = tool_decoded(written, target, tmp_path / "peer.dcm")
-    if peer is not None:
-        assert_close(case.expected, peer, target, case.bits, noise=path.stem in NOISE_SOURCES)
+    peer = peer_decoded(written, target, tmp_path / "peer.dcm")
+    theirs = as_compared(peer.array, peer.photometric, case.bits)
+    assert_close(case.expected, theirs, target, case.bits, noise=path.stem in NOISE_SOURCES)
+
+
+# -- the other direction: peers encode, dicomframe decodes --------------------------------------
+PEER_SOURCES = [  # small frames of the layouts peers compress: signed, 12-bit, colour, palette
+    "ct_explicit_le.dcm",
+    "mr_multiframe_uint16.dcm",
+    "rgb_planar1.dcm",
+    "CT_small.dcm",
+    "SC_rgb_small_odd.dcm",
+    "examples_rgb_color.dcm",
+    "examples_palette.dcm",
+]
+
+
+def _peer_cases() -> list[Any]:
+    paths = {path.name: path for path in [*pydicom_files(), *project_files()]}
+    cases = []
+    for name in PEER_SOURCES:
+        info = _info(paths[name])[1]
+        assert info is not None
+        cases += [
+            pytest.param(paths[name], encoder, id=f"{Path(name).stem}-{encoder.name}")
+            for encoder in PEER_ENCODERS
+            if encoder.takes(info)
+        ]
+    return cases
+
+
+@pytest.mark.parametrize(("path", "encoder"), _peer_cases())
+def test_peer_encoded_decodes(path: Path, encoder: PeerEncoder, tmp_path: Path) -> None:
+    """dicomframe decodes what DCMTK and GDCM write as they decode it themselves: exactly for
+    a lossless stream (and then also to the source), within 1 for a lossy one (colour is
+    converted to RGB by the JPEG library on one side and by dicomframe on the other)."""
+    written = peer_encoded(encoder, path, tmp_path / "peer.dcm")
+    ds = dcf.read(written)
+    assert ds.transfer_syntax is not None
+    assert ds.transfer_syntax.is_encapsulated
+    ours = decoded(ds)
+    peer = peer_decompressed(encoder, written, tmp_path / "back.dcm")
+    bits = ds.pixel_data.info.bits_stored
+    theirs = as_compared(peer.array, peer.photometric, bits)
+    assert ours.shape == theirs.shape
+    difference = np.abs(ours.astype(np.int64) - theirs.astype(np.int64))
+    assert int(difference.max()) <= (1 if encoder.lossy else 0)
+    if not encoder.lossy:
+        np.testing.assert_array_equal(ours, _case(path).expected)
