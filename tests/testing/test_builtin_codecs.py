@@ -15,22 +15,16 @@ from dicomframe.testing import check_codec
 
 INSTALLED = [row.codec for row in dcf.list_codecs() if row.available]
 
-# pillow and pylibjpeg-libjpeg convert a JPEG's YCbCr to RGB at Bits Stored, not at the
-# stream's precision (PS3.5 8.2.1: the JPEG stream's own characteristics decode it): an 8-bit
-# JPEG of RGB with Bits Stored 6 comes back in the wrong colours (5.6 dB against the source and
-# against libjpeg-turbo's own reading of the stream).
-_BITS_STORED_6_RGB = (
-    "pillow and pylibjpeg-libjpeg read an 8-bit JPEG of RGB samples with Bits Stored 6 in the "
-    "wrong colours (YCbCr converted at Bits Stored, not at the stream's precision)"
+# A YBR_FULL frame with Bits Stored 6 has its chroma centred at 32 (dicomframe.color, n = Bits
+# Stored); stored as it is in an 8-bit JPEG, its YCbCr must be read back at 6 bits, not at the
+# stream's precision of 8 (centred at 128), which only fits YCbCr the encoder made from RGB.
+_BITS_STORED_6_YBR = (
+    "an 8-bit JPEG of YBR_FULL samples with Bits Stored 6 decodes to the wrong colours "
+    "(3.4 dB): its YCbCr is converted at the stream's precision, not at Bits Stored"
 )
 KNOWN_BUGS = {
-    "imagecodecs-jpeg": _BITS_STORED_6_RGB,
-    "pillow": _BITS_STORED_6_RGB,
-    "pylibjpeg-libjpeg": _BITS_STORED_6_RGB,
-    "imagecodecs-jpegxl": (
-        "JPEG XL JPEG Recompression of YBR_FULL samples with Bits Stored 6 decodes to the "
-        "wrong colours (3.4 dB)"
-    ),
+    "imagecodecs-jpeg": _BITS_STORED_6_YBR,
+    "imagecodecs-jpegxl": f"JPEG XL JPEG Recompression: {_BITS_STORED_6_YBR}",
 }
 
 
