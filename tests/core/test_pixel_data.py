@@ -409,3 +409,13 @@ def test_a_dataset_read_with_small_limits_refuses_a_larger_frame() -> None:
     np.testing.assert_array_equal(
         ds.pixel_data.pixel_array(limits=allowed), dcf.read(path).pixel_array
     )
+
+
+def test_an_extended_offset_table_of_odd_size_is_invalid_dicom() -> None:
+    """Found by fuzzing: 7 and 9 bytes of 64-bit offsets were a bare numpy ValueError."""
+    ds = dcf.read(TESTDATA / "jpeg_lossless.dcm")
+    ds.ExtendedOffsetTable = b"\0" * 7
+    ds.ExtendedOffsetTableLengths = b"\0" * 9
+    with pytest.raises(dcf.InvalidDicomError, match="not a whole number of 64-bit") as info:
+        _ = ds.pixel_array
+    assert info.value.tag == 0x7FE00001

@@ -153,6 +153,9 @@ CONTRADICTIONS = [
     ("jpeg-too-short", b"\xff\xd8\xff\xc3\x00\x0b", LOSSLESS, {}, "JPEG header is truncated"),
     ("rle-too-short", b"\x01\x00\x00\x00", RLE, {}, "the frame has 4 bytes, the header needs 64"),
     ("empty", b"", J2K, {}, "the frame has 0 bytes"),
+    # A size left to a DNL marker: pylibjpeg-libjpeg allocates without bound on it (fuzzing).
+    ("lossless-dnl", streams.jpeg(32, 40, dnl=True), LOSSLESS, {}, "gives 40x0: a size left"),
+    ("jpeg-ls-no-lines", streams.jpeg_ls(0, 40), JPEG_LS, {}, "gives 40x0: a size left"),
 ]
 
 
@@ -188,7 +191,6 @@ AGREEMENTS = [
     ("j2k-12-of-bits-stored-16", streams.j2k(32, 40, precision=12), J2K, {"bits_allocated": 16}),
     ("baseline-8-of-12", streams.jpeg(32, 40, sof=0xFFC0), BASELINE, {"bits_stored": 12}),
     ("extended-12", streams.jpeg(32, 40, precision=12, sof=0xFFC1), EXTENDED, {"bits_stored": 12}),
-    ("lossless-dnl", streams.jpeg(32, 40, dnl=True), LOSSLESS, {}),
     ("jpeg-ls-fewer-bits", streams.jpeg_ls(32, 40, precision=6), JPEG_LS, {"bits_allocated": 8}),
     ("hierarchical-first-frame-smaller", streams.hierarchical(32, 40, 16, 20), HIERARCHICAL, {}),
     ("rle", streams.rle([64, 100], 200), RLE, {"bits_allocated": 16}),

@@ -431,6 +431,12 @@ def _extended_table(ds: Dataset) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, 
         raise InvalidDicomError(
             "Extended Offset Table without Extended Offset Table Lengths", tag=0x7FE00002
         )
-    offsets = np.frombuffer(bytes(ds[0x7FE00001].raw or ds[0x7FE00001].value), dtype="<u8")
-    lengths = np.frombuffer(bytes(ds[0x7FE00002].raw or ds[0x7FE00002].value), dtype="<u8")
-    return offsets, lengths
+    tables = []
+    for tag in (0x7FE00001, 0x7FE00002):
+        data = bytes(ds[tag].raw or ds[tag].value)
+        if len(data) % 8:
+            raise InvalidDicomError(
+                f"{len(data)} bytes is not a whole number of 64-bit offsets", tag=tag
+            )
+        tables.append(np.frombuffer(data, dtype="<u8"))
+    return tables[0], tables[1]

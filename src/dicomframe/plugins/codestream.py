@@ -14,9 +14,11 @@ frame is always allocated as the dataset says.
 What must agree, and what may not:
 
 - rows, columns and components must equal Rows, Columns and Samples per
-  Pixel. A JPEG SOF may state 0 lines (a DNL marker gives them after the
-  first scan) and JPEG-LS 0 lines or columns (an LSE marker gives them): a 0
-  is not compared.
+  Pixel. A JPEG SOF that states 0 lines (leaving them to a DNL marker after
+  the first scan), or a JPEG-LS SOF55 with 0 lines or columns (leaving them
+  to an LSE marker), is refused too: libjpeg-turbo and CharLS refuse such
+  streams, and pylibjpeg-libjpeg allocates without bound on them, so no
+  installed decoder can be trusted with one.
 - precision must fit Bits Allocated (at most 8 bits a byte of the frame's
   dtype), as the built-in codecs require. It may be below Bits Stored or
   above it: real files have 8-bit JPEG Baseline streams of 12-bit data,
@@ -346,8 +348,12 @@ def problem(
 
 
 def _size_problem(found: Header, info: FrameInfo) -> str | None:
-    # 0 rows or columns: a later marker (DNL, LSE) gives them; the other one still counts.
-    if found.rows not in (info.rows, 0) or found.columns not in (info.columns, 0):
+    if 0 in (found.rows, found.columns):
+        return (
+            f"the {found.kind} gives {found.columns}x{found.rows}: a size left to a later "
+            "marker (DNL, LSE) is not decoded, as no installed decoder reads it safely"
+        )
+    if found.rows != info.rows or found.columns != info.columns:
         return (
             f"the {found.kind} is {found.columns}x{found.rows}; the dataset says "
             f"{info.columns}x{info.rows} (Columns x Rows)"
