@@ -93,6 +93,7 @@ class _Job:
     long_run: bool
     slow: float
     stage: str
+    memory: int
 
 
 def _worker(job: _Job, queue: Any, state: Any) -> None:
@@ -100,8 +101,11 @@ def _worker(job: _Job, queue: Any, state: Any) -> None:
     index, stage, slow, runs = job.index, job.stage, job.slow, job.runs
     log = os.open(os.path.join(stage, f"worker-{index}.log"), os.O_WRONLY | os.O_CREAT, 0o644)
     os.dup2(log, 2)  # backend noise (Rust panics, codec warnings) out of the terminal
+    from tests.fuzz import harness
     from tests.fuzz.harness import OPERATIONS, exercise, seeds
     from tests.fuzz.mutators import LONG_RUN_MUTATORS, MUTATORS, mutate
+
+    harness.GUARD_HEADROOM = job.memory
 
     rnd = random.Random(job.seed)
     corpus = [doc for _, doc in seeds(long_run=job.long_run)]
@@ -134,7 +138,7 @@ def _worker(job: _Job, queue: Any, state: Any) -> None:
             counts[escape.signature] += 1
             if escape.signature not in seen:
                 seen.add(escape.signature)
-                note = f"{escape.signature} | {escape.operation} | {escape.describe()}"
+                note = f"{escape.signature} | {escape.operation} | {escape.message}"
                 queue.put(("finding", Finding(escape.signature, note, data)))
         total = sum(timings.values())
         if total > slow and slow_sent < MAX_SLOW_SAVED:
@@ -175,9 +179,9 @@ class _Supervisor:
         seed = self.args.seed * 1000 + self.spawned
         self.spawned += 1
         runs = None if self.args.runs is None else self.args.runs // self.args.jobs
-        job = _Job(
-            index, seed, self.until, runs, self.args.long_run, self.args.slow, str(self.stage)
-        )
+        args = self.args
+        memory = args.memory << 20
+        job = _Job(index, seed, self.until, runs, args.long_run, args.slow, str(self.stage), memory)
         process = self.ctx.Process(target=_worker, args=(job, self.queue, state), daemon=True)
         process.start()
         self.slots[index] = _Slot(process, state)
@@ -192,7 +196,8 @@ class _Supervisor:
         data = current.read_bytes() if current.exists() else b""
         signature = f"{why} during {operation}"
         kind = "hang" if why.startswith("hang") else "died"
-        self.summary.add(Finding(signature, f"{signature} | {operation} | native", data, kind))
+        note = f"{signature} | {operation} | the input the worker was running"
+        self.summary.add(Finding(signature, note, data, kind))
         self.summary.counts[signature] += 1
         self.finished.append(slot)
         if time.time() < self.until - 1:
@@ -239,8 +244,13 @@ class _Supervisor:
 # --- the atheris engine: libFuzzer's coverage guidance, our mutators -----------------------
 
 
-def _atheris_child(stage: Path, seconds: int, seed: int, long_run: bool) -> None:
-    """Run libFuzzer in this process; findings and stats go to files in ``stage``."""
+def _atheris_child(stage: Path, seconds: int, seed: int, long_run: bool, memory: int) -> None:
+    """Run libFuzzer in this process; findings and stats go to files in ``stage``.
+
+    libFuzzer reserves address space of its own, so the harness's address-space
+    guard does not hold here: ``-rss_limit_mb`` (``memory`` MiB) stops a run
+    whose memory runs away, and the input is kept as an ``oom-*`` artifact.
+    """
     import atheris
 
     with atheris.instrument_imports(include=["dicomframe"]):
@@ -263,7 +273,7 @@ def _atheris_child(stage: Path, seconds: int, seed: int, long_run: bool) -> None
             counts[escape.signature] += 1
             if escape.signature not in seen:
                 seen.add(escape.signature)
-                note = f"{escape.signature} | {escape.operation} | {escape.describe()}"
+                note = f"{escape.signature} | {escape.operation} | {escape.message}"
                 (stage / f"escape-{_digest(data)}.dcm").write_bytes(data)
                 (stage / f"escape-{_digest(data)}.txt").write_text(note + "\n")
         runs[0] += 1
@@ -280,7 +290,12 @@ def _atheris_child(stage: Path, seconds: int, seed: int, long_run: bool) -> None
         )
         return doc.encode()[:max_size]
 
-    flags = [f"-max_total_time={seconds}", f"-seed={seed}", "-rss_limit_mb=8192", "-timeout=120"]
+    flags = [
+        f"-max_total_time={seconds}",
+        f"-seed={seed}",
+        f"-rss_limit_mb={memory}",
+        "-timeout=120",
+    ]
     flags += [f"-artifact_prefix={stage}/", "-max_len=65536", "-print_final_stats=1"]
     atheris.Setup([sys.argv[0], *flags, str(corpus)], one_input, custom_mutator=custom_mutator)
     atheris.Fuzz()
@@ -293,6 +308,7 @@ def _run_atheris(args: argparse.Namespace, stage: Path, summary: Summary) -> Non
         work.mkdir()
         command = [sys.executable, __file__, "--atheris-child", str(work)]
         command += ["--time", str(args.time), "--seed", str(args.seed * 1000 + job)]
+        command += ["--memory", str(args.memory + 1024)]
         command += ["--long-run"] if args.long_run else []
         with (work / "log").open("wb") as log:
             children.append((work, subprocess.Popen(command, stdout=log, stderr=log)))
@@ -422,6 +438,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also large seeds, slow mutators and values known to end the process",
     )
+    parser.add_argument(
+        "--memory", type=int, default=4096, help="MiB of address space one input may add"
+    )
     parser.add_argument("--no-minimise", dest="minimise", action="store_false")
     parser.add_argument("--minimise-timeout", type=float, default=120.0)
     parser.add_argument("--replay", nargs="+", metavar="FILE | SEED MUTATORS RNG")
@@ -431,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.replay:
         return replay(args.replay)
     if args.atheris_child:
-        _atheris_child(args.atheris_child, args.time, args.seed, args.long_run)
+        _atheris_child(args.atheris_child, args.time, args.seed, args.long_run, args.memory)
         return 0
     summary = Summary()
     started = time.monotonic()

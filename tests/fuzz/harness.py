@@ -205,10 +205,14 @@ class Escape:
         """What deduplicates crashers: the exception type and where dicomframe let it out."""
         return f"{type(self.error).__name__} at {self.where}"
 
+    @property
+    def message(self) -> str:
+        """The first line of the exception's message, at most 160 characters."""
+        return str(self.error).splitlines()[0][:160] if str(self.error) else "(no message)"
+
     def describe(self) -> str:
         """One line: the operation, the signature and the message."""
-        message = str(self.error).splitlines()[0][:160] if str(self.error) else ""
-        return f"{self.operation}: {self.signature}: {message}"
+        return f"{self.operation}: {self.signature}: {self.message}"
 
 
 class _Attempts:
@@ -253,7 +257,7 @@ def exercise(
     """
     attempt = _Attempts(timings, trace)
     force = data[128:132] != b"DICM"
-    with warnings.catch_warnings(), fuzz_limits(), memory_guard():
+    with warnings.catch_warnings(), fuzz_limits(), memory_guard(GUARD_HEADROOM):
         warnings.simplefilter("ignore")
         attempt("iter_elements", lambda: _touch(dcf.iter_elements(data, force=force)))
         source = data if path is None else path

@@ -319,6 +319,7 @@ def _encoding(syntax: str | None, buf: bytes, pos: int) -> tuple[bool, bool]:
 def doc_from_bytes(data: bytes) -> Doc:
     """A document for a file's bytes: the dataset of a deflated syntax inflated."""
     body_at, syntax, _ = _meta(data)
+    body_at = min(body_at, len(data))  # a meta length may overrun the file
     if syntax == DEFLATED:
         try:
             body = zlib.decompressobj(-15).decompress(data[body_at:], 1 << 26)

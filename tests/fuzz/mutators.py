@@ -111,7 +111,8 @@ def mutate_resize(layout: Layout, rnd: random.Random) -> Doc | None:
     if not nodes:
         return None
     node = rnd.choice(nodes)
-    old = node.length or 0
+    # A damaged length may claim more than the file holds: resize what is there.
+    old = min(node.length or 0, max(len(layout.doc.plain) - node.value_at, 0))
     new = rnd.choice([0, 1, max(old - 1, 0), old + 1, old + 3, old * 2, old // 2])
     if node.length_size == 2:
         new = min(new, 0xFFFF)
@@ -157,7 +158,7 @@ def mutate_truncate(layout: Layout, rnd: random.Random) -> Doc | None:
     doc = layout.doc
     if doc.deflated and rnd.random() < 0.3:  # the compressed stream itself cut short
         data = doc.encode()
-        cut = rnd.randint(doc.body_at, len(data))
+        cut = rnd.randint(min(doc.body_at, len(data)), len(data))
         return Doc(data[:cut], doc.body_at)
     node = _pick(layout, rnd)
     if node is None:
