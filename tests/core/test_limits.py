@@ -243,3 +243,16 @@ def test_the_six_gib_deflate_bomb_stays_under_the_memory_bound() -> None:
     assert limit == "max_inflated_bytes"
     assert int(size_mib) < 10  # a few megabytes on disk
     assert int(peak_mib) < 1200  # bounded by the limit, not by the machine
+
+
+def test_a_large_deflated_dataset_with_padding_after_the_stream_reads(tmp_path: Path) -> None:
+    """Found by fuzzing: past the first 4 MiB piece, bytes after the stream's end looped forever."""
+    big = deflate_bomb(6 * MIB) + b"\0\0"  # two bytes after the end of the deflate stream
+    outcome: list[object] = []
+    reader = threading.Thread(target=lambda: outcome.append(dcf.read(big)), daemon=True)
+    reader.start()
+    reader.join(timeout=120)
+    assert not reader.is_alive(), "reading a padded deflated dataset did not end"
+    ds = outcome[0]
+    assert isinstance(ds, dcf.Dataset)
+    assert ds[0x00091010].length == 6 * MIB

@@ -203,15 +203,15 @@ def _inflate(source: Source, pos: int, limits: Limits) -> Source:
     out = bytearray()
     pending: bytes | memoryview = source.buffer[pos:]
     try:
-        while pending:
+        while pending and not inflater.eof:  # bytes after the stream's end (padding) stay
             piece = inflater.decompress(pending, min(_INFLATE_PIECE, most + 1 - len(out)))
             out += piece
             if len(out) > most:
                 raise LimitError(
                     "max_inflated_bytes", len(out), most, what="deflated dataset", offset=pos
                 )
-            if not piece and not inflater.unconsumed_tail:
-                break
+            if not piece and len(inflater.unconsumed_tail) == len(pending):
+                break  # no progress: a truncated stream, nothing more to get
             pending = inflater.unconsumed_tail
         out += inflater.flush()
     except zlib.error as exc:
