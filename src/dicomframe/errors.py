@@ -57,6 +57,16 @@ def _format_tag(tag: int) -> str:
     return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
+def _where(tag: int | None, offset: int | None) -> str:
+    """``(0008,1115) at offset 1784 (0x6F8)``: the place a message starts with, or ""."""
+    where = []
+    if tag is not None:
+        where.append(_format_tag(tag))
+    if offset is not None:
+        where.append(f"at offset {offset} (0x{offset:X})")
+    return " ".join(where)
+
+
 class DicomError(Exception):
     """Base class of every error dicomframe raises."""
 
@@ -77,12 +87,7 @@ class InvalidDicomError(DicomError, ValueError):
     def __init__(self, message: str, *, tag: int | None = None, offset: int | None = None) -> None:
         self.tag = tag
         self.offset = offset
-        where = []
-        if tag is not None:
-            where.append(_format_tag(tag))
-        if offset is not None:
-            where.append(f"at offset {offset} (0x{offset:X})")
-        prefix = " ".join(where)
+        prefix = _where(tag, offset)
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
@@ -169,12 +174,8 @@ class LimitError(DicomError, ValueError):
         self.maximum = maximum
         self.tag = tag
         self.offset = offset
-        where = []
-        if tag is not None:
-            where.append(_format_tag(tag))
-        if offset is not None:
-            where.append(f"at offset {offset} (0x{offset:X})")
-        prefix = " ".join(where) + ": " if where else ""
+        prefix = _where(tag, offset)
+        prefix = f"{prefix}: " if prefix else ""
         subject = f"{what} needs" if what else "needs"
         super().__init__(
             f"{prefix}{subject} {value:,} but Limits.{limit} is {maximum:,}; if the input is "
@@ -245,12 +246,7 @@ class RepairWarning(DicomWarning):
         self.tag = tag
         self.offset = offset
         self.action = action
-        where = []
-        if tag is not None:
-            where.append(_format_tag(tag))
-        if offset is not None:
-            where.append(f"at offset {offset} (0x{offset:X})")
-        prefix = " ".join(where)
+        prefix = _where(tag, offset)
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
