@@ -13,7 +13,7 @@ were built from in their header.
 
 Output (sorted, so a re-run with the same pydicom gives identical files):
 
-- ``src/dicomframe/core/_dictionary_data.py``: ``ENTRIES``, ``REPEATERS``, ``REPEATER_MASKS``
+- ``src/dicomframe/core/_dictionary_data.py``: ``TABLE``, ``REPEATERS``, ``REPEATER_MASKS``
 - ``src/dicomframe/core/_uid_data.py``: ``UIDS``
 
 Usage::
@@ -95,38 +95,23 @@ def table_line(tag: int, raw: Raw) -> str:
     return "|".join(fields)
 
 
-PARSER = '''
-
-def _parse(table: str) -> dict[int, tuple[str, str, str, str, bool]]:
-    """Parse ``_TABLE`` into tag -> (vr, vm, name, keyword, retired)."""
-    entries: dict[int, tuple[str, str, str, str, bool]] = {}
-    for line in table.splitlines():
-        tag, vr, vm, name, keyword, retired = line.split("|")
-        entries[int(tag, 16)] = (vr, vm, name, keyword, retired == "R")
-    return entries
-
-
-ENTRIES: dict[int, tuple[str, str, str, str, bool]] = _parse(_TABLE)
-del _TABLE
-'''
-
-
 def render_dictionary(entries: Mapping[int, Raw], repeaters: Mapping[str, Raw]) -> str:
     lines = header(
         "PS3.6 data dictionary: tag -> (vr, vm, name, keyword, retired).\n\n"
-        "``ENTRIES`` holds the exact tags. It is parsed at import from ``_TABLE``, one entry a\n"
-        "line as ``tag|vr|vm|name|keyword|retired`` (tag in 8 hex digits, retired ``R`` or\n"
-        "empty): that text compiles in milliseconds, where a dict literal of 5,000 tuples takes\n"
-        "~100 ms to compile whenever no bytecode cache is at hand.\n\n"
+        "``TABLE`` holds the exact tags, one entry a line as\n"
+        "``tag|vr|vm|name|keyword|retired`` (tag in 8 upper-case hex digits, retired ``R`` or\n"
+        "empty), sorted by tag, starting and ending with a newline. Text costs nothing to\n"
+        "load: :mod:`dicomframe.core.dictionary` searches it for the first few lookups and\n"
+        "parses it whole only when many are asked for, so opening a file does not pay for\n"
+        "5,000 entries to read three attributes.\n\n"
         "``REPEATERS`` holds the repeating-group entries keyed by ``(mask, value)``: a tag\n"
         "matches when ``tag & mask == value``; the comment on each line is the PS3.6 notation.\n"
         "``REPEATER_MASKS`` lists the distinct masks, most specific first, so a lookup costs\n"
         "one dict probe per mask.\n"
     )
-    lines.append('_TABLE = """\\')
+    lines.append('TABLE = """')
     lines.extend(table_line(tag, entries[tag]) for tag in sorted(entries))
     lines.append('"""')
-    lines.extend(PARSER.splitlines())
     lines.append("")
 
     parsed = {parse_mask(text): (text, entry_tuple(raw)) for text, raw in repeaters.items()}

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from dicomframe.core._dictionary_data import ENTRIES, REPEATER_MASKS, REPEATERS
+from dicomframe.core import dictionary
+from dicomframe.core._dictionary_data import REPEATER_MASKS, REPEATERS
 from dicomframe.core.dictionary import (
     DictEntry,
+    entries,
     is_retired,
     keyword_for,
     lookup,
@@ -18,6 +20,8 @@ from dicomframe.core.dictionary import (
     tag_for_keyword,
     vr_for,
 )
+
+ENTRIES = entries()
 
 # (tag, vr, vm, keyword, retired): facts from PS3.6 / PS3.7
 KNOWN = [
@@ -303,3 +307,31 @@ def test_repeaters_agree_with_dcmtk() -> None:
             assert (entry.vr, entry.keyword) == (DCMTK_VRS.get(match[4], match[4]), match[5])
             compared += 1
     assert compared > 40
+
+
+def test_text_search_matches_the_parsed_table() -> None:
+    """Before the table is parsed, lookups search its text; both must agree on every entry."""
+    for tag, data in ENTRIES.items():
+        assert dictionary._search_tag(tag) == data
+        if data[3]:
+            assert dictionary._search_keyword(data[3]) == tag, data[3]
+    for missing in (0x00100011, 0x00010000, 0xFFFFFFFF, 0x7FE00011, -1, 1 << 32):
+        assert dictionary._search_tag(missing) == ENTRIES.get(missing)
+    for word in ("", "Patient", "PatientNam", "atientName", "Patient's Name", "R", "|", "1"):
+        assert dictionary._search_keyword(word) is None, word
+
+
+def test_the_table_is_parsed_only_after_many_lookups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few attributes cost a few searches; a dump's worth parses the table once."""
+    table = dictionary._Table()
+    monkeypatch.setattr(dictionary, "_TABLE", table)
+    assert tag_for_keyword("PatientID") == 0x00100020
+    assert vr_for(0x00100010) == "PN"
+    assert table.entries is None
+    assert table.searches == 2
+    tags = list(ENTRIES)[: dictionary._SEARCHES_BEFORE_PARSE]
+    for tag in tags:
+        keyword_for(tag)
+    assert table.entries is not None
+    assert tag_for_keyword("PatientID") == 0x00100020
+    assert lookup(0x7FE00010) == DictEntry(0x7FE00010, *ENTRIES[0x7FE00010])

@@ -48,12 +48,12 @@ Leniency, each choice deliberate:
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from dicomframe.core.lazyre import LazyPattern
 from dicomframe.core.vr import CHARSET_VRS, VR
 from dicomframe.errors import CharsetWarning, EncodingError
 
@@ -117,9 +117,11 @@ _ALIASES = {
     "EUC-CN": "GBK", "ISO 2022 GBK": "GBK", "ISO 2022 58": "ISO 2022 IR 58",
 }  # fmt: skip
 _ISO_8859 = {part: n for n, (_, _, part) in _SINGLE_BYTE.items()}
-_SPELLING = re.compile(r"ISO[ _-]?(2022[ _-]?)?IR[ _-]?(\d+)")
-_LATIN = re.compile(r"ISO[ _-]?8859[ _-]?(\d+)")
-_TOKEN = re.compile(rb"\x1b[\x20-\x2f]*[\x30-\x7e]?|[\x21-\x7e]+|[\xa0-\xff]+|[\x00-\x20\x7f-\x9f]")
+_SPELLING = LazyPattern(r"ISO[ _-]?(2022[ _-]?)?IR[ _-]?(\d+)")
+_LATIN = LazyPattern(r"ISO[ _-]?8859[ _-]?(\d+)")
+_TOKEN = LazyPattern(
+    rb"\x1b[\x20-\x2f]*[\x30-\x7e]?|[\x21-\x7e]+|[\xa0-\xff]+|[\x00-\x20\x7f-\x9f]"
+)
 
 
 def _canonical(term: str) -> str:

@@ -21,16 +21,19 @@ VRs are spelt as in PS3.6, ambiguous ones included (``"US or SS"``,
 FFFE, which have no VR (PS3.5 7.5), carry ``"NONE"``. Resolving an ambiguous VR
 needs the dataset (Pixel Representation, Bits Allocated) and is the caller's job.
 
-Importing this module loads the data (a few milliseconds); the keyword index is
-built on the first :func:`tag_for_keyword` call.
+Importing this module costs nothing: the exact entries are one sorted text
+(``_dictionary_data.TABLE``). The first lookups search that text (a binary search
+by tag, a string search by keyword: microseconds each), so reading a file and
+three of its attributes never pays for 5,000 entries. After
+``_SEARCHES_BEFORE_PARSE`` searches the text is parsed whole (a few milliseconds)
+and every later lookup is one dict probe.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
-from dicomframe.core._dictionary_data import ENTRIES, REPEATER_MASKS, REPEATERS
+from dicomframe.core._dictionary_data import REPEATER_MASKS, REPEATERS, TABLE
 
 __all__ = [
     "DictEntry",
@@ -50,6 +53,88 @@ _GROUP_LENGTH: _Data = ("UL", "1", "Group Length", "GroupLength", True)
 _PRIVATE_CREATOR: _Data = ("LO", "1", "Private Creator", "", False)
 _FIRST_PRIVATE_GROUP = 0x0009
 _LAST_PRIVATE_GROUP = 0xFFFD
+# Past this many text searches, parsing the whole table (~5 ms) costs less than searching on.
+_SEARCHES_BEFORE_PARSE = 64
+
+
+class _Table:
+    """The exact entries: searched as text at first, parsed into dicts once used a lot."""
+
+    def __init__(self) -> None:
+        self.searches = 0
+        self.entries: dict[int, _Data] | None = None
+        self.keywords: dict[str, int] | None = None
+
+    def parsed(self) -> dict[int, _Data]:
+        """Parse the whole table (once) and return tag -> data."""
+        if self.entries is None:
+            entries: dict[int, _Data] = {}
+            for line in TABLE[1:-1].split("\n"):
+                tag, data = _parse_line(line)
+                entries[tag] = data
+            self.keywords = {data[3]: tag for tag, data in entries.items() if data[3]}
+            self.entries = entries
+        return self.entries
+
+    def _searching(self) -> bool:
+        """Count one more search; ``False`` once parsing the whole table pays."""
+        self.searches += 1
+        return self.searches <= _SEARCHES_BEFORE_PARSE
+
+    def exact(self, tag: int) -> _Data | None:
+        """The entry listed for exactly ``tag`` (no repeaters, no generic rules)."""
+        if self.entries is None and self._searching():
+            return _search_tag(tag)
+        return self.parsed().get(tag)
+
+    def tag_of(self, keyword: str) -> int | None:
+        """The tag whose entry has ``keyword``."""
+        if self.entries is None and self._searching():
+            return _search_keyword(keyword)
+        self.parsed()
+        assert self.keywords is not None  # set with entries
+        return self.keywords.get(keyword)
+
+
+def _parse_line(line: str) -> tuple[int, _Data]:
+    tag, vr, vm, name, keyword, retired = line.split("|")
+    return int(tag, 16), (vr, vm, name, keyword, retired == "R")
+
+
+def _search_tag(tag: int) -> _Data | None:
+    """Binary search of the sorted table (upper-case hex sorts as the numbers do)."""
+    if not 0 <= tag <= 0xFFFFFFFF:
+        return None
+    key = f"{tag:08X}"
+    low, high = 1, len(TABLE)  # line starts: the table starts and ends with a newline
+    while low < high:
+        start = TABLE.rfind("\n", 0, (low + high) // 2) + 1
+        start = max(start, low)
+        end = TABLE.index("\n", start)
+        found = TABLE[start : start + 8]
+        if found == key:
+            return _parse_line(TABLE[start:end])[1]
+        if found < key:
+            low = end + 1
+        else:
+            high = start
+    return None
+
+
+def _search_keyword(keyword: str) -> int | None:
+    """Find the line whose keyword field (the one before the retired flag) is ``keyword``."""
+    if not keyword or not keyword.isidentifier():
+        return None
+    at = TABLE.find(f"|{keyword}|\n")
+    if at < 0:
+        at = TABLE.find(f"|{keyword}|R\n")
+    if at < 0:
+        return None
+    start = TABLE.rfind("\n", 0, at) + 1
+    return int(TABLE[start : start + 8], 16)
+
+
+_TABLE = _Table()
 
 
 class DictEntry(NamedTuple):
@@ -88,7 +173,7 @@ def _generic(tag: int) -> _Data | None:
 
 def _find(tag: int) -> _Data | None:
     """Find the data tuple for ``tag``: exact entry, then repeaters, then generic rules."""
-    data = ENTRIES.get(tag)
+    data = _TABLE.exact(tag)
     if data is not None:
         return data
     if not 0 <= tag <= 0xFFFFFFFF:
@@ -192,12 +277,6 @@ def is_retired(tag: int) -> bool:
     return data is not None and data[4]
 
 
-@functools.cache
-def _keyword_index() -> dict[str, int]:
-    """Keyword -> tag over the exact entries, built on first use."""
-    return {data[3]: tag for tag, data in ENTRIES.items() if data[3]}
-
-
 def tag_for_keyword(keyword: str) -> int | None:
     """Return the tag of a PS3.6 keyword.
 
@@ -212,4 +291,9 @@ def tag_for_keyword(keyword: str) -> int | None:
         The tag, or ``None`` when no exact entry has that keyword. Repeating
         group keywords (``"OverlayData"``) have no single tag and give ``None``.
     """
-    return _keyword_index().get(keyword)
+    return _TABLE.tag_of(keyword)
+
+
+def entries() -> dict[int, tuple[str, str, str, str, bool]]:
+    """Every exact PS3.6 entry, tag -> (vr, vm, name, keyword, retired); parses the table."""
+    return dict(_TABLE.parsed())

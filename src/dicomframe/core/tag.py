@@ -8,12 +8,13 @@ accessors and the ``(GGGG,EEEE)`` text form that DICOM tools print.
 from __future__ import annotations
 
 import operator
-import re
 from typing import SupportsIndex
+
+from dicomframe.core.lazyre import LazyPattern
 
 __all__ = ["ITEM", "ITEM_DELIMITER", "SEQUENCE_DELIMITER", "Tag"]
 
-_TEXT = re.compile(r"^\(?\s*([0-9A-Fa-f]{4})\s*,?\s*([0-9A-Fa-f]{4})\s*\)?$")
+_TEXT = LazyPattern(r"^\(?\s*([0-9A-Fa-f]{4})\s*,?\s*([0-9A-Fa-f]{4})\s*\)?$")
 
 
 class Tag(int):

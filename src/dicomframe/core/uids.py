@@ -8,11 +8,11 @@ trailing NUL padding of a value read from a file first (PS3.5 9.1).
 from __future__ import annotations
 
 import functools
-import re
 import uuid
 from typing import NamedTuple
 
 from dicomframe.core._uid_data import UIDS
+from dicomframe.core.lazyre import LazyPattern
 
 __all__ = [
     "MAX_UID_LENGTH",
@@ -29,7 +29,7 @@ MAX_UID_LENGTH = 64
 """PS3.5 9.1: a UID is at most 64 characters."""
 
 # PS3.5 9.1: components of ASCII digits, no leading zero unless the component is "0".
-_UID = re.compile(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
+_UID = LazyPattern(r"(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*))*")
 # PS3.5 B.2: the root for UIDs derived from a UUID, followed by the UUID as one integer.
 _UUID_ROOT = "2.25."
 # With a caller's prefix the random suffix keeps at least this many digits (~66 bits).

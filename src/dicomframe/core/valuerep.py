@@ -12,20 +12,22 @@ and take the ACR-NEMA forms old devices still write. Whether a value may be
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import ROUND_DOWN, Context, Decimal
-from typing import SupportsFloat, SupportsIndex, TypeVar
+from typing import TYPE_CHECKING, SupportsFloat, SupportsIndex, TypeVar
 
+from dicomframe.core.lazyre import LazyPattern
 from dicomframe.errors import EncodingError
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 __all__ = ["DA", "DS", "DT", "IS", "TM", "PersonName", "format_ds"]
 
 # PS3.5 Table 6.2-1: DS is "0-9, +, -, E, e, . and the space character".
 # Python's float() also takes "nan", "inf" and "1_000", which DS does not.
-_DS_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_IS_TEXT = re.compile(r"[+-]?\d+")
+_DS_TEXT = LazyPattern(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_IS_TEXT = LazyPattern(r"[+-]?\d+")
 _DS_MAX = 16
 _T = TypeVar("_T")
 
@@ -60,6 +62,8 @@ def format_ds(value: SupportsFloat) -> str:
     for digits in range(17, 0, -1):
         rounded: float | Decimal = number
         if math.isinf(float(f"{number:.{digits}g}")):  # rounded up past the largest float
+            from decimal import ROUND_DOWN, Context  # rare: imported here, not with the core
+
             rounded = Context(prec=digits, rounding=ROUND_DOWN).create_decimal(number)
         forms = (_compact(f"{rounded:.{digits}g}"), _compact(f"{rounded:.{digits - 1}e}"))
         fitting = [form for form in forms if len(form) <= _DS_MAX]
@@ -154,6 +158,8 @@ def _parse_integer_text(text: str, shown: str) -> int:
         return int(text)
     if _DS_TEXT.fullmatch(text):
         # Decimal, not float: "12345678901234567.0" must not round.
+        from decimal import Decimal  # rare: imported here, not with the core
+
         number = Decimal(text)
         if number == number.to_integral_value():
             return int(number)
@@ -273,16 +279,16 @@ def _join(parts: tuple[str, ...], delimiter: str) -> str:
 
 
 # PS3.5 6.2: DA is YYYYMMDD; ACR-NEMA 300 wrote YYYY.MM.DD.
-_DA_TEXT = re.compile(r"(\d{4})\.?(\d{2})\.?(\d{2})")
+_DA_TEXT = LazyPattern(r"(\d{4})\.?(\d{2})\.?(\d{2})")
 # TM is HH[MM[SS[.F{1,6}]]]; ACR-NEMA wrote HH:MM:SS. More than six fraction
 # digits are accepted and truncated, as some devices write them.
-_TM_TEXT = re.compile(r"(\d{2})(?::?(\d{2})(?::?(\d{2})(?:\.(\d*))?)?)?")
-_DT_TEXT = re.compile(
+_TM_TEXT = LazyPattern(r"(\d{2})(?::?(\d{2})(?::?(\d{2})(?:\.(\d*))?)?)?")
+_DT_TEXT = LazyPattern(
     r"(\d{4})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:(\d{2})(?:\.(\d*))?)?)?)?)?)?([+-]\d{4})?"
 )
 
 
-def _parse(kind: str, pattern: re.Pattern[str], text: str, build: Callable[..., _T]) -> _T:
+def _parse(kind: str, pattern: LazyPattern[str], text: str, build: Callable[..., _T]) -> _T:
     """Match ``text`` and build from its groups; every ValueError names the text."""
     match = pattern.fullmatch(text.strip(" "))
     try:

@@ -24,6 +24,7 @@ from datetime import date, datetime, time
 from typing import Any, NamedTuple
 
 from dicomframe.core.charset import decode_text, encode_text
+from dicomframe.core.lazyre import LazyPattern
 from dicomframe.core.tag import Tag
 from dicomframe.core.valuerep import DA, DS, DT, IS, TM, PersonName, format_ds
 from dicomframe.core.vr import (
@@ -312,13 +313,13 @@ class _Rule(NamedTuple):
     """What PS3.5 Table 6.2-1 allows one value of a text VR to be."""
 
     max_length: int | None
-    pattern: re.Pattern[str] | None
+    pattern: LazyPattern[str] | None
     allowed: str
 
 
 def _rule(max_length: int | None, pattern: str | None, allowed: str) -> _Rule:
     # re.ASCII: "\d" must not match other scripts' digits.
-    return _Rule(max_length, re.compile(pattern, re.ASCII) if pattern else None, allowed)
+    return _Rule(max_length, LazyPattern(pattern, re.ASCII) if pattern else None, allowed)
 
 
 # Default repertoire without backslash and control characters, except ESC
@@ -345,7 +346,7 @@ _RULES: dict[VR, _Rule] = {
     VR.UR: _rule(None, r"[!-~]*", "URI characters (RFC 3986), no spaces"),
 }
 _IS_RANGE = (-(2**31), 2**31 - 1)  # PS3.5 Table 6.2-1
-_PN_CHARS = re.compile(_CHARS)
+_PN_CHARS = LazyPattern(_CHARS)
 
 
 def _to_text(member: object, vr: VR, tag: int | None) -> str:
