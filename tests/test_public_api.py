@@ -10,6 +10,7 @@ import pytest
 
 import dicomframe as dcf
 from dicomframe import errors
+from tests.reference import TESTDATA
 
 # DESIGN.md: these names must hold.
 REQUIRED = [
@@ -116,3 +117,30 @@ def test_import_loads_no_codec_backend() -> None:
     assert not top_level & set(BACKENDS), sorted(top_level & set(BACKENDS))
     # nor the built-in codec plugins that wrap them
     assert not {m for m in modules if m.startswith("dicomframe.codecs.")}
+
+
+def test_reading_headers_never_imports_numpy() -> None:
+    """Import, read a header and three attributes: the frame classes (and numpy) stay unloaded."""
+    code = (
+        "import json, sys\nimport dicomframe as dcf\n"
+        f"ds = dcf.read({str(TESTDATA / 'ct_explicit_le.dcm')!r}, stop_before_pixels=True)\n"
+        "values = [str(ds.PatientID), str(ds.Modality), str(ds.StudyInstanceUID)]\n"
+        "before = 'numpy' in sys.modules\n"
+        "frame = dcf.NativeFrame\n"
+        "print(json.dumps([before, 'numpy' in sys.modules, frame.__module__, values]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    before, after, module, values = json.loads(result.stdout)
+    assert not before
+    assert after
+    assert module == "dicomframe.core.frame"
+    assert values[1] == "CT"
+
+
+def test_lazy_names_are_listed_and_unknown_names_fail() -> None:
+    assert {"NativeFrame", "EncapsulatedFrame", "FrameInfo", "PixelData"} <= set(dir(dcf))
+    assert dcf.PixelData.__module__ == "dicomframe.core.pixel_data"
+    with pytest.raises(AttributeError, match="no attribute 'NoSuchName'"):
+        _ = dcf.NoSuchName  # type: ignore[attr-defined]

@@ -2,11 +2,13 @@
 
 The names below are the public API. Importing this package loads the core
 data model only: no codec backend and no plugin is imported until a codec is
-first needed.
+first needed, and numpy not until pixel data is (the frame classes load on
+first use), so a task that reads headers only never pays for it.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -14,10 +16,7 @@ from dicomframe._version import __version__
 from dicomframe._wiring import wire as _wire
 from dicomframe.core.dataset import Dataset, Sequence
 from dicomframe.core.element import DataElement
-from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
-from dicomframe.core.frame_info import FrameInfo
 from dicomframe.core.limits import Limits
-from dicomframe.core.pixel_data import PixelData
 from dicomframe.core.reader import iter_elements, read
 from dicomframe.core.tag import Tag
 from dicomframe.core.transfer_syntax import TransferSyntax
@@ -50,7 +49,32 @@ _wire()  # the core decodes with the default codec manager unless given another
 if TYPE_CHECKING:
     from PIL import Image
 
+    from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+    from dicomframe.core.frame_info import FrameInfo
+    from dicomframe.core.pixel_data import PixelData
     from dicomframe.plugins.manager import CodecStatus
+
+
+# Public names whose modules import numpy: loaded on first access (PEP 562).
+_ON_FIRST_USE = {
+    "EncapsulatedFrame": "dicomframe.core.frame",
+    "NativeFrame": "dicomframe.core.frame",
+    "FrameInfo": "dicomframe.core.frame_info",
+    "PixelData": "dicomframe.core.pixel_data",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _ON_FIRST_USE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dicomframe' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_ON_FIRST_USE})
 
 
 def transcode(ds: Dataset, transfer_syntax: str | TransferSyntax, /, **options: Any) -> Dataset:
