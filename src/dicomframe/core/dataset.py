@@ -294,6 +294,17 @@ class Dataset:
 
         return "\n".join(dump_lines(self))
 
+    def frame_functional_groups(self, index: int) -> Dataset:
+        """The shared and per-frame functional groups of frame ``index`` (0-based), merged.
+
+        See :func:`dicomframe.core.functional_groups.frame_functional_groups`:
+        only the items asked for are parsed, so this costs the same for the
+        first frame of a 50,000-frame slide as for a 10-frame CT.
+        """
+        from dicomframe.core.functional_groups import frame_functional_groups
+
+        return frame_functional_groups(self, index)
+
     # -- pixel data ------------------------------------------------------
     @property
     def pixel_data(self) -> PixelData:
