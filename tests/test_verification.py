@@ -162,7 +162,7 @@ def test_the_encoder_is_chosen_and_another_codec_verifies(
         )
     )
     result = dcf.transcode(source(), "RLELossless", codecs=manager, **options)
-    assert calls == [(encoder, "encode")] * 2 + [(verifier, "decode")] * 2
+    assert calls == [(encoder, "encode"), (verifier, "decode")] * 2  # each right after its encode
     assert verified_by(debug_log) == [verifier, verifier]
     assert np.array_equal(result.pixel_array, source().pixel_array)
     calls.clear()

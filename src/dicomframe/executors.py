@@ -6,13 +6,23 @@ forks workers that take chunks of indices and send back what they made, so
 that an index that failed, or whose process died, is simply missing and the
 caller redoes it through the registry. :func:`shared_empty` is an output array
 the forked workers write into. :mod:`dicomframe.parallel` decides which to use.
+
+:func:`ordered_in_threads` and :func:`ordered_in_processes` do the same for a
+caller that consumes results as they come, in order, and must not hold them
+all (a file transcoded frame by frame): at most ``window`` indices are handed
+out past the one the caller waits for, so memory holds a few frames per
+worker whatever the file's size. A forked worker's failed index comes back as
+:data:`FAILED`, for the caller to redo.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -22,9 +32,27 @@ from dicomframe.plugins.codec import INTERRUPTIONS
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
-__all__ = ["in_processes", "in_threads", "shared_empty"]
+__all__ = [
+    "FAILED",
+    "in_processes",
+    "in_threads",
+    "ordered_in_processes",
+    "ordered_in_threads",
+    "shared_empty",
+]
 
 Array = np.ndarray[Any, Any]
+_DEPTH = 2  # indices queued at a forked worker: the next is there when it sends one back
+
+
+class _Failed:
+    """The type of :data:`FAILED`."""
+
+    def __repr__(self) -> str:
+        return "FAILED"
+
+
+FAILED = _Failed()  # what ordered_in_processes gives for an index a worker did not do
 
 
 def in_threads(work: Callable[[int], object], indices: range, workers: int) -> None:
@@ -131,5 +159,165 @@ def _child(
                 except BaseException:  # the parent does it again and reports what happened
                     continue
                 conn.send((index, payload))
+    finally:
+        conn.close()
+
+
+def ordered_in_threads(
+    work: Callable[[int], Any], indices: Sequence[int], workers: int, window: int
+) -> Iterator[tuple[int, Any]]:
+    """Yield ``(index, work(index))`` in order, ``work`` running on ``workers`` threads.
+
+    At most ``window`` indices are submitted past the one being waited for;
+    the threads go on while the caller handles a result. An error is raised
+    when its index's turn comes, and the indices not started are dropped.
+    """
+    from concurrent.futures import ThreadPoolExecutor  # here: one frame never needs it
+
+    pending = iter(indices)
+    with ThreadPoolExecutor(workers, thread_name_prefix="dicomframe") as pool:
+        queue = deque(
+            (i, pool.submit(work, i)) for _, i in zip(range(window), pending, strict=False)
+        )
+        try:
+            while queue:
+                index, future = queue.popleft()
+                result = future.result()
+                following = next(pending, None)
+                if following is not None:
+                    queue.append((following, pool.submit(work, following)))
+                yield index, result
+        finally:
+            for _, future in queue:
+                future.cancel()
+
+
+@dataclass
+class _Worker:
+    """A forked worker of ordered_in_processes: its process, its end of the pipe, its queue."""
+
+    process: Any
+    conn: Connection
+    queued: deque[int] = field(default_factory=deque)
+    alive: bool = True
+
+
+class _Ordered:
+    """The parent's side of ordered_in_processes: hand out indices, collect, keep the order."""
+
+    def __init__(self, indices: Sequence[int], window: int) -> None:
+        self.indices = indices
+        self.window = window
+        self.handed = 0  # positions in ``indices`` handed out so far
+        self.given = 0  # positions yielded so far
+        self.done: dict[int, Any] = {}
+        self.workers: list[_Worker] = []
+
+    def feed(self, worker: _Worker) -> None:
+        """Queue indices at ``worker`` up to its depth, within the window."""
+        while (
+            worker.alive
+            and len(worker.queued) < _DEPTH
+            and self.handed < min(len(self.indices), self.given + self.window)
+        ):
+            index = self.indices[self.handed]
+            try:
+                worker.conn.send(index)
+            except OSError:  # it died: collect() learns it from the pipe
+                return
+            worker.queued.append(index)
+            self.handed += 1
+
+    def collect(self) -> None:
+        """Wait for at least one result (or death) from the busy workers."""
+        from multiprocessing.connection import wait
+
+        busy = {w.conn: w for w in self.workers if w.alive and w.queued}
+        if not busy:  # every worker died: the caller does what is left
+            for index in self.indices[self.handed :]:
+                self.done[index] = FAILED
+            self.handed = len(self.indices)
+            return
+        for ready in wait(list(busy)):
+            worker = busy[cast("Connection", ready)]
+            try:
+                index, ok, payload = worker.conn.recv()
+            except (EOFError, OSError):
+                worker.alive = False
+                for lost in worker.queued:
+                    self.done[lost] = FAILED
+                worker.queued.clear()
+                continue
+            worker.queued.remove(index)
+            self.done[index] = payload if ok else FAILED
+
+    def results(self) -> Iterator[tuple[int, Any]]:
+        """Each index's result, in order, as soon as it is in."""
+        while self.given < len(self.indices):
+            index = self.indices[self.given]
+            if index not in self.done:
+                self.collect()
+                for worker in self.workers:
+                    self.feed(worker)
+                continue
+            self.given += 1
+            for worker in self.workers:
+                self.feed(worker)
+            yield index, self.done.pop(index)
+
+
+def ordered_in_processes(
+    work: Callable[[int], Any], indices: Sequence[int], workers: int, window: int
+) -> Iterator[tuple[int, Any]]:
+    """Yield ``(index, result)`` in order, ``work`` running in ``workers`` forked processes.
+
+    Each worker is sent one index at a time (two queued) and sends back what
+    ``work`` returned; no index is handed out more than ``window`` past the
+    one being waited for. An index whose ``work`` raised, or whose worker
+    died, is yielded with :data:`FAILED` for the caller to redo.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    job = _Ordered(indices, max(1, window))
+    finished = False
+    try:
+        for _ in range(workers):
+            parent, child = context.Pipe()
+            process = context.Process(target=_serve, args=(child, work), daemon=True)
+            process.start()
+            child.close()
+            job.workers.append(_Worker(process, parent))
+            job.feed(job.workers[-1])
+        yield from job.results()
+        finished = True
+    finally:
+        for worker in job.workers:
+            _stop(worker, finished=finished)
+
+
+def _stop(worker: _Worker, *, finished: bool) -> None:
+    """Tell a worker to end (or end it, when the caller stopped early); reap it."""
+    if finished and worker.alive:
+        with contextlib.suppress(OSError):  # it died: nothing to tell
+            worker.conn.send(None)
+    elif worker.process.is_alive():
+        worker.process.terminate()
+    worker.process.join()
+    worker.conn.close()
+
+
+def _serve(conn: Connection, work: Callable[[int], Any]) -> None:
+    """A forked worker of ordered_in_processes: do each index sent until told to stop."""
+    try:
+        while (index := conn.recv()) is not None:
+            try:
+                conn.send((index, True, work(index)))
+            except INTERRUPTIONS:
+                raise
+            except BaseException:  # the parent does it again and reports what happened
+                conn.send((index, False, None))
+    except EOFError:  # the parent is gone
+        pass
     finally:
         conn.close()

@@ -33,6 +33,7 @@ pixels.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
     from dicomframe.plugins.manager import CodecManager
 
-__all__ = ["INFO_KEY", "ImageModeError", "get_image", "to_frame"]
+__all__ = ["INFO_KEY", "ImageModeError", "get_image", "to_frame", "to_frames"]
 
 Array = np.ndarray[Any, Any]
 INFO_KEY = "dicomframe.frame_info"
@@ -356,7 +357,7 @@ def to_frame(
         A Pillow image (modes 1, L, I;16, I, F, RGB, YCbCr); an array ``(rows, columns)``
         or ``(rows, columns, 1 or 3)`` whose dtype gives Bits Allocated and Pixel
         Representation (bool: 1 bit; float32: Float, float64: Double Float Pixel Data);
-        or a frame to re-encode.
+        or a frame to re-encode. For many, :func:`to_frames`.
     transfer_syntax
         UID or keyword. Native: a NativeFrame whose FrameInfo records the syntax (the data
         stays in native order). Encapsulated: an EncapsulatedFrame encoded through ``codecs``.
@@ -378,18 +379,77 @@ def to_frame(
     syntax = resolve(transfer_syntax)
     overrides = {k: v for k, v in info_and_options.items() if k in _INFO_FIELDS}
     options = {k: v for k, v in info_and_options.items() if k not in _INFO_FIELDS}
-    if isinstance(image_or_array, EncapsulatedFrame):
-        image_or_array = image_or_array.decode(codecs=codecs)
-    array, base = _source(image_or_array)
-    info = _frame_info(array, base, overrides)
-    frame = NativeFrame(_flat(array, info), info)
+    frame = _native_frame(image_or_array, overrides, codecs)
     if syntax.is_encapsulated:
         from dicomframe.plugins.manager import default_manager
 
         return (codecs or default_manager()).encode(frame, syntax, **options)
     if options:  # neither FrameInfo fields nor options for an encoder
         raise TypeError(f"unexpected keyword argument(s) {', '.join(sorted(options))}")
-    return NativeFrame(frame.data, info.replace(transfer_syntax_uid=syntax.uid))
+    return NativeFrame(frame.data, frame.info.replace(transfer_syntax_uid=syntax.uid))
+
+
+def _native_frame(
+    obj: Image.Image | Array | NativeFrame | EncapsulatedFrame,
+    overrides: dict[str, Any],
+    codecs: CodecManager | None,
+) -> NativeFrame:
+    """The frame ``obj`` holds, with the FrameInfo its values and ``overrides`` give."""
+    if isinstance(obj, EncapsulatedFrame):
+        obj = obj.decode(codecs=codecs)
+    array, base = _source(obj)
+    info = _frame_info(array, base, overrides)
+    return NativeFrame(_flat(array, info), info)
+
+
+def to_frames(
+    sources: Sequence[Image.Image | Array | NativeFrame | EncapsulatedFrame],
+    transfer_syntax: str | TransferSyntax,
+    /,
+    *,
+    codecs: CodecManager | None = None,
+    **info_and_options: Any,
+) -> list[NativeFrame | EncapsulatedFrame]:
+    """:func:`to_frame` for many: the frames, in order, decoded and encoded on every core.
+
+    Each source is what :func:`to_frame` takes, and the keywords are its
+    own (the FrameInfo fields apply to every frame), plus ``workers=``,
+    ``parallel=`` and ``report=`` as for decoding (:mod:`dicomframe.parallel`).
+    An encapsulated frame given without FrameInfo fields goes to the workers
+    as it is, to be decoded there (:mod:`dicomframe.converting`); the others
+    are made native here (a view or a copy) and encoded there.
+
+    Raises
+    ------
+    ImageModeError
+        For an image mode, array shape or dtype with no DICOM equivalent.
+    ValueError
+        For values that do not fit the FrameInfo, or contradictory attributes.
+    """
+    from dicomframe.converting import Plan, convert_frames
+
+    syntax = resolve(transfer_syntax)
+    overrides = {k: v for k, v in info_and_options.items() if k in _INFO_FIELDS}
+    options = {k: v for k, v in info_and_options.items() if k not in _INFO_FIELDS}
+    running = {k: options.pop(k) for k in ("workers", "parallel", "report") if k in options}
+    if options and not syntax.is_encapsulated:
+        raise TypeError(f"unexpected keyword argument(s) {', '.join(sorted(options))}")
+    frames: list[NativeFrame | EncapsulatedFrame] = []
+    for index, obj in enumerate(sources):
+        if isinstance(obj, EncapsulatedFrame) and not overrides:
+            frames.append(obj)
+            continue
+        native = _native_frame(obj, overrides, codecs)
+        native.index = index
+        frames.append(native)
+    converted = convert_frames(frames, Plan(syntax, options=options), codecs=codecs, **running)
+    if syntax.is_encapsulated:
+        return [c.frame for c in converted]
+    return [
+        NativeFrame(c.frame.data, c.frame.info.replace(transfer_syntax_uid=syntax.uid))
+        for c in converted
+        if isinstance(c.frame, NativeFrame)
+    ]
 
 
 def _source(obj: Image.Image | Array | NativeFrame) -> tuple[Array, dict[str, Any]]:

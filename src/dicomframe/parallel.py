@@ -65,6 +65,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
@@ -88,11 +89,14 @@ if TYPE_CHECKING:
 __all__ = [
     "FrameSequence",
     "ParallelReport",
+    "choose_mode",
     "decode_frames",
     "default_workers",
     "encode_frames",
     "releases_gil",
+    "resolve_workers",
     "thread_safe",
+    "worth_forking",
 ]
 
 Parallel = Literal["auto", "threads", "processes", "serial"]
@@ -125,6 +129,10 @@ class ParallelReport:
     fallbacks
         The frames that went back through the registry: the chosen codec
         failed on them, or gave something other than a valid frame.
+    steps
+        For a conversion (:mod:`dicomframe.converting`): the codec of each
+        step that ran on every frame, ``"decode"``, ``"encode"`` and
+        ``"verify"``; ``codec`` is then the encoder, else the decoder.
     """
 
     codec: str = ""
@@ -133,11 +141,17 @@ class ParallelReport:
     threads: set[int] = field(default_factory=set)
     processes: set[int] = field(default_factory=set)
     fallbacks: list[int] = field(default_factory=list)
+    steps: dict[str, str] = field(default_factory=dict)
 
     def _start(self, codec: str, mode: Mode, workers: int) -> None:
         self.codec, self.mode = codec, mode
         self.workers = workers if mode != "serial" else 1
-        self.threads, self.processes, self.fallbacks = set(), set(), []
+        self.threads, self.processes, self.fallbacks, self.steps = set(), set(), [], {}
+
+    def start(self, codec: str, mode: Mode, workers: int, steps: dict[str, str]) -> None:
+        """Begin the record of a call: its codec, mode, workers and steps; nothing done yet."""
+        self._start(codec, mode, workers)
+        self.steps = dict(steps)
 
 
 class FrameSequence(Protocol[_T_co]):
@@ -176,17 +190,29 @@ def can_fork() -> bool:
 
 
 def _mode(parallel: str, codec: Codec, workers: int, jobs: int) -> Mode:
+    return choose_mode(parallel, (codec,), workers, jobs)
+
+
+def choose_mode(parallel: str, codecs: Sequence[Codec], workers: int, jobs: int) -> Mode:
+    """How ``jobs`` frames are done when each goes through every codec of ``codecs``.
+
+    The rules of the module docstring, with every codec counted: threads only
+    when each releases the GIL (``"auto"``) and none is process-only; a
+    conversion whose verifying decoder holds the GIL runs on processes
+    even when its encoder releases it. For ``"auto"``, ``"processes"`` here
+    means "if a frame is worth forking for" (:func:`worth_forking`).
+    """
     if parallel not in _MODES:
         raise ValueError(f"parallel must be one of {', '.join(_MODES)}, not {parallel!r}")
-    if workers <= 1 or jobs <= 1 or parallel == "serial":
+    if workers <= 1 or jobs <= 1 or parallel == "serial" or not codecs:
         return "serial"
     if parallel == "processes" and not can_fork():
         raise ValueError("parallel='processes' needs os.fork (a POSIX system other than macOS)")
     if parallel == "processes":
         return "processes"
-    if parallel == "auto" and not releases_gil(codec):
+    if parallel == "auto" and not all(releases_gil(c) for c in codecs):
         return "processes" if _forkable() else "serial"  # threads would take turns
-    if not thread_safe(codec):  # "threads" asked for a codec two threads must not share
+    if not all(thread_safe(c) for c in codecs):  # "threads" asked for a codec two must not share
         return "processes" if _forkable() else "serial"
     return "threads"
 
@@ -208,7 +234,7 @@ def _log(doing: str, count: int, codec: str, mode: str, workers: int) -> None:
     logging.getLogger(__name__).debug("%s %d frames with %s on %s", doing, count, codec, on)
 
 
-def _worth_forking(seconds: float, remaining: int) -> Mode:
+def worth_forking(seconds: float, remaining: int) -> Mode:
     """Processes for the ``remaining`` frames when one took ``seconds``, else this thread.
 
     Forking costs tens of milliseconds (and filling shared memory costs more
@@ -220,7 +246,8 @@ def _worth_forking(seconds: float, remaining: int) -> Mode:
     return "processes" if worth else "serial"
 
 
-def _workers(workers: int | None, jobs: int) -> int:
+def resolve_workers(workers: int | None, jobs: int) -> int:
+    """``workers`` (the cores when None), checked, and no more than ``jobs``."""
     count = default_workers() if workers is None else int(workers)
     if count < 1:
         raise ValueError(f"workers must be 1 or more, not {count}")
@@ -276,7 +303,7 @@ def decode_frames(
     options["limits"] = _check_object(frames[0].info, count, resolve_limits(limits))
     manager = codecs or default_manager()
     first, used = manager.decode_with(frames[0], **options)
-    workers = _workers(workers, count - 1)
+    workers = resolve_workers(workers, count - 1)
     mode = _mode(parallel, manager.get(used), workers, count - 1)
     report = ParallelReport() if report is None else report
     report._start(used, mode, workers)
@@ -285,7 +312,7 @@ def decode_frames(
     if mode == "processes" and parallel == "auto":
         started = time.perf_counter()
         decoded.append(job.decode_frame(1))
-        mode = _worth_forking(time.perf_counter() - started, count - 2)
+        mode = worth_forking(time.perf_counter() - started, count - 2)
         report.mode, report.workers = mode, workers if mode != "serial" else 1
     shape, dtype = (count, *first.info.shape), first.info.dtype
     out = shared_empty(shape, dtype) if mode == "processes" else np.empty(shape, dtype)
@@ -468,7 +495,7 @@ def encode_frames(
     manager = codecs or default_manager()
     target = resolve(syntax)
     first, used = manager.encode_with(frames[0], target, **options)
-    workers = _workers(workers, count - 1)
+    workers = resolve_workers(workers, count - 1)
     mode = _mode(parallel, manager.get(used), workers, count - 1)
     report = ParallelReport() if report is None else report
     report._start(used, mode, workers)
@@ -478,7 +505,7 @@ def encode_frames(
     if mode == "processes" and parallel == "auto":
         started = time.perf_counter()
         job.encode(1)
-        mode, start = _worth_forking(time.perf_counter() - started, count - 2), 2
+        mode, start = worth_forking(time.perf_counter() - started, count - 2), 2
         report.mode, report.workers = mode, workers if mode != "serial" else 1
     rest = range(start, count)
     _log("encoding", count, used, mode, workers)

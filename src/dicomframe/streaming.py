@@ -1,8 +1,11 @@
 """Transcode a file frame by frame: ``transcode_file(src, dst, syntax)``.
 
-The source is read lazily (its Pixel Data stays in the mapped file); each
-frame is decoded, encoded and written before the next is read, so a file
-larger than memory transcodes in the memory of a few frames. The header is
+The source is read lazily (its Pixel Data stays in the mapped file). Frames
+are decoded, encoded and verified on every core (:mod:`dicomframe.converting`:
+threads, or forked processes that read the mapped file themselves) and
+written in order as they come, with only a few frames per worker handed out
+ahead of the one being written, so a file larger than memory transcodes in
+the memory of a few frames. The header is
 written first with room kept for what is only known at the end (the Basic
 or Extended Offset Table, the Lossy Image Compression Ratio), which is filled
 in before the temporary file is renamed over the destination. The
@@ -13,11 +16,13 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import numpy as np
 
+from dicomframe.converting import Converted, iter_converted
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
 from dicomframe.core.encoder import EncodeContext, encode_dataset
@@ -36,10 +41,9 @@ from dicomframe.transcoding import (
     _copy_without_pixels,
     _mark_lossy,
     check_lossy,
-    encodable,
     keep_lossy_mark,
+    take_running,
     transcode,
-    verify_frame,
 )
 
 if TYPE_CHECKING:
@@ -53,20 +57,19 @@ _RATIO_MARK = "7.77777777777777"  # 16 characters, overwritten with the real rat
 
 @dataclass
 class _Job:
-    """One streaming transcode: the header to write, the frames and how to convert them."""
+    """One streaming transcode: the header to write, and the frames converted, in order."""
 
     header: Dataset
     target: TransferSyntax
     pixels: Any
-    first: tuple[Any, int]
-    manager: Any
+    first: Converted
+    rest: Generator[Converted, None, None]
     settings: dict[str, Any]
 
-    def frame(self, index: int) -> tuple[Any, int]:
-        """Frame ``index`` converted to the target, and its decoded size in bytes."""
-        if index == 0:
-            return self.first
-        return _convert(self.pixels.frame(index), self.target, self.manager, self.settings)
+    def converted(self) -> Iterator[tuple[int, Converted]]:
+        """Each frame in the target syntax, with its index, as the workers finish them."""
+        yield 0, self.first
+        yield from enumerate(self.rest, start=1)
 
     def written(self, index: int) -> None:
         """Frame ``index`` is in the file: drop its source pages (a native frame is a view)."""
@@ -103,14 +106,17 @@ def transcode_file(  # noqa: PLR0913 - every option is keyword-only
     Options are those of :func:`dicomframe.transcode`, ``decoder=`` and
     ``encoder=`` (or ``codec=``) included; verification decodes each frame
     with another codec than its encoder's whenever one can
-    (:func:`dicomframe.transcoding.verify_frame`). ``dst`` is written
-    atomically and may not be ``src``.
+    (:func:`dicomframe.converting.verify_frame`), right after its encoding.
+    ``workers=``, ``parallel=`` and ``report=`` say how many frames are
+    converted at once and how, and record what ran (:mod:`dicomframe.converting`).
+    ``dst`` is written atomically and may not be ``src``.
     """
     if os.path.exists(dst) and os.path.samefile(src, dst):
         raise EncodingError(f"will not overwrite the input {os.fspath(src)}: choose another output")
     if offset_table not in ("auto", "basic", "extended"):
         raise ValueError(f"offset_table must be auto, basic or extended, not {offset_table!r}")
     target = resolve(transfer_syntax)
+    running = take_running(encode_options)
     choice = Choice.of(decoder, encoder, encode_options)
     choice.check(target)
     with read(src) as ds:
@@ -126,6 +132,7 @@ def transcode_file(  # noqa: PLR0913 - every option is keyword-only
                 allow_second_generation_lossy=allow_second_generation_lossy,
                 offset_table=offset_table,
                 **encode_options,
+                **running,
             )
             with atomic_file(dst) as handle:
                 for chunk in encode_file(result, target):
@@ -141,6 +148,7 @@ def transcode_file(  # noqa: PLR0913 - every option is keyword-only
             or (offset_table == "auto" and native_size > 0xFFFFFFFF),
             "options": encode_options,
             "choice": choice,
+            "running": running,
         })  # fmt: skip
 
 
@@ -172,9 +180,19 @@ def _stream(
     lossy = target.is_lossy and target.is_encapsulated
     if lossy:
         check_lossy(ds, target, allow_second_generation_lossy=settings["allow"])
-    first = _convert(pixels.frame(0), target, manager, settings)
+    choice: Choice = settings["choice"]
+    plan = choice.plan(
+        target,
+        verify=settings["verify"],
+        outcome="nothing was written",
+        options=settings["options"],
+    )
+    frames = iter_converted(
+        pixels, plan, codecs=manager, done=pixels.release, **settings["running"]
+    )
+    first = next(frames)
     header = _copy_without_pixels(ds)
-    describe_pixels(header, first[0].info, count)
+    describe_pixels(header, first.frame.info, count)
     set_syntax(header, target)
     if lossy:
         for tag in PIXEL_RANGE:  # the pixel values change: their range no longer holds
@@ -185,42 +203,15 @@ def _stream(
         header[LOSSY_RATIO].value = ratios
     else:
         keep_lossy_mark(header, source)
-    job = _Job(header, target, pixels, first, manager, settings)
-    with atomic_file(dst) as handle:
-        if target.is_encapsulated:
-            _write_encapsulated(handle, job)
-        else:
-            _write_native(handle, job)
-
-
-def _convert(
-    frame: NativeFrame | EncapsulatedFrame,
-    target: TransferSyntax,
-    manager: Any,
-    settings: dict[str, Any],
-) -> tuple[Any, int]:
-    """The frame in the target syntax, and its decoded size (for the compression ratio)."""
-    choice: Choice = settings["choice"]
-    native = (
-        frame.decode(codecs=manager, codec=choice.decoder)
-        if isinstance(frame, EncapsulatedFrame)
-        else frame
-    )
-    if not target.is_encapsulated:
-        return native, native.data.nbytes
-    encoded, encoder = manager.encode_with(
-        encodable(native), target, codec=choice.encoder, **settings["options"]
-    )
-    if settings["verify"]:
-        verify_frame(
-            encoded,
-            native,
-            manager,
-            index=frame.index,
-            outcome="nothing was written",
-            encoder=encoder,
-        )
-    return encoded, native.data.nbytes
+    job = _Job(header, target, pixels, first, frames, settings)
+    try:
+        with atomic_file(dst) as handle:
+            if target.is_encapsulated:
+                _write_encapsulated(handle, job)
+            else:
+                _write_native(handle, job)
+    finally:
+        frames.close()  # a failure midway: stop the workers
 
 
 def _header_bytes(header: Dataset, target: TransferSyntax, extra: list[DataElement]) -> bytes:
@@ -265,15 +256,16 @@ def _write_encapsulated(handle: BinaryIO, job: _Job) -> None:
     table_at = handle.tell() + 8
     table = b"" if extended else b"\0" * 4 * count
     handle.write(_ITEM + struct.pack("<L", len(table)) + table)
+    handle.flush()  # before any worker is forked: a child must not inherit unwritten bytes
     base = handle.tell()
     progress = _Progress()
-    for index in range(count):
-        frame, native_bytes = job.frame(index)
-        data = frame.data
+    for index, converted in job.converted():
+        assert isinstance(converted.frame, EncapsulatedFrame)  # an encapsulated target
+        data = converted.frame.data
         progress.offsets.append(handle.tell() - base)
         progress.lengths.append(len(data))
         progress.encoded_bytes += len(data)
-        progress.native_bytes += native_bytes
+        progress.native_bytes += converted.native_bytes
         handle.write(_ITEM + struct.pack("<L", len(data) + len(data) % 2))
         handle.write(data)
         if len(data) % 2:
@@ -306,7 +298,7 @@ def _patch_extended(handle: BinaryIO, head: bytes, progress: _Progress) -> None:
 
 def _write_native(handle: BinaryIO, job: _Job) -> None:
     header, target, pixels = job.header, job.target, job.pixels
-    info = job.first[0].info
+    info = job.first.frame.info
     count = len(pixels)
     tag = next(t for t, k in PIXEL_KEYWORDS.items() if k == info.pixel_keyword)
     vr = {"FloatPixelData": VR.OF, "DoubleFloatPixelData": VR.OD}.get(
@@ -319,8 +311,10 @@ def _write_native(handle: BinaryIO, job: _Job) -> None:
     if target.is_explicit_vr:
         element += vr.value.encode() + b"\0\0"
     handle.write(element + struct.pack(f"{order}L", length + length % 2))
-    for index in range(count):  # big endian: swapped in the unit of the VR, as when in memory
-        frame = job.frame(index)[0]
+    handle.flush()  # before any worker is forked: a child must not inherit unwritten bytes
+    for index, converted in job.converted():  # big endian: swapped in the VR's unit, as in memory
+        frame = converted.frame
+        assert isinstance(frame, NativeFrame)  # a native target: decoded, never encoded
         handle.write(native_value([frame], vr, little_endian=target.is_little_endian))
         job.written(index)
     if length % 2:

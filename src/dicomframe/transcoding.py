@@ -21,6 +21,10 @@
   can decode it, so that a codec never vouches for its own stream alone; the
   error names both, and the ``dicomframe.transcoding`` logger says at DEBUG
   level which decoder checked each frame;
+- the frames are decoded, encoded and verified on every core, each frame's
+  verification right after its encoding on the same worker
+  (:mod:`dicomframe.converting`); ``workers=``, ``parallel=`` and
+  ``report=`` are those of :func:`dicomframe.parallel.decode_frames`;
 - ``decoder=`` and ``encoder=`` name the codecs to use (``codec=`` is the
   encoder, as it always was); otherwise the registry chooses.
 """
@@ -28,24 +32,28 @@
 from __future__ import annotations
 
 import copy
-import logging
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from dicomframe.converting import (
+    Converted,
+    Plan,
+    convert_frames,
+    encodable,
+    frames_match,
+    verify_frame,
+)
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
-from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+from dicomframe.core.frame import EncapsulatedFrame
 from dicomframe.core.frame_info import PIXEL_KEYWORDS
 from dicomframe.core.set_pixels import set_pixel_data
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
 from dicomframe.core.vr import VR
-from dicomframe.errors import CodecError, DicomWarning, EncodingError
+from dicomframe.errors import DicomWarning, EncodingError
 
 if TYPE_CHECKING:
-    from dicomframe.core.pixel_data import PixelData
     from dicomframe.plugins.manager import CodecManager
 
 __all__ = [
@@ -56,12 +64,11 @@ __all__ = [
     "encodable",
     "frames_match",
     "keep_lossy_mark",
+    "take_running",
     "transcode",
     "verify_frame",
     "was_lossy",
 ]
-
-_log = logging.getLogger(__name__)
 
 _J = "1.2.840.10008.1.2.4."
 # PS3.3 C.7.6.1.1.5.1: Lossy Image Compression Method defined terms, by syntax.
@@ -106,6 +113,12 @@ class Choice:
         if codec is not None and encoder is not None and codec != encoder:
             raise ValueError(f"codec={codec!r} and encoder={encoder!r}: codec= is the encoder")
         return cls(decoder, encoder or codec)
+
+    def plan(
+        self, target: TransferSyntax, *, verify: bool, outcome: str, options: dict[str, Any]
+    ) -> Plan:
+        """What each frame goes through: these codecs, ``verify``, the encoder's ``options``."""
+        return Plan(target, self.decoder, self.encoder, verify, outcome, options)
 
     def check(self, target: TransferSyntax) -> None:
         """Refuse an encoder for a native target, which no codec encodes."""
@@ -155,9 +168,12 @@ def transcode(  # noqa: PLR0913 - every option is keyword-only
     offset_table
         ``"auto"`` (Basic, Extended past 4 GiB), ``"basic"`` or ``"extended"``.
     **encode_options
-        Passed to the encoder (``quality=``, ``level=`` ...).
+        Passed to the encoder (``quality=``, ``level=`` ...), but ``workers=``,
+        ``parallel=`` and ``report=``: how many frames are converted at once,
+        how, and what ran (:mod:`dicomframe.converting`).
     """
     target = resolve(transfer_syntax)
+    running = take_running(encode_options)
     if offset_table not in ("auto", "basic", "extended"):
         raise ValueError(f"offset_table must be auto, basic or extended, not {offset_table!r}")
     choice = Choice.of(decoder, encoder, encode_options)
@@ -171,16 +187,15 @@ def transcode(  # noqa: PLR0913 - every option is keyword-only
     passed_through = pixels.is_encapsulated and source_syntax.uid == target.uid
     if target.is_lossy and not passed_through:  # refused before any frame is encoded
         check_lossy(ds, target, allow_second_generation_lossy=allow_second_generation_lossy)
-    converted = _convert(pixels, source_syntax, target, codecs, choice, encode_options)
-    frames, sources = converted.frames, converted.sources
-    reencoded = any(name is not None for name in converted.encoders)
     if verify is None:
         verify = not target.is_lossy
-    if verify and reencoded:
-        _verify(converted, codecs)
+    plan = choice.plan(target, verify=verify, outcome="nothing was changed", options=encode_options)
+    converted = convert_frames(pixels, plan, codecs=codecs, **running)
+    frames: list[Any] = [c.frame for c in converted]  # all native, or all encapsulated
+    reencoded = any(c.encoder is not None for c in converted)
     set_pixel_data(result, frames, target, codecs=codecs, offset_table=offset_table)
     if target.is_lossy and reencoded:
-        _mark_lossy(result, target, _compressed_ratio(sources, frames), keep_uid=keep_uid)
+        _mark_lossy(result, target, _compressed_ratio(converted), keep_uid=keep_uid)
         return result
     if not passed_through:
         keep_lossy_mark(result, source_syntax)
@@ -243,142 +258,16 @@ def _set_syntax_only(ds: Dataset, target: TransferSyntax) -> None:
         ds.meta.set(0x00020010, target.uid, VR.UI)
 
 
-@dataclass
-class _Converted:
-    """Each frame in the target form, its native source (None: passed through) and encoder."""
-
-    frames: list[Any]
-    sources: list[NativeFrame | None]
-    encoders: list[str | None]  # the codec that encoded each frame; None: not encoded
+def take_running(options: dict[str, Any]) -> dict[str, Any]:
+    """Take ``workers=``, ``parallel=`` and ``report=`` out of ``options`` (not the encoder's)."""
+    return {k: options.pop(k) for k in ("workers", "parallel", "report") if k in options}
 
 
-def _convert(
-    pixels: PixelData,
-    source: TransferSyntax,
-    target: TransferSyntax,
-    codecs: CodecManager | None,
-    choice: Choice,
-    options: dict[str, Any],
-) -> _Converted:
-    """Decode what must change, once; encode it, once, when the target is encapsulated."""
-    from dicomframe.plugins.manager import default_manager
-
-    manager = codecs or default_manager()
-    out = _Converted([], [], [])
-    decoded_by: str | None = None
-    encoded_by: str | None = None
-    for frame in pixels:
-        if isinstance(frame, EncapsulatedFrame) and source.uid == target.uid:
-            out.frames.append(frame)  # unchanged syntax, not edited: byte for byte
-            out.sources.append(None)
-            out.encoders.append(None)
-            continue
-        if isinstance(frame, EncapsulatedFrame):
-            native, decoded_by = manager.decode_with(frame, codec=choice.decoder, sticky=decoded_by)
-        else:
-            native = frame
-        result: NativeFrame | EncapsulatedFrame = native
-        if target.is_encapsulated:
-            result, encoded_by = manager.encode_with(
-                encodable(native), target, codec=choice.encoder, sticky=encoded_by, **options
-            )
-        out.frames.append(result)
-        out.sources.append(native)
-        out.encoders.append(encoded_by if target.is_encapsulated else None)
-    return out
-
-
-def encodable(frame: NativeFrame) -> NativeFrame:
-    """``frame`` in a layout encoders take: native YBR_FULL_422 becomes YBR_FULL.
-
-    Native YBR_FULL_422 stores one chroma pair per two pixels (PS3.3
-    C.7.6.3.1.2); giving each pixel its pair's chroma is exact, and lets a
-    lossless encoder keep every value while a JPEG encoder subsamples again.
-    """
-    info = frame.info
-    if info.photometric_interpretation != "YBR_FULL_422" or not info.is_subsampled:
-        return frame
-    full = NativeFrame(
-        np.ascontiguousarray(frame.array).reshape(-1),
-        info.replace(photometric_interpretation="YBR_FULL", planar_configuration=0),
+def _compressed_ratio(converted: list[Converted]) -> float:
+    native = sum(c.native_bytes for c in converted if c.encoder is not None)
+    compressed = sum(
+        len(c.frame) for c in converted if isinstance(c.frame, EncapsulatedFrame) and c.encoder
     )
-    full.index = frame.index
-    return full
-
-
-def frames_match(decoded: NativeFrame, source: NativeFrame) -> bool:
-    """True when ``decoded`` holds exactly the pixels of ``source``.
-
-    A decoder may give RGB for YBR_FULL data (the codec contract): the source
-    is then compared in RGB, converted as the built-in decoders convert.
-    """
-    expected = source.array
-    have = decoded.info.photometric_interpretation
-    if have == "RGB" and source.info.photometric_interpretation in ("YBR_FULL", "YBR_FULL_422"):
-        from dicomframe.color import ybr_to_rgb
-
-        expected = ybr_to_rgb(expected, bits=source.info.bits_stored)
-    return decoded.array.shape == expected.shape and bool(np.array_equal(decoded.array, expected))
-
-
-def verify_frame(
-    encoded: EncapsulatedFrame,
-    source: NativeFrame,
-    codecs: CodecManager | None,
-    *,
-    index: int | None,
-    outcome: str,
-    encoder: str | None = None,
-) -> str:
-    """Raise :class:`EncodingError` unless ``encoded`` decodes to exactly ``source``.
-
-    ``encoder`` names the codec that encoded the frame: another decoder
-    checks it whenever one can (``decode_with(avoid=encoder)``), since a
-    codec's own decoder may share its encoder's mistake (a private byte
-    order, a mislabelled colour model) and agree with it. Only when no other
-    codec could even try does the encoder's own decoder check it. Returns the
-    name of the decoder that did, also logged at DEBUG level.
-
-    A stream that no codec can decode (a header that contradicts the frame,
-    a backend that refuses it) fails verification as a wrong decode does,
-    with the decoder's error chained: either way the encoder cannot be
-    trusted with this frame. ``outcome`` ends the message ("nothing was
-    changed", "nothing was written").
-    """
-    from dicomframe.plugins.manager import default_manager
-
-    manager = codecs or default_manager()
-    what = f"verification failed: frame {index} of {encoded.transfer_syntax.keyword}"
-    by = f"encoded by {encoder!r}; " if encoder is not None else ""
-    try:
-        decoded, decoder = manager.decode_with(encoded, avoid=encoder)
-    except CodecError as exc:
-        raise EncodingError(
-            f"{what} cannot be decoded: {str(exc).splitlines()[0]}; {by}{outcome}",
-            tag=0x7FE00010,
-        ) from exc
-    if not frames_match(decoded, source):
-        raise EncodingError(
-            f"{what} does not decode to the source pixels: {by}decoded by {decoder!r}; {outcome}",
-            tag=0x7FE00010,
-        )
-    _log.debug("frame %s encoded by %s: verified by decoding with %s", index, encoder, decoder)
-    return decoder
-
-
-def _verify(converted: _Converted, codecs: CodecManager | None) -> None:
-    frames, sources, encoders = converted.frames, converted.sources, converted.encoders
-    for index, (frame, source, encoder) in enumerate(zip(frames, sources, encoders, strict=True)):
-        if source is None or encoder is None:
-            continue
-        verify_frame(
-            frame, source, codecs, index=index, outcome="nothing was changed", encoder=encoder
-        )
-
-
-def _compressed_ratio(sources: list[NativeFrame | None], frames: list[Any]) -> float:
-    native = sum(s.data.nbytes for s in sources if s is not None)
-    compressed = sum(len(f) for f, s in zip(frames, sources, strict=True) if s is not None)
     return native / compressed if compressed else 0.0
 
 

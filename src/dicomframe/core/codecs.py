@@ -7,9 +7,9 @@ handed the registry to use (``dcf.read(..., codecs=manager)``, kept as
 a :class:`~dicomframe.plugins.CodecManager` is one. When none was given, the
 core asks this module for the default, which ``dicomframe/__init__.py``
 installs with :func:`install` when the package is imported: the default
-manager, the many-frame decoder that keeps every core busy, and the lookup
-of transfer syntaxes that plugins declare. Tests and embedders may install
-their own.
+manager, the many-frame decoder and encoder that keep every core busy, and
+the lookup of transfer syntaxes that plugins declare. Tests and embedders
+may install their own.
 """
 
 from __future__ import annotations
@@ -20,7 +20,14 @@ from typing import Any, Protocol
 
 from dicomframe.errors import DicomError
 
-__all__ = ["FrameCodecs", "decode_many", "default_codecs", "find_syntax", "install"]
+__all__ = [
+    "FrameCodecs",
+    "decode_many",
+    "default_codecs",
+    "encode_many",
+    "find_syntax",
+    "install",
+]
 
 
 class FrameCodecs(Protocol):
@@ -36,6 +43,7 @@ class FrameCodecs(Protocol):
 
 
 ManyFrames = Callable[..., Any]  # (frames, /, *, codecs, limits, **options) -> ndarray
+EncodeMany = Callable[..., Any]  # (frames, syntax, /, *, codecs, **options) -> list of frames
 SyntaxFinder = Callable[[str, "FrameCodecs | None"], Any]  # (uid, codecs) -> TransferSyntax | None
 
 
@@ -44,6 +52,7 @@ class _Runtime:
     default: Callable[[], FrameCodecs] | None = None
     decode_frames: ManyFrames | None = None
     find_syntax: SyntaxFinder | None = None
+    encode_frames: EncodeMany | None = None
 
 
 _runtime = _Runtime()
@@ -54,11 +63,13 @@ def install(
     default: Callable[[], FrameCodecs],
     decode_frames: ManyFrames,
     find_syntax: SyntaxFinder,
+    encode_frames: EncodeMany | None = None,
 ) -> None:
-    """Wire in the default registry, the many-frame decoder and the syntax lookup."""
+    """Wire in the default registry, the many-frame decoder and encoder, the syntax lookup."""
     _runtime.default = default
     _runtime.decode_frames = decode_frames
     _runtime.find_syntax = find_syntax
+    _runtime.encode_frames = encode_frames
 
 
 def default_codecs() -> FrameCodecs:
@@ -73,6 +84,29 @@ def decode_many(frames: Any, /, *, codecs: FrameCodecs | None, **options: Any) -
     if _runtime.decode_frames is None:
         raise DicomError("no many-frame decoder installed: import dicomframe")
     return _runtime.decode_frames(frames, codecs=codecs, **options)
+
+
+def encode_many(frames: Any, syntax: Any, /, *, codecs: FrameCodecs | None, **options: Any) -> Any:
+    """Encode frames in ``syntax``, on every core when wired in; the encoded frames, in order.
+
+    ``frames`` are ``NativeFrame`` or ``EncapsulatedFrame`` (decoded first,
+    unless already in ``syntax``: passed through); ``options`` go to the
+    many-frame encoder (``workers=``, ``parallel=``, ``report=``). Without
+    one, each frame is encoded in turn through the registry.
+    """
+    if _runtime.encode_frames is not None:
+        return _runtime.encode_frames(frames, syntax, codecs=codecs, **options)
+    return encode_one_by_one(frames, syntax, codecs or default_codecs())
+
+
+def encode_one_by_one(frames: Any, syntax: Any, codecs: FrameCodecs) -> list[Any]:
+    """Each frame encoded in turn through ``codecs``; one already in ``syntax`` as it is."""
+    return [
+        frame
+        if frame.info.transfer_syntax_uid == syntax.uid
+        else codecs.encode(frame.decode(codecs=codecs), syntax)
+        for frame in frames
+    ]
 
 
 def find_syntax(uid: str, codecs: FrameCodecs | None) -> Any:

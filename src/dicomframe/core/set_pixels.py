@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dicomframe.core.codecs import FrameCodecs, default_codecs
+from dicomframe.core.codecs import FrameCodecs, encode_many
 from dicomframe.core.element import DataElement
 from dicomframe.core.encapsulation import encapsulate
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
@@ -156,13 +156,16 @@ def _pixel_keyword(dtype: np.dtype[Any]) -> str:
     return "PixelData"
 
 
-def set_pixel_data(
+def set_pixel_data(  # noqa: PLR0913 - every option is keyword-only
     ds: Dataset,
     frames_or_array: Frames | np.ndarray[Any, Any],
     transfer_syntax: str | TransferSyntax | None = None,
     *,
     codecs: FrameCodecs | None = None,
     offset_table: str = "auto",
+    workers: int | None = None,
+    parallel: str = "auto",
+    report: Any = None,
     **info: Any,
 ) -> None:
     """Replace the pixel data of ``ds`` and the attributes that describe it.
@@ -183,6 +186,10 @@ def set_pixel_data(
         default one.
     offset_table
         For encapsulated data: ``"auto"``, ``"basic"`` or ``"extended"``.
+    workers, parallel, report
+        How many frames are encoded at once and how, as for decoding
+        (:mod:`dicomframe.parallel`), and a ``ParallelReport`` to fill in with
+        what ran: the many-frame encoder wired into :mod:`dicomframe.core.codecs`.
     **info
         FrameInfo overrides for an array (``bits_stored=12``, ...).
     """
@@ -196,7 +203,10 @@ def set_pixel_data(
     target = _target_syntax(ds, frames, transfer_syntax)
     codecs = codecs or ds.codecs
     if target.is_encapsulated:
-        encoded = _encoded(frames, target, codecs)
+        running = {"workers": workers, "parallel": parallel}
+        if report is not None:
+            running["report"] = report
+        encoded = _encoded(frames, target, codecs, running)
         _store_encapsulated(ds, encoded, offset_table)
         described = encoded[0].info
     else:
@@ -221,16 +231,18 @@ def _target_syntax(
 
 
 def _encoded(
-    frames: Sequence[Any], target: TransferSyntax, codecs: FrameCodecs | None
+    frames: Sequence[Any],
+    target: TransferSyntax,
+    codecs: FrameCodecs | None,
+    running: dict[str, Any],
 ) -> list[EncapsulatedFrame]:
-    manager = codecs or default_codecs()
-    out: list[EncapsulatedFrame] = []
-    for frame in frames:
-        if isinstance(frame, EncapsulatedFrame) and frame.info.transfer_syntax_uid == target.uid:
-            out.append(frame)  # already in the target syntax: passed through byte for byte
-            continue
-        native = frame if isinstance(frame, NativeFrame) else frame.decode(codecs=manager)
-        out.append(manager.encode(native, target))
+    """Each frame in ``target``: those in it already as they are, the others encoded at once."""
+    out: list[EncapsulatedFrame] = list(frames)
+    if not all(
+        isinstance(f, EncapsulatedFrame) and f.info.transfer_syntax_uid == target.uid
+        for f in frames
+    ):
+        out = encode_many(frames, target, codecs=codecs, **running)
     uids = {f.info.photometric_interpretation for f in out}
     if len(uids) > 1:
         raise EncodingError(
