@@ -490,6 +490,7 @@ BUILTIN_THREADING = {
     "imagecodecs-j2k": Threading.RELEASES_GIL,
     "imagecodecs-htj2k": Threading.RELEASES_GIL,
     "imagecodecs-jpegxl": Threading.RELEASES_GIL,
+    "imagecodecs-rle": Threading.RELEASES_GIL,  # PackBits in C without the GIL
     "deflate": Threading.RELEASES_GIL,
     "encapsulated-uncompressed": Threading.RELEASES_GIL,
     "pylibjpeg-libjpeg": Threading.HOLDS_GIL,

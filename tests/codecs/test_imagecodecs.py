@@ -661,7 +661,9 @@ def test_conformance(codec: Codec, syntaxes: set[str] | None) -> None:
 
 
 def test_codec_facts() -> None:
-    assert plugin.dicomframe_codecs() == ALL
+    assert plugin.dicomframe_codecs() == [*ALL, plugin.RLE]  # the RLE encoder: test_rle.py
+    assert plugin.RLE.modules == ("imagecodecs",)
+    assert plugin.RLE.requires == ("imagecodecs>=2024.1.1",)
     assert [c.name for c in ALL] == [
         "imagecodecs-jpeg",
         "imagecodecs-jpegls",

@@ -1,4 +1,5 @@
-"""RLE Lossless: our numpy codec ("rle") and pylibjpeg-rle, against pydicom and DCMTK.
+"""RLE Lossless: our numpy codec ("rle"), pylibjpeg-rle and imagecodecs-rle, against pydicom and
+DCMTK.
 
 Oracles: pydicom 3's own pure-Python RLE decoder (``decoding_plugin="pydicom"``) for every
 RLE file bundled with pydicom and in testdata/, and for every stream we encode; pydicom's
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 
 import dicomframe as dcf
 from dicomframe.codecs import rle
+from dicomframe.codecs.imagecodecs import RLE as IMAGECODECS_RLE
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import FrameInfo
 from dicomframe.errors import CodecUnavailableError, DecodeError, EncodeError, NoCodecError
@@ -33,7 +35,8 @@ from tests.codecs.common import case_id, read_quietly, require_backend
 from tests.reference import TESTDATA, project_files, pydicom_files, require_tool
 
 RLE, PYLIBJPEG_RLE = rle.RLE, rle.PYLIBJPEG_RLE
-CODECS = (RLE, PYLIBJPEG_RLE)
+CODECS = (RLE, PYLIBJPEG_RLE)  # the decoders
+ENCODERS = (RLE, PYLIBJPEG_RLE, IMAGECODECS_RLE)
 RLE_UID = "1.2.840.10008.1.2.5"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
 
@@ -59,15 +62,25 @@ NATIVE_FILES = [
 ]
 
 
+class _ImagecodecsRLE:
+    """The imagecodecs plugin's RLE encoder alone."""
+
+    @hookimpl
+    def dicomframe_codecs(self) -> list[Codec]:
+        return [IMAGECODECS_RLE]
+
+
 @pytest.fixture
 def codecs(manager: CodecManager) -> CodecManager:
     manager.register(rle, "rle")
+    manager.register(_ImagecodecsRLE(), "imagecodecs")
     return manager
 
 
 def _manager() -> CodecManager:
     manager = CodecManager(entry_points=False)
     manager.register(rle, "rle")
+    manager.register(_ImagecodecsRLE(), "imagecodecs")
     return manager
 
 
@@ -257,7 +270,7 @@ def _case_id(case: tuple[Any, ...]) -> str:
     return f"{dtype.lstrip('<')}x{samples}-{rows}x{columns}-planar{planar}-{pattern}"
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=case_id)
+@pytest.mark.parametrize("codec", ENCODERS, ids=case_id)
 @pytest.mark.parametrize("case", ROUND_TRIPS, ids=_case_id)
 def test_round_trip_is_bit_exact(
     codecs: CodecManager, codec: Codec, case: tuple[str, int, tuple[int, int], int, str]
@@ -272,7 +285,9 @@ def test_round_trip_is_bit_exact(
     assert encoded.info.planar_configuration == 0
     assert len(encoded.fragments) == 1
     assert len(encoded.data) % 2 == 0
+    assert_rows_apart(encoded)
     for decoder in CODECS:
+        require_backend(decoder)
         decoded = codecs.decode(encoded, codec=decoder.name)
         assert_truthful(decoded, frame.info)
         np.testing.assert_array_equal(decoded.array, frame.array)
@@ -314,6 +329,10 @@ def test_random_frames_round_trip(
     manager = _manager()
     encoded = manager.encode(frame, "RLELossless", codec="rle")
     np.testing.assert_array_equal(manager.decode(encoded, codec="rle").array, frame.array)
+    if IMAGECODECS_RLE.is_available():
+        theirs = manager.encode(frame, "RLELossless", codec="imagecodecs-rle")
+        assert_rows_apart(theirs)
+        np.testing.assert_array_equal(manager.decode(theirs, codec="rle").array, frame.array)
     if PYLIBJPEG_RLE.is_available():
         np.testing.assert_array_equal(
             manager.decode(encoded, codec="pylibjpeg-rle").array, frame.array
@@ -328,21 +347,24 @@ def test_reference_native_frames_round_trip(codecs: CodecManager, path: Path) ->
     for index in range(len(pixels)):
         frame = pixels[index]
         assert isinstance(frame, NativeFrame)
-        for codec in CODECS:
+        for codec in ENCODERS:
             require_backend(codec)
             encoded = codecs.encode(frame, "RLELossless", codec=codec.name)
             for decoder in CODECS:
                 decoded = codecs.decode(encoded, codec=decoder.name)
                 np.testing.assert_array_equal(decoded.array, frame.array)
-        np.testing.assert_array_equal(pydicom_decode(encoded), frame.array)
+            np.testing.assert_array_equal(pydicom_decode(encoded), frame.array)
 
 
-def test_dcmdrle_decodes_our_files(codecs: CodecManager, tmp_path: Path) -> None:
+@pytest.mark.parametrize("codec", ENCODERS, ids=case_id)
+def test_dcmdrle_decodes_our_files(codecs: CodecManager, codec: Codec, tmp_path: Path) -> None:
     tool = require_tool("dcmdrle")
+    require_backend(codec)
     template = TESTDATA / "ct_explicit_le.dcm"
     for dtype, samples in [x for x in LAYOUTS if x[0][-1] != "8"]:
         frames = [make_frame(dtype, samples, shape=(9, 13), planar=p) for p in (0, 1)]
-        encoded = [codecs.encode(f, "RLELossless", codec="rle") for f in frames]
+        frames.append(make_frame(dtype, samples, shape=(9, 13), data=np.zeros(117 * samples)))
+        encoded = [codecs.encode(f, "RLELossless", codec=codec.name) for f in frames]
         ds = read_quietly(template)
         ds.set_pixel_data(encoded)
         ours, theirs = tmp_path / "ours.dcm", tmp_path / "theirs.dcm"
@@ -389,10 +411,42 @@ def test_runs_never_cross_a_row() -> None:
     assert data[64:] == bytes([129, 0, 257 - 72, 0]) * 4
 
 
+def _run_lengths(segment: bytes) -> list[int]:
+    """The bytes each PackBits run of ``segment`` gives, in order (PS3.5 G.3.2)."""
+    lengths, at = [], 0
+    while at < len(segment) - 1:  # a last byte alone is padding
+        header = segment[at]
+        if header < 128:
+            lengths.append(header + 1)
+            at += header + 2
+        elif header > 128:
+            lengths.append(257 - header)
+            at += 2
+        else:
+            at += 1
+    return lengths
+
+
+def assert_rows_apart(encoded: EncapsulatedFrame) -> None:
+    """No run of any segment crosses a row (PS3.5 G.3.1), and each segment is one frame."""
+    info, data = encoded.info, bytes(encoded.data)
+    for start, end in rle.parse_header(data, info):
+        lengths = _run_lengths(data[start:end])
+        ends = np.cumsum(lengths)
+        assert ends[-1] == info.rows * info.columns
+        starts = ends - np.asarray(lengths)
+        assert np.all(starts // info.columns == (ends - 1) // info.columns)
+
+
 # -- colour, sign and precision -------------------------------------------------------------
 def test_ybr_full_422_is_encoded_and_decoded_as_ybr_full(codecs: CodecManager) -> None:
     data = np.array([10, 20, 128, 130, 30, 40, 100, 90] * 4, dtype=np.uint8)
     frame = make_frame("u1", 3, shape=(4, 4), data=data, photometric="YBR_FULL_422")
+    for encoder in ENCODERS[1:]:
+        if encoder.is_available():
+            theirs = codecs.encode(frame, "RLELossless", codec=encoder.name)
+            assert theirs.info.photometric_interpretation == "YBR_FULL"
+            np.testing.assert_array_equal(codecs.decode(theirs, codec="rle").array, frame.array)
     encoded = codecs.encode(frame, "RLELossless", codec="rle")
     assert encoded.info.photometric_interpretation == "YBR_FULL"
     decoded = codecs.decode(encoded, codec="rle")
@@ -429,7 +483,7 @@ def test_unused_high_bits_are_corrected_as_pydicom_does(
     assert decoded.data.tolist() == expected
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=case_id)
+@pytest.mark.parametrize("codec", ENCODERS, ids=case_id)
 def test_encode_refuses_values_outside_bits_stored(codecs: CodecManager, codec: Codec) -> None:
     require_backend(codec)
     frame = make_frame("<u2", data=np.full(35, 5000, np.uint16), bits_stored=12)
@@ -477,7 +531,7 @@ DECLINED = [
 ]
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=case_id)
+@pytest.mark.parametrize("codec", ENCODERS, ids=case_id)
 @pytest.mark.parametrize(
     ("info", "reason"), DECLINED, ids=["1-bit", "64-bit-rgb", "float", "ybr-partial", "cmyk"]
 )
@@ -746,11 +800,31 @@ def test_short_segment_after_a_full_one_names_it(codecs: CodecManager) -> None:
 # -- registry facts ---------------------------------------------------------------------------
 def test_codec_facts() -> None:
     assert (RLE.name, RLE.priority, RLE.modules, RLE.requires) == ("rle", 0, ("numpy",), ())
-    assert PYLIBJPEG_RLE.priority == 10  # preferred when installed
+    assert PYLIBJPEG_RLE.priority == 9  # the first decoder when installed
     assert PYLIBJPEG_RLE.modules == ("rle",)
     assert PYLIBJPEG_RLE.requires == ("pylibjpeg-rle>=2.0",)
     assert RLE.transfer_syntaxes == PYLIBJPEG_RLE.transfer_syntaxes == frozenset({RLE_UID})
     assert rle.dicomframe_codecs() == [RLE, PYLIBJPEG_RLE]
+    assert IMAGECODECS_RLE.name == "imagecodecs-rle"
+    assert IMAGECODECS_RLE.priority > PYLIBJPEG_RLE.priority  # the first encoder when installed
+    assert IMAGECODECS_RLE.decode is None  # pylibjpeg-rle decodes faster
+    assert IMAGECODECS_RLE.transfer_syntaxes == frozenset({RLE_UID})
+
+
+def test_each_direction_goes_to_its_fastest_backend() -> None:
+    manager = CodecManager()  # the installed plugins, as a user gets them
+    require_backend(PYLIBJPEG_RLE)
+    require_backend(IMAGECODECS_RLE)
+    frame = make_frame("<i2", shape=(64, 64))
+    encoded, used = manager.encode_with(frame, "RLELossless")
+    assert used == "imagecodecs-rle"
+    decoded, used = manager.decode_with(encoded)
+    assert used == "pylibjpeg-rle"
+    np.testing.assert_array_equal(decoded.array, frame.array)
+    _, used = manager.encode_with(frame, "RLELossless", block=["imagecodecs-rle"])
+    assert used == "pylibjpeg-rle"
+    _, used = manager.encode_with(frame, "RLELossless", block=["imagecodecs", "pylibjpeg-rle"])
+    assert used == "rle"
 
 
 def test_pylibjpeg_rle_is_tried_first(codecs: CodecManager) -> None:
@@ -788,7 +862,7 @@ def test_importing_the_plugin_imports_no_backend() -> None:
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("codec", CODECS, ids=case_id)
+@pytest.mark.parametrize("codec", ENCODERS, ids=case_id)
 def test_passes_the_conformance_checks(codec: Codec) -> None:
     require_backend(codec)
     report = check_codec(codec)
