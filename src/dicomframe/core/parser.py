@@ -312,8 +312,13 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
                 ctx, pos, end, level, mode
             ):
                 break
-            head = _read_header(ctx, pos, end)
-            element, after = _read_element(ctx, head, end, level)
+            try:
+                head = _read_header(ctx, pos, end)
+                element, after = _read_element(ctx, head, end, level)
+            except InvalidDicomError:
+                if ctx.source.is_head:
+                    break  # the element may go on past the head: the reader reads on
+                raise
             number = tag = element.tag
         else:
             element = new(DataElement)

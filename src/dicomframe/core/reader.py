@@ -6,8 +6,10 @@ map and are read when first used, so the file stays open until
 ``ds.close()`` (or the end of a ``with`` block). When nothing was left in the
 map the file is closed at once. A file smaller than ``defer_size`` cannot
 hold such a value, so it is read whole instead, which costs a third of
-mapping it (a header scan opens thousands). Bytes and file objects are
-parsed from memory.
+mapping it (a header scan opens thousands). A read that stops before the
+pixels reads the first 16 KiB (``HEAD_BYTES``) and parses them; only a header
+that goes on past them makes it read the rest, resuming where the head ended.
+Bytes and file objects are parsed from memory.
 
 Lenient cases, each as DCMTK or pydicom are lenient (see ``docs/reading.md``):
 
@@ -39,9 +41,13 @@ from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
 from dicomframe.core.limits import Budget, Limits, allow_recursion, resolve_limits
 from dicomframe.core.parser import (
+    MODE_DATASET,
     MODE_META,
+    SPECIFIC_CHARACTER_SET,
     ParseContext,
     _Level,
+    _stops,
+    _with_charsets,
     iter_dataset,
     parse_into,
 )
@@ -69,16 +75,21 @@ DEFAULT_DEFER_SIZE = 64 * 1024
 _NUMBER_OF_FRAMES = 0x00280008
 _INFLATE_PIECE = 1 << 22  # inflated 4 MiB at a time
 _NEVER_DEFER = 1 << 62
+# A read that stops before the pixels reads this much first, and the rest of the file only
+# when the header goes on past it: one pread of 16 KiB costs a fraction of mapping the file.
+HEAD_BYTES = 16 * 1024
+_HEAD_MARGIN = 16  # bytes past a head's last element, to see what comes next
+_HEAD_MIN = 256  # the preamble, the DICM prefix and what follows
 
 SourceLike = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 
 
-def _open(source: SourceLike, defer_size: int, limits: Limits) -> Source:
+def _open(source: SourceLike, defer_size: int, limits: Limits, head: int = 0) -> Source:
     most = limits.max_stream_bytes
     if isinstance(source, str | os.PathLike):
         try:
             # A file smaller than defer_size holds no value to leave in it: read, not mapped.
-            return Source.from_path(source, map_from=defer_size, max_bytes=most)
+            return Source.from_path(source, map_from=defer_size, max_bytes=most, head=head)
         except FileNotFoundError:
             raise
         except OSError as exc:
@@ -91,7 +102,7 @@ def _open(source: SourceLike, defer_size: int, limits: Limits) -> Source:
     if fd is not None:  # an open file: mapped like a path, so values stay in the file
         source.seek(0, os.SEEK_END)  # as if read, like any other file object
         name = str(getattr(source, "name", "<file>"))
-        return Source.from_fd(fd, name=name, map_from=defer_size, max_bytes=most)
+        return Source.from_fd(fd, name=name, map_from=defer_size, max_bytes=most, head=head)
     name = str(getattr(source, "name", "<file>"))
     return Source(read_stream(source, name, most), name=name)
 
@@ -140,11 +151,13 @@ def _detect(buf: memoryview, pos: int) -> TransferSyntax:
     return ExplicitVRLittleEndian if explicit else ImplicitVRLittleEndian
 
 
-def _read_meta(source: Source, pos: int, *, one_by_one: bool) -> tuple[Dataset, int]:
+def _read_meta(source: Source, pos: int, *, one_by_one: bool) -> tuple[Dataset, int, Source]:
     """Read group 0002 (always Explicit VR Little Endian, PS3.10 7.1).
 
     ``read()`` uses the inline loop; ``iter_elements()`` reads the meta one
     element at a time through the parser's element reader, as it reads the rest.
+    Returns the meta, where the dataset starts and the source, which is the
+    whole file when the head read first was too short for the meta.
     """
     buf = source.buffer
     meta = Dataset()
@@ -159,11 +172,44 @@ def _read_meta(source: Source, pos: int, *, one_by_one: bool) -> tuple[Dataset, 
     # even when the dataset has nothing located (and read() closes the file).
     ctx = ParseContext(source, explicit_vr=explicit, defer_size=_NEVER_DEFER)
     if not one_by_one:
-        return meta, parse_into(ctx, pos, len(buf), _Level(dataset=meta), mode=MODE_META)
+        ctx, pos = _parse_resuming(ctx, pos, _Level(dataset=meta), MODE_META)
+        return meta, pos, ctx.source
     for element, after in iter_dataset(ctx, pos, len(buf), mode=MODE_META):
         meta.add(element)
         pos = after
-    return meta, pos
+    return meta, pos, source
+
+
+def _parse_resuming(
+    ctx: ParseContext, pos: int, level: _Level, mode: int
+) -> tuple[ParseContext, int]:
+    """``parse_into``, going on in the whole file when a head ends before the elements do.
+
+    The elements parsed from the head are kept (their values are copies, their
+    sequences parse from the head's bytes); parsing resumes at the first
+    element the head did not hold, with the character sets then in force.
+    Returns the context of the source parsed last and where parsing stopped.
+    """
+    pos = parse_into(ctx, pos, len(ctx.buffer), level, mode=mode)
+    source = ctx.source
+    if not source.is_head or _ended(ctx, pos, level, mode):
+        return ctx, pos
+    ctx = ctx._replace(source=source.whole())
+    assert level.dataset is not None
+    charset = level.dataset._elements.get(SPECIFIC_CHARACTER_SET)  # type: ignore[call-overload]
+    if charset is not None:
+        level = _with_charsets(level, charset)
+    try:
+        return ctx, parse_into(ctx, pos, len(ctx.buffer), level, mode=mode)
+    except BaseException:
+        ctx.source.close()  # the caller closes the head it gave
+        raise
+
+
+def _ended(ctx: ParseContext, pos: int, level: _Level, mode: int) -> bool:
+    """True where a head's elements end for good: a stop that leaves room to read on."""
+    end = len(ctx.buffer)
+    return end - pos >= _HEAD_MARGIN and _stops(ctx, pos, end, level, mode)
 
 
 def _transfer_syntax(
@@ -226,7 +272,7 @@ def _inflate(source: Source, pos: int, limits: Limits) -> Source:
 class _Prepared:
     """Everything known once the preamble and meta have been read."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - every option is keyword-only
         self,
         source: SourceLike,
         *,
@@ -235,11 +281,14 @@ class _Prepared:
         limits: Limits,
         codecs: FrameCodecs | None = None,
         one_by_one: bool = False,
+        head: bool = False,
     ) -> None:
         self.defer = DEFAULT_DEFER_SIZE if defer_size is None else max(int(defer_size), 1)
         self.limits = limits
         self.codecs = codecs
-        self.source = _open(source, self.defer, limits)
+        # A head shorter than defer_size cannot hold a value to leave in the file.
+        size = HEAD_BYTES if head and self.defer >= HEAD_BYTES else 0
+        self.source = _open(source, self.defer, limits, size)
         try:
             self._prepare(force=force, one_by_one=one_by_one)
         except BaseException:
@@ -247,6 +296,8 @@ class _Prepared:
             raise
 
     def _prepare(self, *, force: bool, one_by_one: bool) -> None:
+        if self.source.is_head and len(self.source) < _HEAD_MIN:
+            self.source = self.source.whole()  # a head too short to hold the preamble
         buf = self.source.buffer
         self.preamble: bytes | None = None
         pos = 0
@@ -259,13 +310,16 @@ class _Prepared:
                 "no DICM prefix: not a DICOM Part 10 file (use force=True for a bare dataset)",
                 offset=128,
             )
-        self.meta, pos = _read_meta(self.source, pos, one_by_one=one_by_one)
+        self.meta, pos, self.source = _read_meta(self.source, pos, one_by_one=one_by_one)
+        buf = self.source.buffer
         if len(self.meta) == 0 and self.preamble is not None and not force:
             raise InvalidDicomError("missing file meta information (group 0002)", offset=pos)
         if len(self.meta):
             self.syntax = _transfer_syntax(self.meta, buf, pos, self.codecs)
         else:
             self.syntax = _detect(buf, pos)
+        if self.syntax.is_deflated and self.source.is_head:
+            self.source = self.source.whole()
         self.body = self.source
         if self.syntax.is_deflated:
             self.body, pos = _inflate(self.source, pos, self.limits), 0
@@ -367,7 +421,12 @@ def read(  # noqa: PLR0913 - every option is keyword-only
     """
     resolved = resolve_limits(limits)
     prepared = _Prepared(
-        source, force=force or lenient, defer_size=defer_size, limits=resolved, codecs=codecs
+        source,
+        force=force or lenient,
+        defer_size=defer_size,
+        limits=resolved,
+        codecs=codecs,
+        head=stop_before_pixels and not lenient,  # a lenient read would repair the head's end
     )
     ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=strict)
     # Sequences are parsed when first used; a lenient read parses them now, so that
@@ -375,7 +434,7 @@ def read(  # noqa: PLR0913 - every option is keyword-only
     ctx = ctx._replace(repairs=[]) if lenient else ctx._replace(lazy=True)
     ds = Dataset()
     try:
-        _parse_top(ctx, prepared.pos, ds)
+        prepared.source = _parse_top(ctx, prepared.pos, ds)
     except BaseException:
         prepared.source.close()
         raise
@@ -386,18 +445,24 @@ def read(  # noqa: PLR0913 - every option is keyword-only
     ds.meta = prepared.meta
     ds.preamble = prepared.preamble
     ds.transfer_syntax = prepared.syntax
-    if not _has_located(ds):
-        prepared.source.close()
-    elif prepared.source.is_mapped:
-        ds.source = prepared.source  # the file stays open until ds.close()
-    # else: bytes in memory hold unparsed sequences; they live as long as those need them
+    if prepared.source.is_mapped:
+        if _has_located(ds):
+            ds.source = prepared.source  # the file stays open until ds.close()
+        else:
+            prepared.source.close()
+    else:
+        # Bytes in memory: nothing to close; they live as long as unparsed sequences need them.
+        prepared.source.finish()  # a head's descriptor, kept in case the header went on
     return ds
 
 
-def _parse_top(ctx: ParseContext, pos: int, ds: Dataset) -> None:
-    """Parse the dataset into ``ds``; a lenient read keeps what came before damage."""
+def _parse_top(ctx: ParseContext, pos: int, ds: Dataset) -> Source:
+    """Parse the dataset into ``ds``; a lenient read keeps what came before damage.
+
+    Returns the source parsed last: the whole file when a head was not enough.
+    """
     try:
-        parse_into(ctx, pos, len(ctx.buffer), _Level(dataset=ds))
+        ctx, _ = _parse_resuming(ctx, pos, _Level(dataset=ds), MODE_DATASET)
     except (struct.error, IndexError, RecursionError) as exc:  # defensive: never leak these
         raise InvalidDicomError(f"malformed data: {exc}") from exc
     except InvalidDicomError as exc:
@@ -408,6 +473,7 @@ def _parse_top(ctx: ParseContext, pos: int, ds: Dataset) -> None:
             action="dropped the rest of the dataset from there",
         ):
             raise
+    return ctx.source
 
 
 def _text_numbers(ds: Dataset) -> list[RepairWarning]:

@@ -13,6 +13,11 @@ remembers its size, modification time and inode; a value read lazily after
 any of them changed raises :class:`~dicomframe.errors.SourceChangedError`
 instead of returning bytes the dataset was never parsed from (or crashing
 the process with ``SIGBUS`` when the file shrank under the map).
+
+A *head* is the first kilobytes of a file read with one ``pread``, for a
+header scan: when the header goes on past it, :meth:`Source.whole` gives the
+whole file (after checking it is still the file the head came from), and
+parsing resumes there.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from dicomframe.errors import DicomError, InvalidDicomError, LimitError, SourceChangedError
 
@@ -33,7 +38,7 @@ __all__ = ["Located", "Patched", "Source", "Unparsed", "file_kind", "read_stream
 class Source:
     """A readable, random-access byte buffer with an explicit lifetime."""
 
-    __slots__ = ("_buffer", "_data", "_fd", "_map", "_path", "_stamp", "name")
+    __slots__ = ("_buffer", "_data", "_fd", "_map", "_path", "_rest", "_stamp", "name")
 
     def __init__(self, buffer: bytes | bytearray | memoryview, *, name: str = "<bytes>") -> None:
         self._buffer: memoryview | None = memoryview(buffer).cast("B")
@@ -42,11 +47,17 @@ class Source:
         self._fd: int | None = None
         self._stamp: tuple[int, int, int] | None = None  # size, mtime_ns, inode of a mapped file
         self._path: str | None = None  # the path it was opened by, to notice a replaced file
+        self._rest: _Rest | None = None  # a head: how to read the whole file (see whole())
         self.name = name
 
     @classmethod
     def from_path(
-        cls, path: str | os.PathLike[str], *, map_from: int = 0, max_bytes: int | None = None
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        map_from: int = 0,
+        max_bytes: int | None = None,
+        head: int = 0,
     ) -> Source:
         """Map a file read-only, or read it when it is smaller than ``map_from`` bytes.
 
@@ -56,17 +67,29 @@ class Source:
         file whole, with no ``mmap``/``munmap`` and no file object, takes a
         third of the time of mapping it, which is most of what scanning many
         headers costs. An empty file becomes an empty buffer.
+
+        ``head``: read only the file's first ``head`` bytes when it has more;
+        the source is then a *head* (:attr:`is_head`) until :meth:`whole` or
+        :meth:`finish`. A header scan that stops before the pixels reads a few
+        kilobytes with one ``pread`` instead of mapping the whole file.
         """
         # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
-        source = cls.from_fd(fd, name=os.fspath(path), map_from=map_from, max_bytes=max_bytes)
-        if source.is_mapped:
-            source._path = os.fspath(path)
+        name = os.fspath(path)
+        source = cls.from_fd(fd, name=name, map_from=map_from, max_bytes=max_bytes, head=head)
+        if source.is_mapped or source._rest is not None:
+            source._path = name
         return source
 
     @classmethod
     def from_fd(
-        cls, fd: int, *, name: str, map_from: int = 0, max_bytes: int | None = None
+        cls,
+        fd: int,
+        *,
+        name: str,
+        map_from: int = 0,
+        max_bytes: int | None = None,
+        head: int = 0,
     ) -> Source:
         """Like :meth:`from_path`, for a file descriptor the source then owns (and closes).
 
@@ -76,7 +99,7 @@ class Source:
         says it is empty (``/proc`` files do) is read to its end, but no
         further than ``max_bytes``.
         """
-        mapped = None
+        keep = False  # the descriptor stays open: mapped, or kept by a head
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
@@ -85,17 +108,60 @@ class Source:
                     "files by path, or a stream given as a binary file object"
                 )
             size = info.st_size
+            stamp = (size, info.st_mtime_ns, info.st_ino)
+            if 0 < head < size:
+                source = cls(os.pread(fd, head, 0), name=name)
+                source._rest = _Rest(fd, stamp, map_from, max_bytes)
+                keep = True
+                return source
             if size < map_from or size == 0:
                 return cls(_read_all(fd, size, name, max_bytes), name=name)
             mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+            keep = True
         finally:
-            if mapped is None:
+            if not keep:
                 os.close(fd)
+        return cls._mapped(mapped, fd, stamp, name)
+
+    @classmethod
+    def _mapped(cls, mapped: mmap.mmap, fd: int, stamp: tuple[int, int, int], name: str) -> Source:
         source = cls(memoryview(mapped), name=name)
         source._map = source._data = mapped
         source._fd = fd  # kept for readinto(), closed by close()
-        source._stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
+        source._stamp = stamp
         return source
+
+    @property
+    def is_head(self) -> bool:
+        """True while the buffer is only the start of a longer file (see ``head``)."""
+        return self._rest is not None
+
+    def whole(self) -> Source:
+        """The whole file of a head: mapped, or read when smaller than ``map_from``.
+
+        The descriptor passes to the new source; this one keeps its bytes, so
+        what was parsed from them (sequences left unparsed) stays valid. The
+        file must be the one the head was read from: a file changed since
+        raises :class:`SourceChangedError`, and later lazy reads compare
+        against the file as the head found it.
+        """
+        rest = self._rest
+        if rest is None:
+            return self
+        self._rest = None
+        try:
+            source = _read_rest(rest, self.name)
+        except BaseException:
+            os.close(rest.fd)
+            raise
+        source._path = self._path if source.is_mapped else None
+        return source
+
+    def finish(self) -> None:
+        """Close the descriptor a head keeps for :meth:`whole`; its bytes stay readable."""
+        rest, self._rest = self._rest, None
+        if rest is not None:
+            os.close(rest.fd)
 
     def check_unchanged(self) -> None:
         """Raise :class:`SourceChangedError` when the mapped file changed since it was opened.
@@ -198,6 +264,7 @@ class Source:
 
     def close(self) -> None:
         """Release the buffer; the map is unmapped when no view is left."""
+        self.finish()
         if self._buffer is None:
             return
         self._buffer = self._data = None
@@ -210,6 +277,31 @@ class Source:
             with contextlib.suppress(BufferError):
                 self._map.close()
             self._map = None
+
+
+def _read_rest(rest: _Rest, name: str) -> Source:
+    """The whole file a head came from, when it is still the file the head was read from."""
+    info = os.fstat(rest.fd)
+    if (info.st_size, info.st_mtime_ns, info.st_ino) != rest.stamp:
+        raise SourceChangedError(
+            f"{name} changed while it was read (size, modification time or inode)", path=name
+        )
+    size = rest.stamp[0]
+    if size < rest.map_from:
+        data = _read_all(rest.fd, size, name, rest.max_bytes)
+        os.close(rest.fd)
+        return Source(data, name=name)
+    mapped = mmap.mmap(rest.fd, 0, access=mmap.ACCESS_READ)
+    return Source._mapped(mapped, rest.fd, rest.stamp, name)
+
+
+class _Rest(NamedTuple):
+    """What a head keeps to read the rest of its file: the open descriptor and how to read."""
+
+    fd: int
+    stamp: tuple[int, int, int]  # size, mtime_ns, inode when the head was read
+    map_from: int
+    max_bytes: int | None
 
 
 def file_kind(mode: int) -> str:
