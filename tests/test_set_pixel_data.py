@@ -329,3 +329,67 @@ def test_native_syntax_of_the_dataset_is_kept(syntax: str, dtype: str, tmp_path:
     back, oracle = round_trip(ds, tmp_path)
     np.testing.assert_array_equal(back.pixel_array, array)
     np.testing.assert_array_equal(oracle, array)
+
+
+# -- encoding on every core (the many-frame encoder the face wires into the core) ---------------
+@pytest.mark.parametrize("parallel", ["serial", "threads", "processes"])
+def test_frames_are_encoded_on_every_core(parallel: str) -> None:
+    from dicomframe.codecs import rle
+    from dicomframe.parallel import ParallelReport, can_fork
+    from dicomframe.plugins import CodecManager
+
+    if parallel == "processes" and not can_fork():
+        pytest.skip("needs os.fork")
+    manager = CodecManager(entry_points=False)
+    manager.register(rle, "rle")
+    array = values("int16", (6, 16, 12))
+    ds = base()
+    report = ParallelReport()
+    ds.set_pixel_data(array, "RLELossless", codecs=manager, workers=2, parallel=parallel,
+                      report=report)  # fmt: skip
+    assert report.mode == parallel
+    assert report.steps == {"encode": "pylibjpeg-rle"}  # set_pixel_data does not verify
+    if parallel == "processes":
+        assert len(report.processes) == 2
+    if parallel == "threads":
+        assert report.threads
+    np.testing.assert_array_equal(ds.pixel_array, array)
+    assert ds.transfer_syntax is not None
+    assert ds.transfer_syntax.keyword == "RLELossless"
+
+
+def test_encapsulated_frames_in_another_syntax_are_decoded_and_encoded_at_once() -> None:
+    from dicomframe.parallel import ParallelReport
+
+    source = dcf.read(TESTDATA / "rle_multiframe.dcm")
+    ds = base()
+    report = ParallelReport()
+    ds.set_pixel_data(list(source.pixel_data), "JPEGLSLossless", workers=2, parallel="threads",
+                      report=report)  # fmt: skip
+    assert set(report.steps) == {"decode", "encode"}
+    assert report.mode == "threads"
+    np.testing.assert_array_equal(ds.pixel_array, source.pixel_array)
+
+
+def test_a_registry_that_is_not_a_manager_encodes_one_frame_at_a_time() -> None:
+    from dicomframe.plugins.manager import default_manager
+
+    class Registry:
+        """Only the protocol the core asks for."""
+
+        def __init__(self) -> None:
+            self.encoded = 0
+
+        def decode(self, frame: Any, /, **options: Any) -> Any:
+            return default_manager().decode(frame, **options)
+
+        def encode(self, frame: Any, syntax: Any, /, **options: Any) -> Any:
+            self.encoded += 1
+            return default_manager().encode(frame, syntax, **options)
+
+    registry = Registry()
+    array = values("uint16", (3, 8, 8))
+    ds = base()
+    ds.set_pixel_data(array, "RLELossless", codecs=registry)
+    assert registry.encoded == 3
+    np.testing.assert_array_equal(ds.pixel_array, array)

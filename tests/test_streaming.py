@@ -30,10 +30,13 @@ import dicomframe as dcf
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.transfer_syntax import TransferSyntax, resolve
 from dicomframe.core.uids import generate_uid
+from dicomframe.parallel import ParallelReport, can_fork
 from dicomframe.plugins import Capabilities, Codec, CodecManager, hookimpl
 from dicomframe.plugins.manager import default_manager
 from tests.reference import TESTDATA, dataset_differences
 from tests.test_transcoding import gradient_rgb, make, written
+
+forking = pytest.mark.skipif(not can_fork(), reason="needs os.fork")
 
 
 def pydicom_file(name: str) -> Path:
@@ -262,6 +265,44 @@ def test_a_failure_midway_leaves_no_file(manager: CodecManager, tmp_path: Path) 
     assert [p.name for p in tmp_path.iterdir()] == ["out.dcm"]
 
 
+@pytest.mark.parametrize("parallel", ["threads", pytest.param("processes", marks=forking)])
+@pytest.mark.parametrize(
+    ("src", "syntax"),
+    [
+        (TESTDATA / "mr_multiframe_uint16.dcm", "RLELossless"),  # encode and verify
+        (TESTDATA / "rle_multiframe.dcm", "ExplicitVRLittleEndian"),  # decode
+        (TESTDATA / "rle_multiframe.dcm", "JPEGLSLossless"),  # decode, encode and verify
+    ],
+    ids=["encode", "decode", "both"],
+)
+def test_streamed_on_every_core_is_the_same_file(
+    src: Path, syntax: str, parallel: str, tmp_path: Path
+) -> None:
+    dcf.transcode_file(src, tmp_path / "serial.dcm", syntax, workers=1)
+    report = ParallelReport()
+    dcf.transcode_file(src, tmp_path / "out.dcm", syntax, workers=2, parallel=parallel,
+                       report=report)  # fmt: skip
+    assert filecmp.cmp(tmp_path / "serial.dcm", tmp_path / "out.dcm", shallow=False)
+    assert report.mode == parallel
+    expected = {"decode"} if syntax.startswith("Explicit") else {"encode", "verify"}
+    if src.name.startswith("rle"):
+        expected.add("decode")
+    assert set(report.steps) == expected
+    if parallel == "processes":
+        assert len(report.processes) == 2
+
+
+@forking
+def test_a_failure_in_a_worker_leaves_no_file(manager: CodecManager, tmp_path: Path) -> None:
+    manager.register(FailingPlugin(), "failing")
+    dst = tmp_path / "out.dcm"
+    with pytest.raises(dcf.NoCodecError, match="frame 2 cannot be encoded"):
+        dcf.transcode_file(TESTDATA / "mr_multiframe_uint16.dcm", dst, "RLELossless",
+                           codecs=manager, verify=False, workers=2,
+                           parallel="processes")  # fmt: skip
+    assert list(tmp_path.iterdir()) == []  # neither the file nor a temporary
+
+
 def test_unknown_syntax_and_option(tmp_path: Path) -> None:
     src = TESTDATA / "ct_explicit_le.dcm"
     with pytest.raises(dcf.UnknownTransferSyntaxError):
@@ -314,14 +355,18 @@ def peak_kib():
                 return int(line.split()[1])
     raise RuntimeError("no VmHWM")
 
-src, dst, syntax = sys.argv[1:4]
+src, dst, syntax, parallel = sys.argv[1:5]
 default_manager().load()
 import numpy  # everything imported before the baseline
+import resource
 with open("/proc/self/clear_refs", "w") as refs:
     refs.write("5")  # reset the peak resident set size to the current one
 before = peak_kib()
-dcf.transcode_file(src, dst, syntax)
-print(before, peak_kib())
+from dicomframe.parallel import ParallelReport
+report = ParallelReport()
+dcf.transcode_file(src, dst, syntax, parallel=parallel, report=report)
+children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest forked worker
+print(before, peak_kib(), children, report.mode)
 """
 
 
@@ -341,21 +386,36 @@ def large_native(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
-@pytest.mark.parametrize("syntax", [_memory_target(), "ExplicitVRBigEndian"])
+@pytest.mark.parametrize(
+    ("syntax", "parallel"),
+    [
+        (_memory_target(), "auto"),
+        ("ExplicitVRBigEndian", "auto"),
+        pytest.param(_memory_target(), "processes", marks=forking),
+        (_memory_target(), "threads"),
+    ],
+)
 def test_peak_memory_stays_far_below_the_file_size(
-    large_native: Path, syntax: str, tmp_path: Path
+    large_native: Path, syntax: str, parallel: str, tmp_path: Path
 ) -> None:
     dst = tmp_path / "out.dcm"
+    script = textwrap.dedent(_MEASURE)
     run = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_MEASURE), str(large_native), str(dst), syntax],
+        [sys.executable, "-c", script, str(large_native), str(dst), syntax, parallel],
         capture_output=True,
         text=True,
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    before, after = (int(v) for v in run.stdout.split())
-    growth = (after - before) * 1024
+    before, after, children, mode = run.stdout.split()
+    growth = (int(after) - int(before)) * 1024
     assert growth < 100 * 2**20, f"peak RSS grew by {growth / 2**20:.0f} MiB"
+    if parallel != "auto":
+        assert mode == parallel
+    if mode == "processes":  # each worker too: it inherited the baseline, and adds a few frames
+        worker = (int(children) - int(before)) * 1024
+        assert int(children) > 0
+        assert worker < 100 * 2**20, f"a worker grew by {worker >> 20} MiB"
     result, source = dcf.read(dst), dcf.read(large_native)
     assert len(result.pixel_data) == FRAMES
     for index in (0, FRAMES - 1):

@@ -7,6 +7,7 @@ pass-through of untouched frames, and verification of what a codec wrote.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from dicomframe.codecs import pillow, pylibjpeg, rle
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.transfer_syntax import TransferSyntax, resolve
 from dicomframe.core.uids import generate_uid
+from dicomframe.parallel import ParallelReport, can_fork
 from dicomframe.plugins import Capabilities, Codec, CodecManager, hookimpl
 from tests.reference import TESTDATA
 
@@ -430,3 +432,33 @@ def _saved(ds: dcf.Dataset, tmp_path: Path) -> Path:
     path = tmp_path / "source.dcm"
     dcf.write(ds, path)
     return path
+
+
+# -- on every core --------------------------------------------------------------------------------
+def ct_frames(count: int = 6) -> np.ndarray[Any, Any]:
+    """Signed 16-bit frames, each its own."""
+    rng = np.random.default_rng(11)
+    return rng.integers(-2000, 2000, (count, 24, 20), dtype=np.int16)
+
+
+@pytest.mark.parametrize(
+    ("parallel", "ran"),
+    [("serial", "serial"), ("threads", "threads"), ("processes", "processes")],
+)
+def test_transcode_encodes_and_verifies_on_every_core(parallel: str, ran: str) -> None:
+    if ran == "processes" and not can_fork():
+        pytest.skip("needs os.fork")
+    manager = CodecManager(entry_points=False)
+    manager.register(rle, "rle")  # the numpy RLE and pylibjpeg-rle: both hold the GIL
+    source = make(ct_frames())
+    report = ParallelReport()
+    result = dcf.transcode(source, "RLELossless", codecs=manager, codec="rle", workers=2,
+                           parallel=parallel, report=report)  # fmt: skip
+    assert report.mode == ran
+    assert report.steps == {"encode": "rle", "verify": "pylibjpeg-rle"}  # another decoder
+    if ran == "processes":
+        assert len(report.processes) == 2
+    if ran == "threads":
+        assert report.threads
+        assert threading.get_ident() not in report.threads
+    np.testing.assert_array_equal(result.pixel_array, source.pixel_array)
