@@ -320,9 +320,10 @@ def test_ordered_processes_give_failed_for_what_a_worker_did_not_do() -> None:
         return index
 
     results = dict(executors.ordered_in_processes(work, range(10), 2, 4))
-    assert results[2] is executors.FAILED
-    assert results[5] is executors.FAILED
-    assert [results[i] for i in range(10) if i not in (2, 5)] == [0, 1, 3, 4, 6, 7, 8, 9]
+    failed = {i for i, result in results.items() if result is executors.FAILED}
+    assert {2, 5} <= failed
+    assert len(failed) <= 3  # and the one index queued behind 5 at the worker that died
+    assert all(results[i] == i for i in range(10) if i not in failed)
 
 
 @forking
