@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from dicomframe.core.pixel_data import PixelData
     from dicomframe.core.source import Source
     from dicomframe.core.transfer_syntax import TransferSyntax
+    from dicomframe.core.walk import Path
     from dicomframe.errors import RepairWarning
 
 __all__ = ["Dataset", "Sequence", "to_tag"]
@@ -304,6 +305,19 @@ class Dataset:
         from dicomframe.core.functional_groups import frame_functional_groups
 
         return frame_functional_groups(self, index)
+
+    # -- walking and private data ------------------------------------------
+    def walk(self) -> Iterator[tuple[Path, DataElement]]:
+        """Yield ``(path, element)`` for every element at any depth, depth first.
+
+        ``path`` is a tuple of :class:`~dicomframe.core.walk.Step` (sequence
+        tag, 0-based item index) leading to the element's dataset; ``()`` at
+        the top. Deleting the element just yielded is safe, and deleting a
+        sequence skips its items: see :mod:`dicomframe.core.walk`.
+        """
+        from dicomframe.core.walk import walk
+
+        return walk(self)
 
     # -- pixel data ------------------------------------------------------
     @property
