@@ -81,6 +81,7 @@ def test_too_old_reads_metadata_and_imports_nothing(monkeypatch: pytest.MonkeyPa
         return "2.1.0"
 
     monkeypatch.setattr(importlib.metadata, "version", version)
+    monkeypatch.setenv("DICOMFRAME_PLUGIN_CACHE", "0")  # nothing remembered: asked each time
     codec = dataclasses.replace(
         ZLIB, modules=("never_imported",), requires=("backend-a>=2.3", "backend-b>=2.1")
     )

@@ -2,8 +2,9 @@
 
 :meth:`dicomframe.plugins.Codec.too_old` reads a codec's ``requires``
 (``"pylibjpeg-openjpeg>=2.3"``) and asks :mod:`importlib.metadata` which
-version is installed: the backend itself is not imported, so a broken or
-slow backend costs nothing here. dicomframe depends on no version library,
+version is installed (through :mod:`.entry_cache`, which remembers the answer
+across processes): the backend itself is not imported, so a broken or slow
+backend costs nothing here. dicomframe depends on no version library,
 so this reads the part of PEP 440 and PEP 508 that requirement hints use: a
 name, optional extras, comma-separated clauses of ``>=``, ``>``, ``<=``,
 ``<``, ``==``, ``!=`` or ``~=`` and a release number, optional markers after
@@ -14,10 +15,11 @@ that cannot be read is not held against the distribution.
 
 from __future__ import annotations
 
-import importlib.metadata
 import operator
 import re
 from collections.abc import Callable
+
+from dicomframe.plugins import entry_cache
 
 __all__ = ["unmet"]
 
@@ -65,9 +67,8 @@ def unmet(requirement: str) -> str | None:
     if match is None:
         return None
     name, clauses = match.group(1), match.group(3)
-    try:
-        version = importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
+    version = entry_cache.version(name)
+    if version is None:
         return None
     installed = _release(version)
     if installed is None:

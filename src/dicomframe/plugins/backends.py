@@ -13,7 +13,6 @@ stays cheap.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import platform
 import re
 import sys
@@ -21,6 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from dicomframe.errors import CodecUnavailableError
+from dicomframe.plugins import entry_cache
 
 if TYPE_CHECKING:
     from dicomframe.plugins.codec import Codec
@@ -43,11 +43,11 @@ def requirement_names(codec: Codec) -> list[str]:
 
 
 def installed_version(distribution: str) -> str | None:
-    """The installed version of ``distribution``, or None when it is not installed."""
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    """The installed version of ``distribution``, or None when it is not installed.
+
+    Remembered across processes (:mod:`.entry_cache`): no import of importlib.metadata.
+    """
+    return entry_cache.version(distribution)
 
 
 def problem(codec: Codec) -> Problem | None:
@@ -88,6 +88,8 @@ def versions(codec: Codec) -> list[tuple[str, str | None]]:
             found.append(("Python", platform.python_version()))
             continue
         if providers is None:  # scans every installed distribution: only when needed
+            import importlib.metadata
+
             providers = importlib.metadata.packages_distributions()
         found.extend((name, installed_version(name)) for name in providers.get(top, [top]))
     return found

@@ -17,28 +17,30 @@ plugins and both distributions. Every problem is a
 :class:`~dicomframe.errors.PluginError` whose ``__cause__`` is the original
 exception; the manager also warns :class:`~dicomframe.errors.PluginWarning`
 once for each (:func:`warning`).
+
+The entry points are read through :mod:`.entry_cache`, which remembers them
+across processes while the installed distributions stay the same, so that a
+fresh process need not import :mod:`importlib.metadata` nor read every
+distribution's metadata.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import pluggy
 
 from dicomframe.core.transfer_syntax import TransferSyntax, register, resolve
 from dicomframe.errors import PluginError, PluginWarning, UnknownTransferSyntaxError
-from dicomframe.plugins import hookspecs
+from dicomframe.plugins import entry_cache, hookspecs
 from dicomframe.plugins.codec import Codec
-
-if TYPE_CHECKING:
-    from importlib.metadata import EntryPoint
+from dicomframe.plugins.entry_cache import Entry
 
 __all__ = [
     "Collected",
+    "Entry",
     "Origin",
     "collect",
     "entry_points",
@@ -87,26 +89,26 @@ def _normalized(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-def entry_points(wanted: set[str]) -> list[EntryPoint]:
+def entry_points(wanted: set[str]) -> list[Entry]:
     """The group's entry points in loading order (``wanted``: only these names, if any)."""
     found = [
         entry
-        for entry in importlib.metadata.entry_points(group=hookspecs.PROJECT)
+        for entry in entry_cache.entry_points(hookspecs.PROJECT)
         if not wanted or entry.name in wanted
     ]
 
-    def key(entry: EntryPoint) -> tuple[int, str, str]:
-        distribution = _normalized(entry.dist.name) if entry.dist is not None else ""
+    def key(entry: Entry) -> tuple[int, str, str]:
+        distribution = _normalized(entry.distribution or "")
         return (0 if distribution == DISTRIBUTION else 1, entry.name, distribution)
 
     return sorted(found, key=key)
 
 
-def origin_of(entry: EntryPoint) -> Origin:
+def origin_of(entry: Entry) -> Origin:
     """The origin of an entry point's plugin."""
-    if entry.dist is None:
+    if entry.distribution is None:
         return Origin(entry.name, "an unknown distribution")
-    return Origin(entry.name, entry.dist.name, entry.dist.version)
+    return Origin(entry.name, entry.distribution, entry.version)
 
 
 def problem(message: str, origin: Origin | None, error: BaseException | None) -> PluginError:
@@ -128,7 +130,7 @@ def warning(error: PluginError) -> PluginWarning:
 
 
 def load_entry_point(
-    pm: pluggy.PluginManager, entry: EntryPoint, taken: dict[str, Origin]
+    pm: pluggy.PluginManager, entry: Entry, taken: dict[str, Origin]
 ) -> PluginError | None:
     """Import and register one entry point's plugin; the problem when it cannot be."""
     origin = origin_of(entry)
