@@ -487,3 +487,22 @@ def test_importing_the_plugin_imports_no_backend() -> None:
 def test_pillow_passes_the_conformance_checks() -> None:
     require_backend(PILLOW)
     check_codec(PILLOW)
+
+
+def test_decoding_loads_only_the_plugins_it_needs() -> None:
+    code = (
+        "import sys, dicomframe as dcf\n"
+        "ds = dcf.read(sys.argv[1])\n"
+        "ds.pixel_data[0].decode(codec='pillow')\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.endswith('ImagePlugin'))))\n"
+    )
+    source = str(Path(__file__).parents[2] / "testdata" / "j2k_lossless.dcm")
+    out = subprocess.run(
+        [sys.executable, "-c", code, source], capture_output=True, text=True, check=True
+    )
+    plugins = set(out.stdout.split())
+    assert "PIL.Jpeg2KImagePlugin" in plugins
+    # Image.open's five common plugins, and not the dozens its init() would load
+    assert plugins <= {
+        f"PIL.{n}ImagePlugin" for n in ("Bmp", "Gif", "Jpeg2K", "Jpeg", "Png", "Ppm")
+    }

@@ -28,7 +28,8 @@ subsampling) or ``"RGB"`` (no colour transform: components ``R G B`` with
 an Adobe APP14 marker saying so). The encoded frame's Photometric
 Interpretation is the one chosen.
 
-Pillow is imported inside the functions, on first use.
+Pillow is imported inside the functions, on first use: ``PIL.Image`` and the
+one plugin the syntax needs (Image.open still loads its five common ones).
 """
 
 from __future__ import annotations
@@ -78,10 +79,20 @@ def _why_not(info: FrameInfo) -> str | None:
     return None
 
 
-def _open(src: bytes) -> Image.Image:
-    from PIL import Image
+def _open_jpeg(src: bytes) -> Image.Image:
+    from PIL import Image, JpegImagePlugin
 
-    return Image.open(io.BytesIO(src), formats=("JPEG", "JPEG2000"))
+    assert JpegImagePlugin  # registered by its import: Image.open looks for no other
+    return Image.open(io.BytesIO(src), formats=("JPEG",))
+
+
+def _open_j2k(src: bytes) -> Image.Image:
+    from PIL import Image, Jpeg2KImagePlugin
+
+    # Imported and named here: asked for a format it has not loaded, Image.open loads every
+    # plugin Pillow has (about 25 ms in a fresh process).
+    assert Jpeg2KImagePlugin
+    return Image.open(io.BytesIO(src), formats=("JPEG2000",))
 
 
 def _libjpeg_converts(stream: _common.JPEGParameters) -> bool:
@@ -98,7 +109,7 @@ def _libjpeg_converts(stream: _common.JPEGParameters) -> bool:
 def _decode_jpeg(src: bytes, info: FrameInfo, as_rgb: bool) -> tuple[np.ndarray[Any, Any], str]:
     stream = _common.jpeg_parameters(src)
     _common.check_jpeg(stream, info)
-    image = _open(src)
+    image = _open_jpeg(src)
     if _libjpeg_converts(stream):
         # Keep the samples as stored; the size asks for no DCT scaling.
         image.draft("YCbCr", image.size)
@@ -118,7 +129,7 @@ def _decode_j2k(src: bytes, info: FrameInfo, as_rgb: bool) -> tuple[np.ndarray[A
     _common.check_j2k(stream, info)
     if stream.precision > (8 if stream.components > 1 else 16):
         raise ValueError(f"Pillow cannot decode {stream.precision}-bit JPEG 2000 exactly")
-    image = _open(src)
+    image = _open_j2k(src)
     width = 1 if image.mode in ("L", "RGB") else 2
     scaled = np.frombuffer(image.tobytes(), dtype=f"<u{width}").astype(np.int64)
     # Pillow left-aligns each sample in 8 or 16 bits, and adds 2**(precision-1) to signed ones.
