@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -327,11 +328,139 @@ def test_the_table_is_parsed_only_after_many_lookups(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(dictionary, "_TABLE", table)
     assert tag_for_keyword("PatientID") == 0x00100020
     assert vr_for(0x00100010) == "PN"
-    assert table.entries is None
-    assert table.searches == 2
+    assert (table.entries, table.searches) == (None, 2)
     tags = list(ENTRIES)[: dictionary._SEARCHES_BEFORE_PARSE]
     for tag in tags:
         keyword_for(tag)
     assert table.entries is not None
     assert tag_for_keyword("PatientID") == 0x00100020
     assert lookup(0x7FE00010) == DictEntry(0x7FE00010, *ENTRIES[0x7FE00010])
+
+
+# -- the private dictionary ---------------------------------------------------
+
+
+def _example_tag(key: str) -> int:
+    """A tag a key matches: block 0x10 for ``xx``, group 0x..09 and block 0x10 for ``xxxx``."""
+    return int(key.replace("xxxx", "0910").replace("xx", "10"), 16)
+
+
+def test_private_lookup_agrees_with_pydicom_on_every_entry() -> None:
+    pydicom_datadict = pytest.importorskip("pydicom.datadict")
+    from pydicom._private_dict import private_dictionaries
+
+    from dicomframe.core._private_data import TABLE
+
+    compared = 0
+    for line in TABLE.strip("\n").split("\n"):
+        if line.startswith("@"):
+            creator = line[1:]
+            continue
+        key = line.split("|", 1)[0]
+        tag = _example_tag(key)
+        entry = dictionary.private_lookup(creator, tag)
+        assert entry is not None, (creator, key)
+        vr, vm, name, retired = pydicom_datadict.get_private_entry(tag, creator)
+        assert (entry.vr, entry.vm, entry.name, entry.retired) == (
+            vr.replace("_", " or "),
+            vm,
+            name,
+            bool(retired),
+        ), (creator, key)
+        assert entry.tag == tag
+        assert entry.creator == creator
+        compared += 1
+    # Every entry pydicom can find is here; the few it spells so no lookup finds them are not.
+    listed = sum(len(entries) for entries in private_dictionaries.values())
+    assert listed - 20 < compared <= listed
+    assert len(dictionary.private_creators()) > 400
+
+
+@pytest.mark.parametrize(
+    ("creator", "tag", "vr", "name", "keyword"),
+    [
+        ("GEMS_ACQU_01", 0x00191004, "DS", "Cell spacing", "CellSpacing"),
+        ("GEMS_ACQU_01", 0x00193004, "DS", "Cell spacing", "CellSpacing"),  # another block
+        ("GEMS_ACQU_01 ", 0x00191004, "DS", "Cell spacing", "CellSpacing"),  # LO padding
+        ("GEMS_IDEN_01", 0x00091001, "LO", "Full fidelity", "FullFidelity"),
+        ("PAPYRUS 3.0", 0x60031000, "IS", "Overlay ID", "OverlayID"),  # 60xxxx00
+        ("CANON_MEC_MR3^10", 0x00190001, "UL", "Unknown", "Unknown"),  # an exact key
+        ("FDMS 1.0", 0x002710A3, "US or SS", "Raw Data", "RawData"),
+        ("TOSHIBA_MEC_OT3", 0x70191080, "OB or OW", None, None),  # pydicom spells it OB_OW
+    ],
+)
+def test_private_lookup(creator: str, tag: int, vr: str, name: str, keyword: str) -> None:
+    entry = dictionary.private_lookup(creator, tag)
+    assert entry is not None
+    assert entry.vr == vr
+    assert entry.vrs == tuple(vr.split(" or "))
+    if name is not None:
+        assert (entry.name, entry.keyword) == (name, keyword)
+    assert entry.creator == creator.strip()
+
+
+@pytest.mark.parametrize(
+    ("creator", "tag"),
+    [
+        ("GEMS_ACQU_01", 0x00191000),  # not an element of that creator
+        ("gems_acqu_01", 0x00191004),  # creators are case-sensitive
+        ("NO SUCH CREATOR", 0x00191004),
+        ("GEMS_ACQU_01", 0x00211004),  # the creator's element, in another group
+        ("", 0x00191004),
+        ("GEMS_ACQU_01", -1),
+        ("GEMS_ACQU_01", 1 << 32),
+        ("GEMS_IDEN_01", 0x00091010),  # pydicom's "000910xx": its block byte is misplaced
+    ],
+)
+def test_private_lookup_unknown(creator: str, tag: int) -> None:
+    assert dictionary.private_lookup(creator, tag) is None
+
+
+def test_private_data_loads_on_the_first_private_lookup_only() -> None:
+    """``import dicomframe`` and reading an Explicit VR file with private elements never
+    import the private table; one private lookup does."""
+    ct = Path(pytest.importorskip("pydicom.data").get_testdata_file("CT_small.dcm"))
+    code = (
+        "import sys, dicomframe as dcf\n"
+        "from dicomframe.core.dictionary import private_lookup\n"
+        "name = 'dicomframe.core._private_data'\n"
+        f"ds = dcf.read({str(ct)!r}); ds.load(); repr(ds)\n"
+        "before = name in sys.modules\n"
+        "private_lookup('GEMS_ACQU_01', 0x00191004)\n"
+        "print(before, name in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["False", "True"]
+
+
+def test_private_data_is_up_to_date() -> None:
+    pytest.importorskip("pydicom")
+    tool = Path(__file__).resolve().parents[2] / "tools" / "gen_private_dictionary.py"
+    result = subprocess.run(
+        [sys.executable, str(tool), "--check"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout
+    assert "up to date" in result.stdout
+
+
+def test_private_data_shape() -> None:
+    from dicomframe.core._private_data import TABLE
+
+    vrs = {vr for data in ENTRIES.values() for vr in data[0].split(" or ")}
+    creators = []
+    for line in TABLE.strip("\n").split("\n"):
+        if line.startswith("@"):
+            creators.append(line[1:])
+            keys: list[str] = []
+            continue
+        key, vr, vm, _name, retired = line.split("|")
+        assert re.fullmatch(r"[0-9A-F]{4}xx[0-9A-F]{2}|[0-9A-F]{2}xxxx[0-9A-F]{2}|[0-9A-F]{8}", key)
+        assert set(vr.split(" or ")) <= vrs, vr
+        assert vm
+        assert retired in ("", "R")
+        keys.append(key)
+        assert keys == sorted(keys)
+    assert creators == sorted(creators)
+    assert len(set(creators)) == len(creators)

@@ -93,7 +93,7 @@ def test_deleting_each_yielded_element_is_safe_and_visits_everything() -> None:
     seen = []
     for walked in walk_datasets(ds):
         if not walked.element.is_sequence:
-            del walked.dataset[walked.element.tag]  # type: ignore[attr-defined]
+            del walked.dataset[walked.element.tag]
             seen.append(walked.element.tag)
     assert seen == expected
     assert all(e.is_sequence for _, e in ds.walk())
@@ -105,7 +105,7 @@ def test_a_removed_sequence_is_not_walked_into() -> None:
     for walked in walk_datasets(ds):
         visited.append(walked.element.tag)
         if len(walked.path) == 1:
-            del walked.dataset[walked.element.tag]  # type: ignore[attr-defined]
+            del walked.dataset[walked.element.tag]
     assert visited == [0x00081115, 0x00081115]
     assert ds[0x00081115].sequence[0].elements() == []
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from dicomframe.core.codecs import FrameCodecs
     from dicomframe.core.limits import Limits
     from dicomframe.core.pixel_data import PixelData
+    from dicomframe.core.private import PrivateBlock
     from dicomframe.core.source import Source
     from dicomframe.core.transfer_syntax import TransferSyntax
     from dicomframe.core.walk import Path
@@ -318,6 +319,29 @@ class Dataset:
         from dicomframe.core.walk import walk
 
         return walk(self)
+
+    def remove_private(self) -> list[tuple[Path, DataElement]]:
+        """Remove every element of an odd group at every depth; return them with their paths.
+
+        A private sequence goes whole and is listed once; ``len()`` of the
+        result is how many elements were removed. See
+        :func:`dicomframe.core.private.remove_private`.
+        """
+        from dicomframe.core.private import remove_private
+
+        return remove_private(self)
+
+    def private_block(self, group: int, creator: str, create: bool = False) -> PrivateBlock:
+        """The elements ``creator`` holds in the odd ``group``, addressed by offset 0x00-0xFF.
+
+        With ``create``, a missing creator gets the first free
+        ``(group,0010-00FF)``. Raises KeyError for a missing creator and
+        ValueError for a group that is not private: see
+        :func:`dicomframe.core.private.private_block`.
+        """
+        from dicomframe.core.private import private_block
+
+        return private_block(self, group, creator, create=create)
 
     # -- pixel data ------------------------------------------------------
     @property

@@ -27,6 +27,14 @@ by tag, a string search by keyword: microseconds each), so reading a file and
 three of its attributes never pays for 5,000 entries. After
 ``_SEARCHES_BEFORE_PARSE`` searches the text is parsed whole (a few milliseconds)
 and every later lookup is one dict probe.
+
+Private data elements are looked up by their private creator as well as their
+tag (:func:`private_lookup`), in :mod:`dicomframe.core._private_data`, generated
+by ``tools/gen_private_dictionary.py`` from the vendors' elements collected by
+pydicom. That module is imported on the first private lookup, never by
+``import dicomframe`` or by reading a file whose private elements have their VR
+written (Explicit VR); each creator's entries are parsed when that creator is
+first asked about (microseconds), not all 10,000 at once.
 """
 
 from __future__ import annotations
@@ -37,10 +45,13 @@ from dicomframe.core._dictionary_data import REPEATER_MASKS, REPEATERS, TABLE
 
 __all__ = [
     "DictEntry",
+    "PrivateEntry",
     "is_retired",
     "keyword_for",
     "lookup",
     "name_for",
+    "private_creators",
+    "private_lookup",
     "tag_for_keyword",
     "vr_for",
 ]
@@ -297,3 +308,111 @@ def tag_for_keyword(keyword: str) -> int | None:
 def entries() -> dict[int, tuple[str, str, str, str, bool]]:
     """Every exact PS3.6 entry, tag -> (vr, vm, name, keyword, retired); parses the table."""
     return dict(_TABLE.parsed())
+
+
+class PrivateEntry(NamedTuple):
+    """One private dictionary entry, as found for :attr:`tag` of :attr:`creator`."""
+
+    tag: int
+    creator: str
+    vr: str
+    vm: str
+    name: str
+    retired: bool
+
+    @property
+    def vrs(self) -> tuple[str, ...]:
+        """The VR choices, as :attr:`DictEntry.vrs`."""
+        return tuple(self.vr.split(" or "))
+
+    @property
+    def keyword(self) -> str:
+        """The name as one word (``"Cell Spacing"`` -> ``"CellSpacing"``), as DCMTK shows it.
+
+        Derived here, not published: private dictionaries give names only.
+        """
+        words = "".join(c if c.isascii() and c.isalnum() else " " for c in self.name).split()
+        return "".join(word[:1].upper() + word[1:] for word in words)
+
+
+_PrivateData = tuple[str, str, str, bool]
+
+
+class _PrivateTable:
+    """The private entries: an index of creators on first use, one creator parsed when asked."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.sections: dict[str, tuple[int, int]] | None = None
+        self.parsed: dict[str, dict[str, _PrivateData]] = {}
+
+    def index(self) -> dict[str, tuple[int, int]]:
+        """Creator -> where its entry lines lie in the text (imports the data once)."""
+        if self.sections is None:
+            from dicomframe.core._private_data import TABLE
+
+            sections: dict[str, tuple[int, int]] = {}
+            at = TABLE.find("\n@")
+            while at >= 0:
+                start = TABLE.index("\n", at + 1)  # the creator's line ends here
+                following = TABLE.find("\n@", start)
+                sections[TABLE[at + 2 : start]] = (start + 1, following if following >= 0 else -1)
+                at = following
+            self.text, self.sections = TABLE, sections
+        return self.sections
+
+    def entries(self, creator: str) -> dict[str, _PrivateData] | None:
+        """Key -> data for one creator, parsed on first use; None for an unknown creator."""
+        found = self.parsed.get(creator)
+        if found is not None:
+            return found
+        where = self.index().get(creator)
+        if where is None:
+            return None
+        start, end = where
+        entries: dict[str, _PrivateData] = {}
+        for line in self.text[start:end].splitlines():
+            key, vr, vm, name, retired = line.split("|")
+            entries[key] = (vr, vm, name, retired == "R")
+        self.parsed[creator] = entries
+        return entries
+
+
+_PRIVATE = _PrivateTable()
+
+
+def private_lookup(creator: str, tag: int) -> PrivateEntry | None:
+    """Look a private data element up by its private creator.
+
+    Parameters
+    ----------
+    creator : str
+        The value of the element's Private Creator ``(gggg,00bb)``, where
+        ``bb`` is the high byte of the element number (PS3.5 7.8.1).
+        Surrounding spaces (LO padding) do not count; case does.
+    tag : int
+        The tag as ``0xGGGGEEEE``, with the block the file gave it, e.g.
+        ``0x0019100C``.
+
+    Returns
+    -------
+    PrivateEntry or None
+        The entry listed for exactly ``tag``, else for the tag in any block
+        (``0019xx0C``), else for any group of a range (``60xxxx0C``); None
+        when the creator or the element is not in the private dictionary.
+    """
+    entries = _PRIVATE.entries(creator.strip(" \0"))
+    if entries is None or not 0 <= tag <= 0xFFFFFFFF:
+        return None
+    key = f"{tag:08X}"
+    data = (
+        entries.get(key)
+        or entries.get(f"{key[:4]}xx{key[6:]}")
+        or entries.get(f"{key[:2]}xxxx{key[6:]}")
+    )
+    return None if data is None else PrivateEntry(int(tag), creator.strip(" \0"), *data)
+
+
+def private_creators() -> frozenset[str]:
+    """Every private creator the private dictionary knows (imports it)."""
+    return frozenset(_PRIVATE.index())

@@ -56,7 +56,10 @@ Path = tuple[Step, ...]
 
 
 class Walkable(Protocol):
-    """What the walk needs of a dataset (a :class:`~dicomframe.Dataset` is one)."""
+    """What the walk needs of a dataset (a :class:`~dicomframe.Dataset` is one).
+
+    ``__delitem__`` is for the walk's users, which delete what they find.
+    """
 
     limits: Limits | None
 
@@ -67,6 +70,8 @@ class Walkable(Protocol):
     def __getitem__(self, key: int) -> DataElement: ...
 
     def __contains__(self, key: object) -> bool: ...
+
+    def __delitem__(self, key: int) -> None: ...
 
 
 class Walked(NamedTuple):

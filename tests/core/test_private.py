@@ -1,0 +1,281 @@
+"""Tests for dicomframe.core.private: private blocks, creators, names and remove_private."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+
+import dicomframe as dcf
+from dicomframe.core.dataset import Dataset
+from dicomframe.core.private import (
+    PrivateBlock,
+    creator_for,
+    creator_tag,
+    private_block,
+    private_entry,
+)
+from dicomframe.core.walk import Step
+from tests.reference import TESTDATA, require_tool
+
+PRIVATE_FILES = ["CT_small.dcm", "JPEG2000.dcm", "nested_priv_SQ.dcm", "priv_SQ.dcm"]
+
+
+def _file(name: str) -> str:
+    path = get_testdata_file(name)
+    assert isinstance(path, str)
+    return path
+
+
+def _creators(pds: Any) -> list[tuple[int, str]]:
+    """(group, creator) of every private creator at the top of a pydicom dataset."""
+    return [
+        (e.tag.group, e.value)
+        for e in pds
+        if e.tag.is_private and 0x10 <= e.tag.element <= 0xFF and e.tag.group > 8
+    ]
+
+
+# -- private_block -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "JPEG2000.dcm"])
+def test_blocks_read_what_pydicom_blocks_read(name: str) -> None:
+    theirs = pydicom.dcmread(_file(name))
+    ours = dcf.read(_file(name))
+    creators = _creators(theirs)
+    assert len(creators) >= 1
+    compared = 0
+    for group, creator in creators:
+        mine, pyd = ours.private_block(group, creator), theirs.private_block(group, creator)
+        assert mine.block_start == pyd.block_start
+        for offset in range(0x100):
+            assert (offset in mine) == (offset in pyd)
+            if offset in pyd:
+                assert mine[offset].tag == pyd[offset].tag
+                assert mine[offset].vr.value == pyd[offset].VR
+                assert mine[offset].value == pyd[offset].value
+                compared += 1
+        block = pyd.block_start >> 8
+        in_block = [e.tag for e in theirs if e.tag.group == group and e.tag.element >> 8 == block]
+        assert [e.tag for e in mine.elements()] == in_block
+    assert compared > 50
+
+
+def test_block_addresses_elements_by_offset() -> None:
+    ds = dcf.read(_file("CT_small.dcm"))
+    block = ds.private_block(0x0019, "GEMS_ACQU_01")
+    assert isinstance(block, PrivateBlock)
+    assert (block.group, block.creator, block.block_start) == (0x0019, "GEMS_ACQU_01", 0x1000)
+    assert block.dataset is ds
+    assert block.tag(0x04) == 0x00191004
+    assert block[0x04] is ds[0x00191004]
+    assert 0x04 in block
+    assert 0x05 not in block
+    entry = block.entry(0x04)
+    assert entry is not None
+    assert entry.name == "Cell spacing"
+    del block[0x04]
+    assert 0x00191004 not in ds
+    assert 0x04 not in block
+    with pytest.raises(KeyError):
+        block[0x04]
+    for bad in (0x100, -1):
+        with pytest.raises(ValueError, match="offset"):
+            block.tag(bad)
+
+
+def test_a_missing_creator_is_a_key_error_as_in_pydicom() -> None:
+    ds = dcf.read(_file("CT_small.dcm"))
+    theirs = pydicom.dcmread(_file("CT_small.dcm"))
+    with pytest.raises(KeyError):
+        theirs.private_block(0x0019, "NOT THERE")
+    with pytest.raises(KeyError, match="NOT THERE"):
+        ds.private_block(0x0019, "NOT THERE")
+    with pytest.raises(KeyError):
+        ds.private_block(0x0021, "GEMS_ACQU_01")  # there, but in another group
+
+
+@pytest.mark.parametrize("group", [0x0008, 0x0001, 0x0003, 0x0007, 0xFFFF, 0x10000, -1])
+def test_a_group_that_is_not_private_is_a_value_error(group: int) -> None:
+    with pytest.raises(ValueError, match="group"):
+        Dataset().private_block(group, "ACME 1.0", create=True)
+
+
+def test_an_empty_creator_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="creator"):
+        Dataset().private_block(0x0009, "  ", create=True)
+
+
+def test_creating_takes_the_first_free_slot_and_pydicom_reads_it_back(tmp_path: Path) -> None:
+    ds = dcf.read(_file("CT_small.dcm"))  # (0009,0010) is GEMS_IDEN_01
+    block = ds.private_block(0x0009, "ACME 1.0", create=True)
+    assert block.block_start == 0x1100
+    assert ds[0x00090011].vr is dcf.VR.LO
+    assert ds[0x00090011].value == "ACME 1.0"
+    assert ds.private_block(0x0009, "ACME 1.0").block_start == 0x1100  # found now
+    element = block.add_new(0x01, "LO", "a value")
+    assert element.tag == 0x00091101
+    block.add_new(0x02, "US", 7)
+    block.add_new(0x02, "SS", -7)  # replaced, VR and all
+    assert ds[0x00091102].vr is dcf.VR.SS
+    fresh = Dataset().private_block(0x0029, "ACME 1.0", create=True)
+    assert fresh.block_start == 0x1000
+    out = tmp_path / "private.dcm"
+    dcf.write(ds, out)
+    theirs = pydicom.dcmread(out).private_block(0x0009, "ACME 1.0")
+    assert theirs.block_start == 0x1100
+    assert theirs[0x01].value == "a value"
+    assert (theirs[0x02].VR, theirs[0x02].value) == ("SS", -7)
+
+
+def test_creating_in_a_full_group_is_a_value_error() -> None:
+    ds = Dataset()
+    for block in range(0x10, 0x100):
+        ds.set(0x00110000 | block, f"CREATOR {block}", "LO")
+    assert ds.private_block(0x0011, "CREATOR 255").block_start == 0xFF00
+    with pytest.raises(ValueError, match="no free"):
+        ds.private_block(0x0011, "ONE TOO MANY", create=True)
+
+
+def test_creators_are_matched_without_their_padding() -> None:
+    ds = Dataset()
+    ds.set(0x00290010, "ACME 1.0 ", "LO")
+    assert ds.private_block(0x0029, "ACME 1.0").block_start == 0x1000
+    assert private_block(ds, 0x0029, " ACME 1.0").creator == "ACME 1.0"
+
+
+# -- creators and names -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [
+        (0x0019100C, 0x00190010),
+        (0x0019FF01, 0x001900FF),
+        (0x00190010, None),  # a creator has no creator
+        (0x00190000, None),
+        (0x001900FF, None),
+        (0x0018100C, None),  # even group
+        (0x0001100C, None),  # odd, not private
+        (0xFFFF100C, None),
+    ],
+)
+def test_creator_tag(tag: int, expected: int | None) -> None:
+    assert creator_tag(tag) == expected
+
+
+def test_creator_for_and_private_entry_name_elements_from_their_dataset() -> None:
+    ds = dcf.read(_file("CT_small.dcm"))
+    assert creator_for(ds, 0x00191004) == "GEMS_ACQU_01"
+    assert creator_for(ds, 0x00195004) is None  # no creator reserved block 0x50
+    entry = private_entry(ds, 0x00191004)
+    assert entry is not None
+    assert (entry.creator, entry.vr, entry.name) == ("GEMS_ACQU_01", "DS", "Cell spacing")
+    assert private_entry(ds, 0x00100010) is None
+    ds.set(0x00190010, "", "LO")
+    assert creator_for(ds, 0x00191004) is None
+
+
+def test_private_names_agree_with_pydicom() -> None:
+    theirs = pydicom.dcmread(_file("CT_small.dcm"))
+    ours = dcf.read(_file("CT_small.dcm"))
+    named = 0
+    for element in theirs:
+        if not element.tag.is_private or element.tag.element < 0x1000:
+            continue
+        entry = private_entry(ours, element.tag)
+        if element.name == "Private tag data":
+            assert entry is None
+        else:
+            assert entry is not None
+            assert f"[{entry.name}]" == element.name
+            named += 1
+    assert named > 100
+
+
+# -- remove_private -----------------------------------------------------------
+
+
+def _tags(ds: Any) -> list[int]:
+    return [int(e.tag) for e in ds.iterall()]
+
+
+@pytest.mark.parametrize("name", PRIVATE_FILES)
+def test_remove_private_leaves_what_pydicom_leaves(name: str) -> None:
+    theirs = pydicom.dcmread(_file(name))
+    ours = dcf.read(_file(name))
+    before = len(list(ours.walk()))
+    removed = ours.remove_private()
+    theirs.remove_private_tags()
+    assert removed
+    assert [int(e.tag) for _, e in ours.walk()] == _tags(theirs)
+    assert all(e.tag.group % 2 == 0 for _, e in ours.walk())
+    assert all(e.tag.group % 2 for _, e in removed)
+    nested_in_removed = before - len(list(ours.walk())) - len(removed)
+    assert nested_in_removed >= 0  # a private sequence goes whole, listed once
+    assert ours.remove_private() == []
+
+
+def test_remove_private_reaches_into_items_and_reports_paths() -> None:
+    item = Dataset()
+    item.set(0x00081155, "1.2.3")
+    item.set(0x00290010, "ACME 1.0", "LO")
+    item.set(0x00291001, "secret", "LO")
+    ds = Dataset()
+    ds.set(0x00081115, [Dataset(), item], "SQ")
+    ds.set(0x00090010, "ACME 1.0", "LO")
+    inner = Dataset()
+    inner.set(0x00100010, "Hidden^Inside")
+    ds.set(0x00091001, [inner], "SQ")  # a private sequence: removed whole
+    removed = ds.remove_private()
+    assert [(p, int(e.tag)) for p, e in removed] == [  # walk order: tag order, depth first
+        ((Step(dcf.Tag(0x00081115), 1),), 0x00290010),
+        ((Step(dcf.Tag(0x00081115), 1),), 0x00291001),
+        ((), 0x00090010),
+        ((), 0x00091001),
+    ]
+    assert [int(e.tag) for _, e in ds.walk()] == [0x00081115, 0x00081155]
+
+
+def _written(ds: Dataset) -> bytes:
+    out = io.BytesIO()
+    dcf.write(ds, out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "JPEG2000.dcm", "priv_SQ.dcm"])
+def test_remove_private_output_is_valid_for_pydicom_and_dcmdump(name: str, tmp_path: Path) -> None:
+    ds = dcf.read(_file(name))
+    ds.remove_private()
+    out = tmp_path / name
+    out.write_bytes(_written(ds))
+    theirs = pydicom.dcmread(out)
+    assert not any(e.tag.group % 2 for e in theirs.iterall())
+    assert _tags(theirs) == [int(e.tag) for _, e in ds.walk()]
+    result = subprocess.run(
+        [require_tool("dcmdump"), "-q", str(out)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert result.stderr == ""
+    lines = [line for line in result.stdout.splitlines() if line.lstrip().startswith("(")]
+    groups = {int(line.lstrip()[1:5], 16) for line in lines}
+    assert lines
+    assert not {g for g in groups if g % 2}
+
+
+def test_remove_private_on_our_own_files_keeps_public_elements() -> None:
+    for path in sorted(TESTDATA.glob("sequences*.dcm")):
+        ds = dcf.read(path)
+        public = [(p, int(e.tag)) for p, e in ds.walk() if not _under_private(p, e)]
+        assert ds.remove_private()
+        assert [(p, int(e.tag)) for p, e in ds.walk()] == public
+
+
+def _under_private(path: tuple[Step, ...], element: Any) -> bool:
+    return element.tag.group % 2 == 1 or any(step.tag.group % 2 for step in path)
