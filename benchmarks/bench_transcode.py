@@ -1,6 +1,7 @@
-"""Transcoding benchmarks: streaming a large file, and converting a tree of files.
+"""Transcoding benchmarks: streaming a large file, a tree of files, JPEG 2000, the CLI tools.
 
 Run:  python benchmarks/bench_transcode.py [--gigabytes 2] [--files 1000] [--runs 5]
+                                           [--ct-frames 200] [--sections 1,2,3,4]
 
 (1) Streaming: a generated native multi-frame file (512x512 uint16 frames,
     about --gigabytes in size) is transcoded to RLE Lossless with
@@ -12,6 +13,23 @@ Run:  python benchmarks/bench_transcode.py [--gigabytes 2] [--files 1000] [--run
     and --workers 2, each in a fresh process, the best of --runs runs (the two
     taking turns); the speed-up, and that one corrupt file among them is
     reported while the others convert. ``--gigabytes 0`` runs (2) only.
+(3) JPEG 2000 Lossless side by side with pydicom, in this process: --ct-frames
+    512x512 int16 CT frames (a body with a moving bone ring and noise, sigma 12),
+    read from a native file and compressed in memory. pydicom: ``dcmread`` +
+    ``compress(JPEG2000Lossless, encoding_plugin="pylibjpeg")``; dicomframe:
+    ``dcf.read`` + ``dcf.transcode`` with ``verify`` on (the default for a
+    lossless target: each frame decoded again by another codec, right after its
+    encoding, on the same worker) and off. The cases take turns, best of --runs;
+    the table says what dicomframe ran on (``ParallelReport``).
+(4) ``dicomframe transcode`` against the DCMTK and GDCM command-line tools on
+    the same file (dcmcjpls, dcmdjpls, dcmcjpeg +e1, gdcmconv --j2k, gdcmconv
+    --raw, dcmcrle, dcmdrle; those not installed are left out), each run a fresh
+    process, best of --runs, the tools and dicomframe taking turns. The compressed
+    inputs of the decoding cases are what the tools themselves wrote. dicomframe
+    runs with its defaults (verification on for lossless targets) and with
+    ``--no-verify``, like the tools, which do not verify. Its children run from
+    compiled bytecode (``compileall`` first, PYTHONDONTWRITEBYTECODE removed), as
+    an installed package does.
 """
 
 from __future__ import annotations
@@ -23,7 +41,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "benchmarks" / "data"
@@ -164,16 +184,177 @@ def tree(files: int, runs: int) -> None:
         )
 
 
+def ct_volume(frames: int) -> Any:
+    """``frames`` 512x512 int16 CT-like frames: air, a body, a moving bone ring, noise."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:512, 0:512].astype(np.float32)
+    radius = np.hypot(x - 256, y - 256)
+    out = np.empty((frames, 512, 512), np.int16)
+    for i in range(frames):
+        tissue = 40 + 60 * np.sin(x / 37 + i / 9) + 40 * np.cos(y / 23)
+        body = np.where(radius < 215, tissue, -1000)
+        bone = np.where(np.abs(radius - 154 - 8 * np.sin(i / 11)) < 6, 700, 0)
+        out[i] = np.clip(body + bone + rng.normal(0, 12, (512, 512)), -1024, 3071)
+    return out
+
+
+def make_ct(frames: int) -> Path:
+    """The native CT file of (3) and (4), written once."""
+    import dicomframe as dcf
+
+    path = DATA / f"ct_int16_{frames}frames.dcm"
+    if path.exists():
+        return path
+    DATA.mkdir(parents=True, exist_ok=True)
+    ds = dcf.read(ROOT / "testdata" / "ct_explicit_le.dcm")
+    ds.set_pixel_data(ct_volume(frames), bits_stored=16)
+    dcf.write(ds, path)
+    return path
+
+
+def j2k_side_by_side(frames: int, runs: int) -> None:
+    """(3): JPEG 2000 Lossless of the CT, pydicom and dicomframe taking turns."""
+    import pydicom
+    from pydicom.uid import JPEG2000Lossless
+
+    import dicomframe as dcf
+    from dicomframe.parallel import ParallelReport
+
+    source = make_ct(frames)
+    ran: dict[str, str] = {}
+
+    def ours(verify: bool) -> Callable[[], object]:
+        def run() -> object:
+            report = ParallelReport()
+            with dcf.read(source) as ds:
+                result = dcf.transcode(ds, "JPEG2000Lossless", verify=verify, report=report)
+            steps = ", ".join(f"{k} {v}" for k, v in report.steps.items())
+            ran[f"verify={verify}"] = f"{steps}; {report.workers} {report.mode}"
+            return result
+
+        return run
+
+    def theirs() -> object:
+        ds = pydicom.dcmread(source)
+        ds.compress(JPEG2000Lossless, encoding_plugin="pylibjpeg")
+        return ds
+
+    cases = {"pydicom": theirs, "verify=True": ours(True), "verify=False": ours(False)}
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):  # turns: a slow spell of the machine hits every case alike
+        for name, case in cases.items():
+            started = time.perf_counter()
+            case()
+            times[name].append(time.perf_counter() - started)
+    best = {name: min(measured) for name, measured in times.items()}
+    print(f"\n(3) {frames} frames of 512x512 int16 -> JPEG 2000 Lossless, in memory, best of "
+          f"{runs} (load average {os.getloadavg()[0]:.2f} at the end)\n")  # fmt: skip
+    print("| case | time (s) | x pydicom | all runs (s) | dicomframe ran |")
+    print("|---|---|---|---|---|")
+    labels = {"pydicom": "pydicom `compress` (pylibjpeg-openjpeg)",
+              "verify=True": "dicomframe `transcode` (verify on, default)",
+              "verify=False": "dicomframe `transcode`, `verify=False`"}  # fmt: skip
+    for name, measured in times.items():
+        print(f"| {labels[name]} | {best[name]:.2f} | {best['pydicom'] / best[name]:.2f}x | "
+              f"{' '.join(f'{t:.2f}' for t in measured)} | {ran.get(name, '-')} |")  # fmt: skip
+
+
+# (label, the tool's command, its input (a key of inputs), the syntax dicomframe converts to)
+TOOLS = [
+    ("native -> JPEG-LS Lossless", ["dcmcjpls"], "native", "JPEGLSLossless"),
+    ("JPEG-LS Lossless -> native", ["dcmdjpls"], "jpegls", "ExplicitVRLittleEndian"),
+    ("native -> JPEG Lossless SV1", ["dcmcjpeg", "+e1"], "native", "JPEGLosslessSV1"),
+    ("native -> JPEG 2000 Lossless", ["gdcmconv", "--j2k"], "native", "JPEG2000Lossless"),
+    ("JPEG 2000 Lossless -> native", ["gdcmconv", "--raw"], "j2k", "ExplicitVRLittleEndian"),
+    ("native -> RLE Lossless", ["dcmcrle"], "native", "RLELossless"),
+    ("RLE Lossless -> native", ["dcmdrle"], "rle", "ExplicitVRLittleEndian"),
+]
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a fresh dicomframe process: compiled bytecode, as when installed."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True)
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def timed(command: list[str], output: Path, env: dict[str, str] | None = None) -> float:
+    """Wall time of one fresh process writing ``output`` (removed first and after)."""
+    output.unlink(missing_ok=True)
+    started = time.perf_counter()
+    run = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    seconds = time.perf_counter() - started
+    if run.returncode != 0 or not output.exists():
+        raise RuntimeError(f"{' '.join(command)} failed: {run.stderr.strip()[-500:]}")
+    return seconds
+
+
+def cli_inputs(native: Path) -> dict[str, Path]:
+    """The compressed inputs of the decoding cases, as the tools write them."""
+    inputs = {"native": native}
+    for key, command in (("jpegls", ["dcmcjpls"]), ("j2k", ["gdcmconv", "--j2k"]),
+                         ("rle", ["dcmcrle"])):  # fmt: skip
+        path = DATA / f"{native.stem}_{key}.dcm"
+        if shutil.which(command[0]) and not path.exists():
+            timed([*command, str(native), str(path)], path)
+        inputs[key] = path
+    return inputs
+
+
+def cli_table(frames: int, runs: int) -> None:
+    """(4): ``dicomframe transcode`` against DCMTK and GDCM, a fresh process per run."""
+    env = child_env()
+    native = make_ct(frames)
+    inputs = cli_inputs(native)
+    out = DATA / "cli_out.dcm"
+    ours = [sys.executable, "-m", "dicomframe.cli", "transcode"]
+    print(f"\n(4) one file of {frames} frames of 512x512 int16 ({native.stat().st_size / 1e6:.0f} "
+          f"MB native), a fresh process per run, best of {runs}\n")  # fmt: skip
+    print("| conversion | tool | tool (s) | dicomframe (s) | tool / dicomframe | "
+          "dicomframe --no-verify (s) | tool / --no-verify |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for label, tool, source, syntax in TOOLS:
+        if shutil.which(tool[0]) is None or not inputs[source].exists():
+            continue
+        src = str(inputs[source])
+        commands = {
+            "tool": ([*tool, src, str(out)], None),
+            "ours": ([*ours, src, str(out), "--to", syntax], env),
+            "no-verify": ([*ours, src, str(out), "--to", syntax, "--no-verify"], env),
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(runs):
+            for name, (command, environment) in commands.items():
+                times[name].append(timed(command, out, environment))
+        best = {name: min(measured) for name, measured in times.items()}
+        print(f"| {label} | {' '.join(tool)} | {best['tool']:.2f} | {best['ours']:.2f} | "
+              f"{best['tool'] / best['ours']:.2f}x | {best['no-verify']:.2f} | "
+              f"{best['tool'] / best['no-verify']:.2f}x |")  # fmt: skip
+    out.unlink(missing_ok=True)
+    print(f"\nload average {os.getloadavg()[0]:.2f} at the end; a ratio above 1x: dicomframe is "
+          "faster")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gigabytes", type=float, default=2.0)
     parser.add_argument("--files", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=5, help="tree: the best of this many")
+    parser.add_argument("--runs", type=int, default=5, help="the best of this many")
+    parser.add_argument("--ct-frames", type=int, default=200, help="(3) and (4): frames")
+    parser.add_argument("--sections", default="1,2,3,4", help="which to run, e.g. 3,4")
     args = parser.parse_args()
-    if args.gigabytes > 0:  # --gigabytes 0: the tree only
+    sections = {int(s) for s in args.sections.split(",") if s.strip()}
+    if 1 in sections and args.gigabytes > 0:  # --gigabytes 0: the tree only
         streaming(args.gigabytes)
-    if args.files > 0:
+    if 2 in sections and args.files > 0:
         tree(args.files, args.runs)
+    if 3 in sections:
+        j2k_side_by_side(args.ct_frames, args.runs)
+    if 4 in sections:
+        cli_table(args.ct_frames, args.runs)
 
 
 if __name__ == "__main__":

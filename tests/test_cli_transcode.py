@@ -78,6 +78,33 @@ def test_one_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     np.testing.assert_array_equal(result.pixel_array, dcf.read(src).pixel_array)
 
 
+@pytest.mark.skipif(not can_fork(), reason="needs os.fork")
+def test_one_file_is_converted_on_every_core(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dicomframe import converting, executors, parallel
+
+    monkeypatch.setattr(parallel, "_FORK_FRAME_SECONDS", 0.0)  # these small frames too
+    monkeypatch.setattr(parallel, "_FORK_TOTAL_SECONDS", 0.0)
+    pids: list[set[int]] = []
+    ordered = executors.ordered_in_processes
+
+    def spied(*args: Any) -> Any:
+        for index, payload in ordered(*args):
+            pids.append({payload[-1]} if isinstance(payload, tuple) else set())
+            yield index, payload
+
+    monkeypatch.setattr(converting, "ordered_in_processes", spied)
+    src, dst = TESTDATA / "mr_multiframe_uint16.dcm", tmp_path / "out.dcm"
+    assert main(["transcode", str(src), str(dst), "--to", "RLELossless"]) == 0
+    assert summary(capsys.readouterr().out) == (1, 0, 0, 0, 0)
+    workers = set().union(*pids)
+    assert len(pids) == 3  # frames 2-4: 0 chose the codecs, 1 was timed here
+    assert len(workers) == 2
+    assert os.getpid() not in workers
+    np.testing.assert_array_equal(dcf.read(dst).pixel_array, dcf.read(src).pixel_array)
+
+
 def test_one_file_into_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = TESTDATA / "ct_explicit_le.dcm"
     assert main(["transcode", str(src), str(tmp_path), "--to", "1.2.840.10008.1.2.4.80"]) == 0

@@ -580,3 +580,17 @@ def test_encode_with_says_which_codec(manager: CodecManager) -> None:
         manager.encode_with(
             natives(pixels(1))[0], PRIVATE.uid, sticky="zlib-frames", block=["zlib-frames"]
         )
+
+
+def test_the_mode_of_several_codecs_counts_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "_forkable", lambda: True)
+    assert parallel.choose_mode("auto", [RELEASES, RELEASES], 2, 10) == "threads"
+    assert parallel.choose_mode("auto", [RELEASES, HOLDS], 2, 10) == "processes"  # if worth it
+    assert parallel.choose_mode("threads", [RELEASES, HOLDS], 2, 10) == "threads"
+    assert parallel.choose_mode("threads", [RELEASES, UNSAFE], 2, 10) == "processes"
+    assert parallel.choose_mode("auto", [], 2, 10) == "serial"  # nothing to run
+    assert parallel.choose_mode("processes", [RELEASES], 1, 10) == "serial"
+    monkeypatch.setattr(parallel, "_forkable", lambda: False)
+    assert parallel.choose_mode("auto", [RELEASES, HOLDS], 2, 10) == "serial"
+    with pytest.raises(ValueError, match="parallel must be one of"):
+        parallel.choose_mode("fibers", [RELEASES], 2, 10)

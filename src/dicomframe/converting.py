@@ -298,19 +298,21 @@ class _Job:
         converted = self.convert(index)
         frame = converted.frame
         data = frame.data if isinstance(frame, NativeFrame) else bytes(frame.data)
-        return data, frame.info, converted, os.getpid()
+        facts = (converted.native_bytes, converted.encoder, converted.verifier)
+        return data, frame.info, facts, os.getpid()
 
     def rebuild(self, index: int, payload: tuple[Any, ...]) -> Converted:
         """The frame a forked worker converted, made again in this process."""
-        data, info, converted, pid = payload
+        data, info, (native_bytes, encoder, verifier), pid = payload
         self.report.processes.add(pid)
+        source = self.frames[index]
         frame: Frame
-        if isinstance(converted.frame, NativeFrame):
-            frame = NativeFrame(np.asarray(data).reshape(-1), info)
-            frame.index = self.frames[index].index
+        if isinstance(data, np.ndarray):
+            frame = NativeFrame(data.reshape(-1), info)
+            frame.index = source.index
         else:
-            frame = EncapsulatedFrame((data,), info, index=self.frames[index].index)
-        return Converted(frame, converted.native_bytes, converted.encoder, converted.verifier)
+            frame = EncapsulatedFrame((data,), info, index=source.index)
+        return Converted(frame, native_bytes, encoder, verifier)
 
     def redo(self, index: int) -> Converted:
         """A frame a forked worker did not convert: again here, through the registry."""
