@@ -119,6 +119,17 @@ def to_frame(
     return _to_frame(image_or_array, transfer_syntax, **options)
 
 
+def deidentify(ds: Dataset, /, **options: Any) -> Dataset:
+    """A de-identified copy of ``ds`` by PS3.15 Annex E (Table E.1-1 and its options).
+
+    ``dcf.deidentify(ds, options=("retain-uids",), salt=b"secret")``; see
+    :func:`dicomframe.deid.deidentify_with_report` for every option and the report.
+    """
+    from dicomframe.deid import deidentify as _deidentify
+
+    return _deidentify(ds, **options)
+
+
 def list_codecs() -> list[CodecStatus]:
     """Every registered codec and whether it can be used.
 
@@ -163,6 +174,7 @@ __all__ = [
     "UnknownTransferSyntaxError",
     "WriteError",
     "__version__",
+    "deidentify",
     "get_image",
     "iter_elements",
     "list_codecs",
