@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-import zlib
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -352,5 +351,11 @@ def test_no_frames_is_nothing(manager: CodecManager) -> None:
     assert convert_frames([], Plan(PRIVATE), codecs=manager) == []
 
 
-def test_zlib_is_what_the_fakes_use() -> None:
-    assert zlib.decompress(zlib.compress(b"x")) == b"x"
+def test_wrong_options_are_refused_before_any_frame(manager: CodecManager, tmp_path: Path) -> None:
+    trace = tmp_path / "trace"
+    pair(manager, trace, Threading.RELEASES_GIL)
+    with pytest.raises(ValueError, match="workers must be 1 or more"):
+        next(iter_converted(natives(), Plan(PRIVATE), codecs=manager, workers=0))
+    with pytest.raises(ValueError, match="parallel must be one of"):
+        next(iter_converted(natives(), Plan(PRIVATE), codecs=manager, parallel="fibers"))  # type: ignore[arg-type]
+    assert calls(trace) == []

@@ -185,12 +185,13 @@ def iter_converted(  # noqa: PLR0913 - every option is keyword-only
     from dicomframe.plugins.manager import default_manager
 
     count = len(frames)
+    workers = resolve_workers(workers, max(1, count - 1))
+    choose_mode(parallel, (), workers, count)  # a wrong option is refused before any frame
     if count == 0:
         return
     job = _Job(frames, plan, codecs or default_manager(), done)
     report = ParallelReport() if report is None else report
     yield job.convert(0)  # in this thread, through the registry: it names the codecs
-    workers = resolve_workers(workers, count - 1)
     mode = choose_mode(parallel, job.codecs(), workers, count - 1)
     steps = job.steps
     report.start(steps.get("encode") or steps.get("decode", ""), mode, workers, steps)
