@@ -41,6 +41,7 @@ from dicomframe.deid.options import Option
 from dicomframe.deid.table import rule_for
 
 __all__ = [
+    "CODE_ATTRIBUTES",
     "DUMMY",
     "DUMMY_IN_SEQUENCE",
     "dummy_element",
@@ -72,7 +73,12 @@ DUMMY: dict[VR, Any] = {
 }
 # Inside a sequence under D, the VRs of the elements the table does not list that
 # become dummies: free text, names, dates and times; codes, numbers and UIDs stay.
+# The Code Sequence Macro (PS3.3 8.8) stays too: a code is a concept, not a person.
 DUMMY_IN_SEQUENCE = IDENTIFYING_VRS | {VR.TM, VR.AS, VR.UR}
+CODE_ATTRIBUTES = frozenset({
+    0x00080100, 0x00080102, 0x00080103, 0x00080104, 0x00080105, 0x0008010F, 0x00080119,
+    0x00080120,
+})  # fmt: skip
 
 assert set(DUMMY) | {VR.SQ, VR.UI} == set(VR)  # every VR has its dummy
 assert all(vr in DUMMY for vr in BINARY_NUMBER_FORMATS)

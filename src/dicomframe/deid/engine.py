@@ -13,9 +13,10 @@ copied (large byte values share the input's source until loaded, as a
 
 Inside a sequence the profile replaces with dummies (D on Content Sequence,
 Graphic Annotation Sequence...), the rows of the table still apply, and the
-elements the table does not list keep the structure (codes, numbers, UIDs
-the table keeps) while their free text, dates and names (the VRs of
-:data:`~dicomframe.deid.clean.IDENTIFYING_VRS`, and TM, AS, UR) become dummies.
+elements the table does not list keep the structure (the Code Sequence
+Macro, coded strings, numbers, UIDs the table keeps) while their free text,
+dates and names become dummies (the VRs of
+:data:`~dicomframe.deid.actions.DUMMY_IN_SEQUENCE`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement, Sequence
 from dicomframe.core.vr import BYTES_VRS, VR
 from dicomframe.deid.actions import (
+    CODE_ATTRIBUTES,
     DUMMY_IN_SEQUENCE,
     dummy_element,
     empty_element,
@@ -211,7 +213,7 @@ def _walk(src: Dataset, ctx: _Context, path: Path, *, dummy: bool) -> Dataset:
     kept_private = ctx.private.kept_tags(src)
     overlays = removed_overlay_groups(src.tags(), ctx.options)
     for element in src:
-        if element.tag.is_private:
+        if element.tag.group & 1:  # private, or the odd groups PS3.5 7.1 forbids
             if element.tag in kept_private:
                 out.add(_keep(element, ctx, path, dummy=False))
             else:
@@ -231,7 +233,9 @@ def action_of(element: DataElement, options: frozenset[Option], *, dummy: bool) 
     rule = rule_for(element.tag)
     if rule is not None:
         return resolve(rule.action(options), element.vr)
-    return "D" if dummy and element.vr in DUMMY_IN_SEQUENCE else "K"
+    if dummy and element.vr in DUMMY_IN_SEQUENCE and element.tag not in CODE_ATTRIBUTES:
+        return "D"
+    return "K"
 
 
 def _apply(
