@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+
 import numpy as np
 import pytest
 
 import dicomframe as dcf
 from dicomframe.core.dump import MAX_VALUE_CHARS, dump_lines, format_value
 from dicomframe.core.vr import BYTES_VRS
-from tests.reference import TESTDATA
+from tests.reference import TESTDATA, require_tool
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +169,100 @@ def test_assigned_byte_values_are_summarised(value: object, text: str) -> None:
     element = dcf.DataElement(0x7FE00010, "OW", value)
     assert element.raw is None
     assert format_value(element) == text
+
+
+# -- private names ------------------------------------------------------------
+
+
+def _pydicom_file(name: str) -> str:
+    from pydicom.data import get_testdata_file
+
+    path = get_testdata_file(name)
+    assert isinstance(path, str)
+    return path
+
+
+_LINE = re.compile(r"\s*\(([0-9A-F]{4}),([0-9A-F]{4})\) \S\S (\(private or unknown\)|\S+)")
+
+
+def _shown(lines: list[str]) -> dict[int, str]:
+    """Tag -> the name column of each odd-group line of a dump."""
+    shown = {}
+    for line in lines:
+        match = re.match(
+            r"\s*\(([0-9A-F]{4}),([0-9A-F]{4})\) \S\S (\(private or unknown\)|\S+)", line
+        )
+        if match and int(match[1], 16) & 1:
+            shown[int(match[1] + match[2], 16)] = match[3]
+    return shown
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "(0009,0010) LO PrivateCreator [GEMS_IDEN_01]",
+        "(0009,1001) LO FullFidelity [GE_GENESIS_FF]",
+        "(0019,1004) DS CellSpacing [1.016600]",
+        "(0043,1010) US WindowValue 400",
+    ],
+)
+def test_private_elements_are_named_by_their_creator(line: str) -> None:
+    assert line in list(dump_lines(dcf.read(_pydicom_file("CT_small.dcm"))))
+
+
+def test_private_names_are_pydicoms_names_as_one_word() -> None:
+    pydicom = pytest.importorskip("pydicom")
+    path = _pydicom_file("CT_small.dcm")
+    shown = _shown(list(dump_lines(dcf.read(path))))
+    named = 0
+    for element in pydicom.dcmread(path):
+        if not element.tag.group & 1:
+            continue
+        if element.tag.is_private_creator:
+            assert shown[element.tag] == "PrivateCreator"
+        elif element.name == "Private tag data":
+            assert shown[element.tag] == "(private or unknown)"
+        else:
+            words = re.sub(r"[^A-Za-z0-9]+", " ", element.name.strip("[]")).split()
+            assert shown[element.tag] == "".join(w[:1].upper() + w[1:] for w in words)
+            named += 1
+    assert named == 170
+
+
+def test_private_names_mostly_agree_with_dcmtk() -> None:
+    """DCMTK keeps its own private dictionary: most names agree, every creator line does."""
+    path = _pydicom_file("CT_small.dcm")
+    result = subprocess.run(
+        [require_tool("dcmdump"), "-q", path], capture_output=True, check=True
+    ).stdout.decode("latin-1")
+    theirs = {}
+    for line in result.splitlines():
+        match = re.match(r"\(([0-9a-f]{4}),([0-9a-f]{4})\) .*#\s*\d+,\s*\S+\s+(\S+)$", line)
+        if match and int(match[1], 16) & 1:
+            theirs[int(match[1] + match[2], 16)] = match[3]
+    ours = _shown(list(dump_lines(dcf.read(path))))
+    assert set(theirs) == set(ours)
+    agree = [tag for tag in ours if ours[tag] == theirs[tag]]
+    assert len(agree) > 0.7 * len(ours)
+    assert all(ours[t] == theirs[t] for t in ours if ours[t] == "PrivateCreator")
+
+
+def test_private_names_inside_items_use_the_items_creators() -> None:
+    item = dcf.Dataset()
+    item.set(0x00190010, "GEMS_ACQU_01", "LO")
+    item.set(0x00191004, "1.5", "DS")
+    ds = dcf.Dataset()
+    ds.set(0x00081115, [item], "SQ")
+    ds.set(0x00191004, "2.5", "DS")  # no creator at the top: not named
+    lines = list(dump_lines(ds))
+    assert "    (0019,1004) DS CellSpacing [1.5]" in lines
+    assert "(0019,1004) DS (private or unknown) [2.5]" in lines
+
+
+def test_cli_dump_shows_private_names(capsys: pytest.CaptureFixture[str]) -> None:
+    from dicomframe.cli import main
+
+    assert main(["dump", _pydicom_file("JPEG2000.dcm")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^\(0009,0010\) LO PrivateCreator \[GEMS_GENIE_1", out, re.MULTILINE)
+    assert re.search(r"^\(0009,1010\) LO StudyName ", out, re.MULTILINE)

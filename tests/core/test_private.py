@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from pydicom.data import get_testdata_file
 
 import dicomframe as dcf
 from dicomframe.core.dataset import Dataset
+from dicomframe.core.implicit_vr import known_vr, private_vr
 from dicomframe.core.private import (
     PrivateBlock,
     creator_for,
@@ -279,3 +281,108 @@ def test_remove_private_on_our_own_files_keeps_public_elements() -> None:
 
 def _under_private(path: tuple[Step, ...], element: Any) -> bool:
     return element.tag.group % 2 == 1 or any(step.tag.group % 2 for step in path)
+
+
+# -- Implicit VR: private elements take their VR from the private dictionary ----------------
+
+
+def _implicit(tag: int, value: bytes) -> bytes:
+    return struct.pack("<HHL", tag >> 16, tag & 0xFFFF, len(value)) + value
+
+
+def _implicit_copy(name: str) -> bytes:
+    out = io.BytesIO()
+    dcf.write(dcf.read(_file(name)), out, transfer_syntax="ImplicitVRLittleEndian")
+    return out.getvalue()
+
+
+def test_implicit_vr_private_elements_get_the_vr_pydicom_gives_them() -> None:
+    data = _implicit_copy("CT_small.dcm")
+    ours, theirs = dcf.read(data), pydicom.dcmread(io.BytesIO(data))
+    compared = 0
+    for element in theirs:
+        if element.tag.is_private and element.tag.element >= 0x1000:
+            mine = ours[element.tag]
+            assert mine.vr.value == element.VR, element.tag
+            assert mine.value == element.value, element.tag
+            compared += 1
+    assert compared == 170
+    assert ours[0x00191004].vr is dcf.VR.DS  # GEMS_ACQU_01 Cell spacing
+    assert ours[0x00191004].value == pytest.approx(1.0166)
+
+
+def test_implicit_private_vrs_go_out_as_explicit_vrs(tmp_path: Path) -> None:
+    ds = dcf.read(_implicit_copy("CT_small.dcm"))
+    out = tmp_path / "explicit.dcm"
+    dcf.write(ds, out, transfer_syntax="ExplicitVRLittleEndian")
+    original = pydicom.dcmread(_file("CT_small.dcm"))
+    written = pydicom.dcmread(out)
+    private = [e for e in written if e.tag.is_private and e.tag.element >= 0x1000]
+    assert [e.VR for e in private] == [original[e.tag].VR for e in private]
+    assert "UN" not in {e.VR for e in private}
+
+
+def _private_file(creator: bytes, *elements: bytes) -> bytes:
+    return _implicit(0x00080060, b"OT") + _implicit(0x00190010, creator) + b"".join(elements)
+
+
+def test_the_vr_follows_the_creator_on_every_read() -> None:
+    """Private tags are never cached: the same tag under another creator is another VR."""
+    known = _private_file(b"GEMS_ACQU_01", _implicit(0x00191004, b"1.25"))
+    unknown = _private_file(b"ACME 1.0", _implicit(0x00191004, b"1.25"))
+    for data, vr in [(known, "DS"), (unknown, "UN"), (known, "DS"), (unknown, "UN")]:
+        assert dcf.read(data, force=True)[0x00191004].vr.value == vr
+
+
+@pytest.mark.parametrize(
+    ("element", "vr"),
+    [
+        (_implicit(0x00191002, b"\x01\x00\x00\x00"), "SL"),  # Number of cells in detector
+        (_implicit(0x00191002, b"\x01\x00\x00"), "UN"),  # 3 bytes cannot be SL
+        (_implicit(0x00195002, b"\x01\x00\x00\x00"), "UN"),  # block 0x50 has no creator
+        (_implicit(0x00191000, b"\x01\x00"), "UN"),  # not in the dictionary
+    ],
+)
+def test_implicit_private_vr_needs_a_creator_an_entry_and_a_fitting_length(
+    element: bytes, vr: str
+) -> None:
+    ds = dcf.read(_private_file(b"GEMS_ACQU_01 ", element), force=True)
+    assert [e.vr.value for e in ds if e.tag.element >= 0x1000] == [vr]
+
+
+def test_a_private_sequence_of_defined_length_is_read_as_items() -> None:
+    item = _implicit(0x00100010, b"Inside^Item ")
+    items = struct.pack("<HHL", 0xFFFE, 0xE000, len(item)) + item
+    data = _implicit(0x00710010, b"AGFA-AG_HPState") + _implicit(0x00711018, items)
+    ds = dcf.read(data, force=True)
+    assert ds[0x00711018].vr is dcf.VR.SQ
+    assert ds[0x00711018].sequence[0].PatientName == "Inside^Item"
+    assert ds.remove_private()
+    assert len(ds) == 0
+
+
+def test_private_elements_in_items_use_the_items_creators() -> None:
+    inner = _implicit(0x00190010, b"GEMS_ACQU_01") + _implicit(0x00191004, b"2.5 ")
+    items = struct.pack("<HHL", 0xFFFE, 0xE000, len(inner)) + inner
+    data = _implicit(0x00081115, items)
+    item = dcf.read(data, force=True)[0x00081115].sequence[0]
+    assert item[0x00191004].vr is dcf.VR.DS
+    assert item[0x00191004].value == 2.5
+
+
+def test_known_vr_of_an_explicit_un_private_element_needs_the_dataset() -> None:
+    ds = Dataset()
+    ds.set(0x00190010, "GEMS_ACQU_01", "LO")
+    assert known_vr(0x00191004, 4, True, ds) == (dcf.VR.DS, True)
+    assert known_vr(0x00191004, 4, False) == (dcf.VR.UN, False)  # no dataset: as before
+    assert known_vr(0x00191002, 3, True, ds) == (dcf.VR.UN, True)
+    assert private_vr(0x00191004, 0xFFFFFFFF, ds) is dcf.VR.SQ  # PS3.5 6.2.2
+    assert private_vr(0x00191004, 4, None) is dcf.VR.UN
+
+
+def test_ambiguous_private_vrs_are_settled_as_public_ones() -> None:
+    ds = Dataset()
+    ds.set(0x00270010, "FDMS 1.0", "LO")  # (0027,xxA3) Raw Data: US or SS
+    assert private_vr(0x002710A3, 4, ds) is dcf.VR.US
+    ds.set(0x00280103, 1)
+    assert private_vr(0x002710A3, 4, ds) is dcf.VR.SS

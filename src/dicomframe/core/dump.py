@@ -3,6 +3,11 @@
 Used by ``repr(ds)`` and ``dicomframe dump``. Nested items are indented;
 long values are cut so a dump of a file with large values stays readable,
 and located values that were never loaded are described, not read.
+
+Private data elements are named as DCMTK names them, from the private
+dictionary under the creator that reserved their block in the same dataset
+(``(0019,1004) DS CellSpacing [1.016600]`` under ``GEMS_ACQU_01``); one the
+dictionary does not know shows ``(private or unknown)``.
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from dicomframe.core.dictionary import private_lookup
 from dicomframe.core.element import DataElement
 from dicomframe.core.limits import allow_recursion, default_limits
+from dicomframe.core.private import creator_tag
 from dicomframe.core.vr import BYTES_VRS, STRING_VRS, VR
 
 __all__ = ["dump_lines", "format_value"]
@@ -76,8 +83,10 @@ def dump_lines(
     if depth == 0:
         allow_recursion(limit, frames_per_level=3)
     pad = "  " * indent
-    for element in ds:
-        keyword = element.keyword or ("PrivateCreator" if element.tag.is_private_creator else "")
+    elements = list(ds)
+    creators = _creators(elements)
+    for element in elements:
+        keyword = _keyword(element, creators)
         head = f"{pad}{element.tag} {element.vr.value} {keyword or '(private or unknown)'}"
         if element.vr is VR.SQ:
             items = element.sequence
@@ -90,3 +99,29 @@ def dump_lines(
                 yield from dump_lines(item, indent=indent + 2, width=width, max_depth=limit)
             continue
         yield f"{head} {format_value(element, width)}".rstrip()  # an empty number: no value
+
+
+def _creators(elements: list[DataElement]) -> dict[int, str]:
+    """The Private Creator values of one dataset, by tag (PS3.5 7.8.1)."""
+    found = {}
+    for element in elements:
+        if element.tag.is_private_creator and element.is_loaded:
+            value = element.value
+            if isinstance(value, str) and value.strip(" \0"):
+                found[int(element.tag)] = value
+    return found
+
+
+def _keyword(element: DataElement, creators: dict[int, str]) -> str:
+    """The keyword shown: PS3.6's, ``PrivateCreator``, a private name, or ``""``."""
+    tag = element.tag
+    if not tag.group & 1:
+        return element.keyword
+    if tag.is_private_creator:
+        return "PrivateCreator"
+    at = creator_tag(tag)
+    creator = None if at is None else creators.get(at)
+    if creator is None:
+        return element.keyword  # group lengths and the odd groups PS3.5 forbids
+    entry = private_lookup(creator, tag)
+    return "" if entry is None else entry.keyword
