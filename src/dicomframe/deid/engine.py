@@ -30,6 +30,7 @@ from typing import Any
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement, Sequence
 from dicomframe.core.vr import BYTES_VRS, VR
+from dicomframe.core.walk import Path, Step
 from dicomframe.deid.actions import (
     CODE_ATTRIBUTES,
     DUMMY_IN_SEQUENCE,
@@ -42,7 +43,7 @@ from dicomframe.deid.clean import IDENTIFYING_VRS, Scrubber, words_of
 from dicomframe.deid.dates import day_offset, shift_value
 from dicomframe.deid.options import Option, parse_options
 from dicomframe.deid.private import PrivateRule, SafeKey
-from dicomframe.deid.report import ActionRecord, Deidentified, Path, hash_value, path_text
+from dicomframe.deid.report import ActionRecord, Deidentified, hash_value, path_text
 from dicomframe.deid.stamp import stamp
 from dicomframe.deid.table import rule_for
 from dicomframe.deid.uids import new_uid
@@ -190,11 +191,7 @@ def _patient_key(ds: Dataset) -> str:
 def _identifiers(ds: Dataset, options: frozenset[Option]) -> list[str]:
     """The text values the profile removes or replaces, at any depth (for cleaning)."""
     found: list[str] = []
-    for element in ds:
-        if element.vr is VR.SQ:
-            for item in element.sequence:
-                found += _identifiers(item, options)
-            continue
+    for _, element in ds.walk():
         rule = rule_for(element.tag)
         if element.vr not in IDENTIFYING_VRS or rule is None:
             continue
@@ -273,7 +270,7 @@ def _keep(element: DataElement, ctx: _Context, path: Path, *, dummy: bool) -> Da
 def _sequence(element: DataElement, ctx: _Context, path: Path, *, dummy: bool) -> DataElement:
     items = element.sequence
     walked = [
-        _walk(item, ctx, (*path, (element.tag, index)), dummy=dummy)
+        _walk(item, ctx, (*path, Step(element.tag, index)), dummy=dummy)
         for index, item in enumerate(items)
     ]
     return DataElement(

@@ -1,7 +1,8 @@
 """What a de-identification did: one record per action, and the result that carries them.
 
 A record names the element by its path (sequence tags and item indexes from
-the top, e.g. ``(0008,1140)[0](0008,1155)``), the action taken and, instead of
+the top, e.g. ``(0008,1140)[0]/(0008,1155)``, as :func:`~dicomframe.core.walk.format_path`
+writes it), the action taken and, instead of
 the old value, its HMAC-SHA256 under the salt (16 hex digits): two reports
 made with one salt show whether two files held the same value, and without
 the salt the value cannot be recovered or confirmed by hashing guesses.
@@ -17,17 +18,16 @@ from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
 from dicomframe.core.tag import Tag
 from dicomframe.core.vr import VR
+from dicomframe.core.walk import Path, format_path
 from dicomframe.deid.options import Option
 from dicomframe.deid.uids import keyed_digest
 
 __all__ = ["ActionRecord", "Deidentified", "hash_value", "path_text"]
 
-Path = tuple[tuple[Tag, int], ...]  # the enclosing (sequence tag, item index) pairs
-
 
 def path_text(path: Path, tag: Tag) -> str:
-    """``(0008,1140)[0](0008,1155)``: where an element lies."""
-    return "".join(f"{t}[{i}]" for t, i in path) + str(tag)
+    """``(0008,1140)[0]/(0008,1155)``: where an element lies."""
+    return format_path(path, tag)
 
 
 def hash_value(element: DataElement, salt: bytes) -> str:

@@ -22,7 +22,7 @@ each written file back and runs this on it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dicomframe.core.dataset import Dataset
@@ -30,11 +30,12 @@ from dicomframe.core.element import DataElement
 from dicomframe.core.tag import Tag
 from dicomframe.core.uids import uid_info
 from dicomframe.core.vr import VR
+from dicomframe.core.walk import Path, Step
 from dicomframe.deid.actions import DUMMY, removed_overlay_groups
 from dicomframe.deid.engine import action_of
 from dicomframe.deid.options import Option, parse_options
 from dicomframe.deid.private import PrivateRule, SafeKey
-from dicomframe.deid.report import Path, path_text
+from dicomframe.deid.report import path_text
 from dicomframe.deid.stamp import codes_for
 from dicomframe.deid.uids import new_uid
 
@@ -153,7 +154,7 @@ def _judge_items(
         check.fail(path, element.tag, f"{len(before)} items became {len(after)}")
         return
     for index, (src, out) in enumerate(zip(before, after, strict=True)):
-        _compare(src, out, check, (*path, (element.tag, index)), dummy=dummy)
+        _compare(src, out, check, (*path, Step(element.tag, index)), dummy=dummy)
 
 
 def _judge_uids(element: DataElement, new: DataElement, check: _Check, path: Path) -> None:
@@ -178,7 +179,7 @@ def _check_leaks(result: Dataset, check: _Check) -> None:
     replaced = {u for u in check.uids if u not in check.kept and uid_info(u) is None}
     datasets = [result] + ([result.meta] if result.meta is not None else [])
     for ds in datasets:
-        for path, element in _walk(ds, ()):
+        for path, element in ds.walk():
             if element.vr is VR.UI and replaced & set(_texts(element.value)):
                 check.fail(path, element.tag, "holds an original UID that was replaced elsewhere")
 
@@ -193,14 +194,6 @@ def _check_stamp(result: Dataset, options: frozenset[Option], check: _Check) -> 
         check.problems.append(
             f"De-identification Method Code Sequence lists {found}, expected {wanted}"
         )
-
-
-def _walk(ds: Dataset, path: Path) -> Iterator[tuple[Path, DataElement]]:
-    for element in ds:
-        yield path, element
-        if element.vr is VR.SQ:
-            for index, item in enumerate(element.sequence):
-                yield from _walk(item, (*path, (element.tag, index)))
 
 
 def _texts(value: object) -> list[str]:
