@@ -43,7 +43,7 @@ from dicomframe.deid.clean import IDENTIFYING_VRS, Scrubber, words_of
 from dicomframe.deid.dates import day_offset, shift_value
 from dicomframe.deid.options import Option, parse_options
 from dicomframe.deid.private import PrivateRule, SafeKey
-from dicomframe.deid.report import ActionRecord, Deidentified, hash_value, path_text
+from dicomframe.deid.report import ActionRecord, Deidentified, ValueHasher
 from dicomframe.deid.stamp import stamp
 from dicomframe.deid.table import rule_for
 from dicomframe.deid.uids import new_uid
@@ -67,17 +67,11 @@ class _Context:
     days: int | None
     records: list[ActionRecord] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.hash = ValueHasher(self.salt)
+
     def record(self, path: Path, element: DataElement, action: str, note: str = "") -> None:
-        self.records.append(
-            ActionRecord(
-                path_text(path, element.tag),
-                element.tag,
-                element.keyword,
-                action,
-                hash_value(element, self.salt),
-                note,
-            )
-        )
+        self.records.append(ActionRecord(path, element.tag, action, self.hash(element), note))
 
 
 def deidentify(

@@ -11,18 +11,20 @@ the salt the value cannot be recovered or confirmed by hashing guesses.
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
 from dataclasses import dataclass, field
 
 from dicomframe.core.dataset import Dataset
+from dicomframe.core.dictionary import keyword_for
 from dicomframe.core.element import DataElement
 from dicomframe.core.tag import Tag
 from dicomframe.core.vr import VR
 from dicomframe.core.walk import Path, format_path
 from dicomframe.deid.options import Option
-from dicomframe.deid.uids import keyed_digest
 
-__all__ = ["ActionRecord", "Deidentified", "hash_value", "path_text"]
+__all__ = ["ActionRecord", "Deidentified", "ValueHasher", "path_text"]
 
 
 def path_text(path: Path, tag: Tag) -> str:
@@ -30,25 +32,46 @@ def path_text(path: Path, tag: Tag) -> str:
     return format_path(path, tag)
 
 
-def hash_value(element: DataElement, salt: bytes) -> str:
-    """The old value's keyed hash; empty for a sequence (its items have their own records)."""
-    if element.vr is VR.SQ:
-        return ""
-    raw = element.raw
-    data = bytes(raw) if raw is not None else repr(element.value).encode("utf-8", "replace")
-    return keyed_digest(salt, b"report", data).hex()[:16]
+class ValueHasher:
+    """Keyed hashes of old values: HMAC-SHA256 under the salt, 16 hex digits.
+
+    The keyed state is made once and copied per value: a file has hundreds of
+    private elements to report.
+    """
+
+    def __init__(self, salt: bytes) -> None:
+        self._base = hmac.new(salt, b"report\0", hashlib.sha256)
+
+    def __call__(self, element: DataElement) -> str:
+        """The old value's hash; empty for a sequence (its items have their own records)."""
+        if element.vr is VR.SQ:
+            return ""
+        raw = element.raw
+        data = bytes(raw) if raw is not None else repr(element.value).encode("utf-8", "replace")
+        keyed = self._base.copy()
+        keyed.update(data)
+        return keyed.hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
 class ActionRecord:
-    """One action on one element."""
+    """One action on one element: where (``steps`` and ``tag``), which, and the old value's hash."""
 
-    path: str
+    steps: Path
     tag: Tag
-    keyword: str
     action: str  # X, Z, D, U, C (K is not recorded: nothing happened)
     old_hash: str
     note: str = ""
+
+    @property
+    def path(self) -> str:
+        """``(0008,1140)[0]/(0008,1155)``."""
+        return format_path(self.steps, self.tag)
+
+    @property
+    def keyword(self) -> str:
+        """The PS3.6 keyword; empty for private elements."""
+        return "" if self.tag.group & 1 else keyword_for(self.tag)
 
 
 @dataclass
