@@ -327,7 +327,7 @@ def _write(state: _State, fingerprint: list[Any]) -> None:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            json.dump(data, file)
+            file.write(json.dumps(data))  # the C encoder: json.dump's is Python, 7x slower
         os.replace(temporary, path)
     except (OSError, ValueError, TypeError):  # unwritable, full, or unserialisable: not cached
         with contextlib.suppress(OSError):
