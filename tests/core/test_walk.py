@@ -160,10 +160,18 @@ def test_depth_past_the_limit_is_a_limit_error() -> None:
 
 
 def test_deep_nesting_never_recurses() -> None:
-    depth = sys.getrecursionlimit() * 3
-    walked = list(walk(_nested(depth), max_depth=depth))
-    assert len(walked) == depth + 1
-    assert len(walked[-1][0]) == depth
+    depth = 3000  # three times Python's default recursion limit
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        count = 0
+        last: tuple[Step, ...] = ()
+        for path, _ in walk(_nested(depth), max_depth=depth):
+            count, last = count + 1, path
+    finally:
+        sys.setrecursionlimit(limit)
+    assert count == depth + 1
+    assert len(last) == depth
 
 
 def test_a_dataset_holding_itself_stops_at_the_limit() -> None:
