@@ -5,7 +5,7 @@ Codec ``"pylibjpeg-rle"``, priority 9 (a compiled backend, preferred when
 installed), decodes and encodes through ``rle.utils.decode_pixel_data`` /
 ``encode_pixel_data``; its output (sample by sample, as planar configuration
 1) is interleaved here. It is the fastest RLE decoder, but its encoder is
-about 6x slower than imagecodecs' PackBits: the ``"imagecodecs-rle"`` encoder
+4-12x slower than imagecodecs' PackBits: the ``"imagecodecs-rle"`` encoder
 (priority 10, :mod:`dicomframe.codecs.imagecodecs.rle`) comes first when
 imagecodecs is installed, and shares this module's checks and header
 (:func:`why_not`, :func:`check_encodable`, :func:`encapsulate_segments`).

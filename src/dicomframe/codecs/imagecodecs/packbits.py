@@ -5,9 +5,9 @@ handed to ``imagecodecs.packbits_encode`` as a ``(rows, columns)`` array of
 bytes; imagecodecs encodes every row on its own, so no run crosses a row
 (PS3.5 G.3.1).
 :func:`dicomframe.codecs.rle.encapsulate_segments` pads the segments and
-writes the header. 512x512 16-bit CT: about 1.3 ms a frame, where
-pylibjpeg-rle's encoder takes about 7 ms and the numpy encoder about 6 ms
-(``benchmarks/bench_startup.py`` does not time this; ``bench_rle.py`` does).
+writes the header. 512x512 int16 CT: 0.9-1.8 ms a frame, where
+pylibjpeg-rle's encoder takes 7.4-10.6 ms and the numpy encoder 2.5-4.3 ms
+(``benchmarks/bench_startup.py``, section 5, on a shared machine).
 
 Its PackBits is the common one, not pydicom's: a run of two equal bytes
 inside literal bytes stays literal. Both are valid PackBits, which every
