@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 import dicomframe as dcf
+from dicomframe.core import parser
 from dicomframe.core.dictionary import lookup
-from dicomframe.core.element import DataElement
+from dicomframe.core.element import _UNSET, DataElement
+from dicomframe.core.reader import DEFAULT_DEFER_SIZE
 from dicomframe.core.source import Located, Source, _read_all
 from tests.reference import TESTDATA, project_files, pydicom_files
 
@@ -172,3 +174,72 @@ def test_empty_file_is_an_empty_buffer(tmp_path: Path) -> None:
         source = Source.from_path(path, map_from=map_from)
         assert len(source) == 0
         assert not source.is_mapped
+
+
+# ------------------------------------------------------------------ headers met before
+
+
+def _all_slots(ds: dcf.Dataset) -> list[tuple[Any, ...]]:
+    found = []
+    for element in ds._elements.values():
+        found.append(_slots(element))
+        if element.vr is dcf.VR.SQ:
+            found.extend(s for item in element.sequence for s in _all_slots(item))
+    return found
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_headers_met_before_read_the_same(path: Path) -> None:
+    parser._HEADERS.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = dcf.read(path, defer_size=1 << 40)
+        second = dcf.read(path, defer_size=1 << 40)  # every 8-byte header is known now
+    assert _all_slots(second) == _all_slots(first)
+
+
+def test_a_known_header_is_not_decoded_again() -> None:
+    parser._HEADERS.clear()
+    dcf.read(CT)
+    known = parser._headers(True, True, False, 0, DEFAULT_DEFER_SIZE)  # explicit LE dataset
+    key = next(k for k, hit in known.items() if hit[3] == 0x00080060)  # Modality
+    tag, _, size, number = known[key]
+    known[key] = (tag, dcf.VR.LO, size, number)  # what the header said, as remembered
+    assert dcf.read(CT)["Modality"].vr is dcf.VR.LO  # the remembered answer was used
+    parser._HEADERS.clear()
+    assert dcf.read(CT)["Modality"].vr is dcf.VR.CS
+
+
+def test_known_headers_keep_to_strict_and_defer_size(tmp_path: Path) -> None:
+    parser._HEADERS.clear()
+    odd = TESTDATA / "odd_length_value.dcm"
+    dcf.read(odd)
+    with pytest.raises(dcf.InvalidDicomError, match="odd value length"):
+        dcf.read(odd, strict=True)
+    data = _implicit(0x00080060, b"OT") + _implicit(0x00081030, b"x" * 300)
+    path = tmp_path / "implicit.dcm"
+    path.write_bytes(data)
+    assert dcf.read(path, force=True)[0x00081030].is_loaded
+    ds = dcf.read(path, force=True, defer_size=256)
+    assert not ds[0x00081030].is_loaded  # left in the file, though its header is known
+    ds.close()
+
+
+def test_known_headers_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    parser._HEADERS.clear()
+    monkeypatch.setattr(parser, "_MAX_HEADERS", 4)
+    for _ in range(2):
+        assert dcf.read(CT) == dcf.read(CT.read_bytes())
+    assert parser._HEADERS
+    assert all(len(known) <= 4 for known in parser._HEADERS.values())
+
+
+def test_character_sets_are_kept_by_their_bytes() -> None:
+    parser._CHARSETS.clear()
+    path = TESTDATA / "charset_latin1.dcm"
+    first = dcf.read(path)
+    assert list(parser._CHARSETS.values()) == [("ISO_IR 100",)]
+    second = dcf.read(path)
+    assert second[0x00080005]._value is _UNSET  # not decoded to find the character sets
+    assert [e.value for e in second] == [e.value for e in first]
+    assert second.PatientName == first.PatientName

@@ -27,9 +27,17 @@ from dicomframe.errors import InvalidDicomError, LimitError
 if TYPE_CHECKING:
     from dicomframe.core.parser import ParseContext, _Header, _Level
 
-__all__ = ["read_items", "read_undefined", "scan_fragments", "sequence_element", "un_as_sequence"]
+__all__ = [
+    "lazy_sequence",
+    "read_items",
+    "read_undefined",
+    "scan_fragments",
+    "sequence_element",
+    "un_as_sequence",
+]
 
 _ITEM_HEADER = {True: struct.Struct("<HHL"), False: struct.Struct(">HHL")}
+_LENGTH = {True: struct.Struct("<L"), False: struct.Struct(">L")}
 # PS3.5 7.1: undefined length is allowed only on these, and on UN read as a sequence.
 _UNDEFINED_OK = frozenset({VR.SQ, VR.OB, VR.OW, VR.UN})
 
@@ -55,7 +63,7 @@ def sequence(
     if not ctx.lazy:
         seq, _ = read_items(ctx, head, end, level)
         return sequence_element(head, seq, little, undefined_length=undefined)
-    outer = level._replace(dataset=None)  # items never look at their parent's elements
+    outer = parser._Level(level.depth, level.charsets)  # items never look at their parent
 
     def parse() -> Sequence:
         return read_items(ctx, head, end, outer)[0]
@@ -63,6 +71,30 @@ def sequence(
     return DataElement._parsed(
         head.tag, VR.SQ, _UNSET, Unparsed(parse, ctx.source), little, (), undefined, head.start
     )
+
+
+def lazy_sequence(
+    ctx: ParseContext, tag: Tag, pos: int, end: int, level: _Level
+) -> tuple[DataElement, int] | None:
+    """An explicit SQ at ``pos`` left unparsed, straight from its header: the common sequence.
+
+    The parser calls this for an SQ header in a lazy read with 12 bytes or
+    more left; None when the sequence needs what :func:`read_undefined` or
+    the parser's checks say of it (a length past ``end``, an odd one when
+    strict), which then read it the general way, errors and all.
+    """
+    little = ctx.little_endian
+    (length,) = _LENGTH[little].unpack_from(ctx.buffer, pos + 8)
+    value = pos + 12
+    head = parser._Header(tag, VR.SQ, length, pos, value)
+    if length == parser.UNDEFINED:
+        walk = Walk(ctx.buffer, ctx.explicit_vr, little, ctx.max_depth)
+        after = skip_items(walk, tag, value, end, level.depth)
+        return sequence(ctx, head, after, level, little=little), after
+    after = value + length
+    if after > end or (length & 1 and ctx.strict):
+        return None
+    return sequence(ctx, head, after, level, little=little), after
 
 
 def un_as_sequence(ctx: ParseContext, head: _Header, level: _Level) -> DataElement | None:

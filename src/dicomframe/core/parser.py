@@ -83,6 +83,11 @@ _LONG_VRS = {
     little: {int.from_bytes(v.value.encode(), _ORDER[little]): v for v in _LONG}
     for little in (True, False)
 }
+_HEAD64 = {True: struct.Struct("<Q"), False: struct.Struct(">Q")}
+_HEADERS: dict[tuple[bool, bool, bool, int, int], dict[int, tuple[Tag, VR, int, int]]] = {}
+_MAX_HEADERS = 1 << 12  # per kind of data; cleared when full, so it follows what is read
+_MAX_KINDS = 16
+_SQ_CODE = {little: int.from_bytes(b"SQ", _ORDER[little]) for little in (True, False)}
 _EXPLICIT = {True: struct.Struct("<HHHH"), False: struct.Struct(">HHHH")}
 _IMPLICIT = {True: struct.Struct("<HHL"), False: struct.Struct(">HHL")}
 _LENGTH = {True: struct.Struct("<L"), False: struct.Struct(">L")}
@@ -100,6 +105,10 @@ _DECODERS = {
 # Tags already met, shared: Tag() is a Python call, a dict lookup is a tenth of it.
 _TAGS: dict[int, Tag] = {}
 _MAX_TAGS = 1 << 14  # bounds the cache when files bring many private tags
+# Specific Character Set values met (CS bytes, decoded as latin-1 whatever the charset)
+# and their normalized terms.
+_CHARSETS: dict[bytes, tuple[str, ...]] = {}
+_MAX_CHARSETS = 256
 
 
 class ParseContext(NamedTuple):
@@ -250,10 +259,28 @@ def iter_dataset(
 
 
 def _with_charsets(level: _Level, element: DataElement) -> _Level:
-    """The level with the character sets of a Specific Character Set element in force."""
+    """The level with the character sets of a Specific Character Set element in force.
+
+    The terms of a CS value read as bytes are kept by those bytes: a scan
+    meets the same few values in every file, and decoding and normalizing
+    one costs as much as reading ten other elements. The value itself stays
+    undecoded until asked for, as any other.
+    """
+    raw = element._raw
+    if type(raw) is bytes and element.vr is VR.CS and element._value is _UNSET:
+        charsets = _CHARSETS.get(raw)
+        if charsets is None:
+            charsets = _normalize(element.value)
+            if len(_CHARSETS) < _MAX_CHARSETS:
+                _CHARSETS[raw] = charsets
+        return _Level(level.depth, charsets, level.dataset)
+    return _Level(level.depth, _normalize(element.value), level.dataset)
+
+
+def _normalize(value: object) -> tuple[str, ...]:
     from dicomframe.core.charset import normalize
 
-    return _Level(level.depth, normalize(element.value), level.dataset)
+    return normalize(value)  # type: ignore[arg-type]
 
 
 def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per element costs ~10%
@@ -282,13 +309,44 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
     implicit_vrs = IMPLICIT_VRS
     # Values this long are located by _read_element; odd lengths it refuses when strict.
     defer, odd = min(ctx.defer_size, UNDEFINED), int(ctx.strict)
-    lowest, highest = (0x00020000, 0x00030000) if mode == MODE_META else (0, _FIRST_PIXEL_TAG)
+    meta = mode == MODE_META
+    lowest, highest = (0x00020000, 0x00030000) if meta else (0, _FIRST_PIXEL_TAG)
     tags, charsets, new, unset = _TAGS, level.charsets, object.__new__, _UNSET
+    sq, lazy, code = _SQ_CODE[little], ctx.lazy, 0
+    headers = _headers(explicit, little, meta, odd, defer)
+    head64 = _HEAD64[little].unpack_from
     # Every element takes 8 bytes or more, so the element budget can only run out past
     # check_at: one comparison per element, and none of the counting, until then.
     budget, before = ctx.budget, len(elements)
     check_at = end if budget is None else pos + 8 * budget.left
+    vr: VR | None
     while pos < end:
+        if end - pos >= 8:
+            # A header met before in this kind of data: what it says is known already.
+            hit = headers.get(head64(buf, pos)[0])
+            if hit is not None:
+                tag, vr, after, number = hit
+                value, after = pos + 8, pos + after
+                if after <= end:
+                    element = new(DataElement)
+                    element.tag = tag
+                    element.vr = vr
+                    element._raw = bytes(data[value:after]) if copy else data[value:after]
+                    element._value = unset
+                    element.little_endian = little
+                    element.charsets = charsets
+                    element.undefined_length = False
+                    element.offset = pos
+                    if number > last:
+                        last = number
+                    elif number < last:
+                        ordered = False
+                    elements[tag] = element
+                    pos = after
+                    if pos > check_at:
+                        check_at = _spend(ctx, len(elements) - before, pos)
+                        before = len(elements)
+                    continue
         vr = None
         if end - pos >= 8:
             value = pos + 8
@@ -313,8 +371,20 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
             ):
                 break
             try:
-                head = _read_header(ctx, pos, end)
-                element, after = _read_element(ctx, head, end, level)
+                # An SQ in a lazy read: straight to its items' end (past them, when undefined).
+                found = (
+                    code == sq
+                    and explicit
+                    and lazy
+                    and end - pos >= 12
+                    and lowest <= number < highest
+                    and items.lazy_sequence(ctx, tags.get(number) or _tag(number), pos, end, level)
+                )
+                if found:
+                    element, after = found
+                else:
+                    head = _read_header(ctx, pos, end)
+                    element, after = _read_element(ctx, head, end, level)
             except InvalidDicomError:
                 if ctx.source.is_head:
                     break  # the element may go on past the head: the reader reads on
@@ -330,6 +400,10 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
             element.charsets = charsets
             element.undefined_length = False
             element.offset = pos
+            if value == pos + 8 and number != SPECIFIC_CHARACTER_SET:  # an 8-byte header
+                if len(headers) >= _MAX_HEADERS:
+                    headers.clear()
+                headers[head64(buf, pos)[0]] = (tag, vr, after - pos, number)
         if number > last:
             last = number
         elif number < last:
@@ -346,6 +420,27 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
         _spend(ctx, len(elements) - before, pos)
     object.__setattr__(ds, "_order", ordered)
     return pos
+
+
+def _headers(
+    explicit: bool, little: bool, meta: bool, odd: int, defer: int
+) -> dict[int, tuple[Tag, VR, int, int]]:
+    """The headers met in data of this kind: the 8 bytes as an int -> tag, VR, size, number.
+
+    A header whose element the inline loop reads says the same in every file
+    of the same encoding, under the same checks (tag range, strictness, defer
+    size): a scan of many files meets the same few hundred headers over and
+    over, and one dict lookup replaces decoding each. Only 8-byte headers
+    (short explicit VRs and implicit ones) are kept, and (0008,0005) never,
+    since it changes the character sets.
+    """
+    key = (explicit, little, meta, odd, defer)
+    found = _HEADERS.get(key)
+    if found is None:
+        if len(_HEADERS) >= _MAX_KINDS:
+            _HEADERS.clear()
+        found = _HEADERS[key] = {}
+    return found
 
 
 def _spend(ctx: ParseContext, count: int, pos: int) -> int:

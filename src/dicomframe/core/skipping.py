@@ -27,6 +27,16 @@ _VRS = {vr.value.encode(): vr for vr in VR}
 _HEAD = {True: struct.Struct("<HHL"), False: struct.Struct(">HHL")}
 _SHORT = {True: struct.Struct("<H"), False: struct.Struct(">H")}
 _LONG = {True: struct.Struct("<L"), False: struct.Struct(">L")}
+_FOUR = {True: struct.Struct("<HHHH"), False: struct.Struct(">HHHH")}
+# The VR bytes of a short explicit header, read as an unsigned short in each byte order.
+_SHORT_CODES = {
+    little: frozenset(
+        int.from_bytes(vr.value.encode(), "little" if little else "big")
+        for vr in VR
+        if vr not in LONG_HEADER_VRS
+    )
+    for little in (True, False)
+}
 
 
 class Walk(NamedTuple):
@@ -77,11 +87,19 @@ def skip_items(walk: Walk, tag: int, pos: int, end: int, depth: int) -> int:
 
 def _skip_elements(walk: Walk, pos: int, end: int, depth: int) -> int:
     """The offset after the Item Delimitation Item of the item whose elements start at pos."""
-    buf, little = walk.buffer, walk.little_endian
+    buf, little, explicit = walk.buffer, walk.little_endian, walk.explicit_vr
     head = _HEAD[little].unpack_from
+    four, short = _FOUR[little].unpack_from, _SHORT_CODES[little]
     while True:
         if end - pos < 8:
             raise _short(0, pos, 8, end, "item: missing Item Delimitation Item")
+        if explicit:  # the common element: a short VR, its 16-bit length, no call
+            g, e, code, length = four(buf, pos)
+            if code in short and g != 0xFFFE:
+                if length > end - pos - 8:
+                    raise _too_long((g << 16) | e, pos, length, end - pos - 8)
+                pos += 8 + length
+                continue
         g, e, length = head(buf, pos)
         tag = (g << 16) | e
         if tag == ITEM_DELIMITER:
@@ -92,13 +110,15 @@ def _skip_elements(walk: Walk, pos: int, end: int, depth: int) -> int:
         if length == UNDEFINED:
             pos = _skip_undefined(walk, tag, vr, value, end, depth)
         elif length > end - value:
-            raise InvalidDicomError(
-                f"value length {length} exceeds the {end - value} bytes that remain",
-                tag=tag,
-                offset=pos,
-            )
+            raise _too_long(tag, pos, length, end - value)
         else:
             pos = value + length
+
+
+def _too_long(tag: int, pos: int, length: int, remain: int) -> InvalidDicomError:
+    return InvalidDicomError(
+        f"value length {length} exceeds the {remain} bytes that remain", tag=tag, offset=pos
+    )
 
 
 def _header(walk: Walk, tag: int, pos: int, end: int, length: int) -> tuple[VR | None, int, int]:
