@@ -240,9 +240,7 @@ def child_env() -> dict[str, str]:
 def run_child(library: str, case: str, path: Path, warm: int) -> tuple[float, float, float]:
     imports, task = TASKS[case][library]
     indented = "\n".join("    " + line for line in task.splitlines())
-    code = CHILD.format(
-        imports=imports, path=str(path), task=task, indented=indented, warm=warm
-    )
+    code = CHILD.format(imports=imports, path=str(path), task=task, indented=indented, warm=warm)
     out = subprocess.run(
         [sys.executable, "-c", code], env=child_env(), capture_output=True, text=True, check=False
     )
@@ -311,13 +309,14 @@ def growth(counts: list[int]) -> None:
 
     import dicomframe as dcf
 
+    def two(ds: Any) -> object:
+        return ds.PatientID, ds.Rows
+
     def ours(path: Path) -> Callable[[], object]:
-        return lambda: (lambda ds: (ds.PatientID, ds.Rows))(dcf.read(path))
+        return lambda: two(dcf.read(path))
 
     def theirs(path: Path) -> Callable[[], object]:
-        return lambda: (lambda ds: (ds.PatientID, ds.Rows))(
-            pydicom.dcmread(path, stop_before_pixels=True)
-        )
+        return lambda: two(pydicom.dcmread(path, stop_before_pixels=True))
 
     def one_item(path: Path) -> Callable[[], object]:
         return lambda: dcf.read(path).frame_functional_groups(len_of(path) // 2)
