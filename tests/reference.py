@@ -36,7 +36,7 @@ def require_tool(name: str) -> str:
     if path is None:
         if os.environ.get("DICOMFRAME_REQUIRE_TOOLS") == "1":
             pytest.fail(f"{name} is required (DICOMFRAME_REQUIRE_TOOLS=1) but not installed")
-        pytest.skip(f"{name} is not installed (apt-get install dcmtk libgdcm-tools)")
+        pytest.skip(f"{name} is not installed (apt-get install dcmtk libgdcm-tools dicom3tools)")
     return path
 
 
