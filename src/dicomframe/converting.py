@@ -195,6 +195,7 @@ def iter_converted(  # noqa: PLR0913 - every option is keyword-only
     mode = choose_mode(parallel, job.codecs(), workers, count - 1)
     steps = job.steps
     report.start(steps.get("encode") or steps.get("decode", ""), mode, workers, steps)
+    report.steps = steps  # the same dict: a step first met after frame 0 shows too
     job.report = report
     start = 1
     if mode == "processes" and parallel == "auto":
