@@ -156,7 +156,10 @@ def run(  # noqa: PLR0913 - every option is keyword-only
         for source, target in jobs:
             finished(source, _convert_one(str(source), str(target), syntax, options))
     else:
-        result.workers = _run_pool(jobs, syntax, options, workers, finished)
+        # Files already fill the workers: each one's frames convert in its own worker
+        # only, not on further processes forked per file (2 x 2 on 2 cores thrashes).
+        per_file = {**options, "workers": 1}
+        result.workers = _run_pool(jobs, syntax, per_file, workers, finished)
     if progress is not None:
         progress.write("\n")
     result.seconds = time.perf_counter() - started
