@@ -7,10 +7,12 @@ import io
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import dicomframe as dcf
+from dicomframe.core import skipping
 from dicomframe.core.source import Unparsed
 from tests.reference import TESTDATA, pydicom_files
 
@@ -147,3 +149,57 @@ def test_damage_inside_an_undefined_length_sequence_is_found_by_the_skip() -> No
     with pytest.raises(dcf.InvalidDicomError, match="expected an Item tag") as info:
         dcf.read(damaged("undefined"))
     assert info.value.tag == 0x52009230
+
+
+# ------------------------------------------------------------------ runs of items alike
+
+
+def _varied_groups(items: int, every: int) -> bytes:
+    """Functional groups whose items change layout every ``every`` items (a longer value)."""
+    ds = dcf.Dataset()
+    groups = []
+    for index in range(items):
+        position = dcf.Dataset()
+        position.ImagePositionPatient = [0, 0, index if (index // every) % 2 else 1]
+        if index % (3 * every) == 7:
+            position.set(0x00091010, b"\x01\x02\x03\x04" * 40, "OB")  # a long header now and then
+        item = dcf.Dataset()
+        item.PlanePositionSequence = [position]
+        groups.append(item)
+    ds.PerFrameFunctionalGroupsSequence = groups
+    ds.Rows = 4
+    out = io.BytesIO()
+    dcf.write(ds, out, sequence_lengths="undefined")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("every", [1, 5, 40, 1000])
+def test_runs_of_items_alike_are_skipped_at_once(
+    monkeypatch: pytest.MonkeyPatch, every: int
+) -> None:
+    data = _varied_groups(600, every)
+    calls: list[int] = []
+    repeats = skipping._repeats
+
+    def spy(*args: Any) -> int:
+        calls.append(found := repeats(*args))
+        return found
+
+    monkeypatch.setattr(skipping, "_repeats", spy)
+    ds = dcf.read(data)
+    assert ds.Rows == 4  # the end of the sequence was found
+    assert calls  # compared in runs past REPEAT_FROM items
+    if every >= 40:
+        assert max(calls) >= min(every, 600) - skipping.REPEAT_FROM - 1  # a run in one step
+    groups = ds.PerFrameFunctionalGroupsSequence
+    assert groups == eager(data).PerFrameFunctionalGroupsSequence
+    assert len(groups) == 600
+    assert groups[599].PlanePositionSequence[0].ImagePositionPatient[2] in (1, 599)
+
+
+def test_a_run_never_reaches_past_the_data() -> None:
+    data = functional_groups(100, "undefined")
+    delimiter = b"\xfe\xff\xdd\xe0\x00\x00\x00\x00"
+    cut = data.rindex(delimiter)  # the last one: the sequence's own
+    with pytest.raises(dcf.InvalidDicomError, match="sequence item header"):
+        dcf.read(data[:cut])  # items alike up to the end, and no delimiter

@@ -38,6 +38,7 @@ __all__ = [
 
 _ITEM_HEADER = {True: struct.Struct("<HHL"), False: struct.Struct(">HHL")}
 _LENGTH = {True: struct.Struct("<L"), False: struct.Struct(">L")}
+_new_tuple, _new = tuple.__new__, object.__new__
 # PS3.5 7.1: undefined length is allowed only on these, and on UN read as a sequence.
 _UNDEFINED_OK = frozenset({VR.SQ, VR.OB, VR.OW, VR.UN})
 
@@ -81,20 +82,36 @@ def lazy_sequence(
     The parser calls this for an SQ header in a lazy read with 12 bytes or
     more left; None when the sequence needs what :func:`read_undefined` or
     the parser's checks say of it (a length past ``end``, an odd one when
-    strict), which then read it the general way, errors and all.
+    strict), which then read it the general way, errors and all. A header
+    scan meets a few sequences in every file, so the named tuples are made
+    with ``tuple.__new__`` and the element's slots set here, without calls.
     """
     little = ctx.little_endian
     (length,) = _LENGTH[little].unpack_from(ctx.buffer, pos + 8)
     value = pos + 12
-    head = parser._Header(tag, VR.SQ, length, pos, value)
     if length == parser.UNDEFINED:
-        walk = Walk(ctx.buffer, ctx.explicit_vr, little, ctx.max_depth)
+        walk = _new_tuple(Walk, (ctx.buffer, ctx.explicit_vr, little, ctx.max_depth, None))
         after = skip_items(walk, tag, value, end, level.depth)
-        return sequence(ctx, head, after, level, little=little), after
-    after = value + length
-    if after > end or (length & 1 and ctx.strict):
-        return None
-    return sequence(ctx, head, after, level, little=little), after
+    else:
+        after = value + length
+        if after > end or (length & 1 and ctx.strict):
+            return None
+    head = _new_tuple(parser._Header, (tag, VR.SQ, length, pos, value))
+    outer = _new_tuple(parser._Level, (level.depth, level.charsets, None))
+
+    def parse() -> Sequence:
+        return read_items(ctx, head, after, outer)[0]
+
+    element = _new(DataElement)
+    element.tag = tag
+    element.vr = VR.SQ
+    element._raw = Unparsed(parse, ctx.source)
+    element._value = _UNSET
+    element.little_endian = little
+    element.charsets = ()
+    element.undefined_length = length == parser.UNDEFINED
+    element.offset = pos
+    return element, after
 
 
 def un_as_sequence(ctx: ParseContext, head: _Header, level: _Level) -> DataElement | None:

@@ -80,6 +80,10 @@ _NEVER_DEFER = 1 << 62
 HEAD_BYTES = 16 * 1024
 _HEAD_MARGIN = 16  # bytes past a head's last element, to see what comes next
 _HEAD_MIN = 256  # the preamble, the DICM prefix and what follows
+# Transfer Syntax UID values met (UI bytes as read) and the standard syntax each names:
+# a scan meets the same few in every file.
+_SYNTAXES: dict[bytes, TransferSyntax] = {}
+_MAX_SYNTAXES = 64
 
 SourceLike = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
 
@@ -216,6 +220,11 @@ def _transfer_syntax(
     meta: Dataset, buf: memoryview, pos: int, codecs: FrameCodecs | None
 ) -> TransferSyntax:
     element = meta._elements.get(0x00020010)  # type: ignore[call-overload] # int == Tag
+    raw = None if element is None or element.vr is not VR.UI else element._raw
+    if type(raw) is bytes:
+        known = _SYNTAXES.get(raw)
+        if known is not None:
+            return known  # the value stays undecoded, as any other, until asked for
     if element is None or not str(element.value or "").strip():
         detected = _detect(buf, pos)
         warnings.warn(
@@ -227,13 +236,16 @@ def _transfer_syntax(
     value = element.value
     uid = str(value[0] if isinstance(value, list) else value)  # str even under a wrong VR
     try:
-        return resolve(uid)
+        syntax = resolve(uid)
     except UnknownTransferSyntaxError as exc:
         # A private syntax may come from a codec plugin of the registry in use.
         private: TransferSyntax | None = find_syntax(uid, codecs)
         if private is not None:
             return private
         raise InvalidDicomError(str(exc), tag=0x00020010, offset=element.offset) from exc
+    if type(raw) is bytes and len(_SYNTAXES) < _MAX_SYNTAXES:
+        _SYNTAXES[raw] = syntax  # a syntax of the standard: the same in every registry
+    return syntax
 
 
 def _inflate(source: Source, pos: int, limits: Limits) -> Source:
@@ -341,19 +353,22 @@ class _Prepared:
                 return not explicit
         return explicit
 
-    def context(self, *, stop_before_pixels: bool, strict: bool) -> ParseContext:
+    def context(
+        self, *, stop_before_pixels: bool, strict: bool, lenient: bool = False, lazy: bool = False
+    ) -> ParseContext:
+        """How to parse the dataset; ``lenient`` collects repairs, ``lazy`` leaves sequences."""
         allow_recursion(self.limits.max_depth, frames_per_level=5)
         return ParseContext(
             self.body,
-            explicit_vr=self.explicit,
-            little_endian=self.syntax.is_little_endian,
-            defer_size=self.defer,
-            strict=strict,
-            stop_before_pixels=stop_before_pixels,
-            max_depth=self.limits.max_depth,
-            budget=Budget(
-                "max_elements", self.limits.max_elements, "data elements and sequence items"
-            ),
+            self.explicit,
+            self.syntax.is_little_endian,
+            self.defer,
+            strict,
+            stop_before_pixels,
+            self.limits.max_depth,
+            Budget("max_elements", self.limits.max_elements, "data elements and sequence items"),
+            [] if lenient else None,
+            lazy,
         )
 
 
@@ -428,10 +443,11 @@ def read(  # noqa: PLR0913 - every option is keyword-only
         codecs=codecs,
         head=stop_before_pixels and not lenient,  # a lenient read would repair the head's end
     )
-    ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=strict)
     # Sequences are parsed when first used; a lenient read parses them now, so that
     # ds.repairs lists every repair the file needed.
-    ctx = ctx._replace(repairs=[]) if lenient else ctx._replace(lazy=True)
+    ctx = prepared.context(
+        stop_before_pixels=stop_before_pixels, strict=strict, lenient=lenient, lazy=not lenient
+    )
     ds = Dataset()
     try:
         prepared.source = _parse_top(ctx, prepared.pos, ds)
@@ -440,11 +456,13 @@ def read(  # noqa: PLR0913 - every option is keyword-only
         raise
     if ctx.repairs is not None:
         ds.repairs = (*ctx.repairs, *_text_numbers(ds))
-    ds.limits = limits
-    ds.codecs = codecs
-    ds.meta = prepared.meta
-    ds.preamble = prepared.preamble
-    ds.transfer_syntax = prepared.syntax
+    vars(ds).update(  # past Dataset.__setattr__: none of these is a DICOM keyword
+        limits=limits,
+        codecs=codecs,
+        meta=prepared.meta,
+        preamble=prepared.preamble,
+        transfer_syntax=prepared.syntax,
+    )
     if prepared.source.is_mapped:
         if _has_located(ds):
             ds.source = prepared.source  # the file stays open until ds.close()

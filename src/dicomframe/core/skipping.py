@@ -19,9 +19,11 @@ from dicomframe.core.tag import ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, Tag
 from dicomframe.core.vr import LONG_HEADER_VRS, VR
 from dicomframe.errors import InvalidDicomError, LimitError
 
-__all__ = ["Walk", "skip_items"]
+__all__ = ["REPEAT_FROM", "Walk", "skip_items"]
 
 UNDEFINED = 0xFFFFFFFF
+REPEAT_FROM = 16  # items walked one by one before looking for a run of items laid out alike
+_COMPARED = 1 << 22  # header bytes compared at once: bounds the memory a comparison takes
 _PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 _VRS = {vr.value.encode(): vr for vr in VR}
 _HEAD = {True: struct.Struct("<HHL"), False: struct.Struct(">HHL")}
@@ -46,6 +48,8 @@ class Walk(NamedTuple):
     explicit_vr: bool
     little_endian: bool
     max_depth: int
+    # When a list: every header read is added as (offset, size), to find items like it.
+    spans: list[tuple[int, int]] | None = None
 
 
 def _short(tag: int, pos: int, need: int, end: int, what: str) -> InvalidDicomError:
@@ -55,17 +59,25 @@ def _short(tag: int, pos: int, need: int, end: int, what: str) -> InvalidDicomEr
 
 
 def skip_items(walk: Walk, tag: int, pos: int, end: int, depth: int) -> int:
-    """The offset after the Sequence Delimitation Item of the sequence whose items start at pos."""
+    """The offset after the Sequence Delimitation Item of the sequence whose items start at pos.
+
+    Past ``REPEAT_FROM`` items, the items that follow one are compared with
+    it all at once (:func:`_repeats`), and a run of items laid out the same
+    is passed over in one step.
+    """
     if depth >= walk.max_depth:
         raise LimitError(
             "max_depth", depth + 1, walk.max_depth, what="sequence nesting", tag=tag, offset=pos
         )
-    unpack = _HEAD[walk.little_endian].unpack_from
+    unpack, spans = _HEAD[walk.little_endian].unpack_from, walk.spans
+    count, next_try, gap = 0, REPEAT_FROM, REPEAT_FROM
     while True:
         if end - pos < 8:
             raise _short(tag, pos, 8, end, "sequence item header")
         g, e, length = unpack(walk.buffer, pos)
-        item = (g << 16) | e
+        if spans is not None:
+            spans.append((pos, 8))
+        item, start = (g << 16) | e, pos
         pos += 8
         if item == SEQUENCE_DELIMITER:
             return pos
@@ -83,16 +95,24 @@ def skip_items(walk: Walk, tag: int, pos: int, end: int, depth: int) -> int:
             )
         else:
             pos += length
+        count += 1
+        if count >= next_try and spans is None:
+            same = _repeats(walk, start, pos, end, depth)
+            pos, count = pos + same * (pos - start), count + same
+            gap = REPEAT_FROM if same >= REPEAT_FROM else min(2 * gap, 1 << 12)
+            next_try = count + gap  # a sequence whose items differ is compared ever more rarely
 
 
 def _skip_elements(walk: Walk, pos: int, end: int, depth: int) -> int:
     """The offset after the Item Delimitation Item of the item whose elements start at pos."""
-    buf, little, explicit = walk.buffer, walk.little_endian, walk.explicit_vr
+    buf, little, explicit, spans = walk.buffer, walk.little_endian, walk.explicit_vr, walk.spans
     head = _HEAD[little].unpack_from
     four, short = _FOUR[little].unpack_from, _SHORT_CODES[little]
     while True:
         if end - pos < 8:
             raise _short(0, pos, 8, end, "item: missing Item Delimitation Item")
+        if spans is not None:
+            spans.append((pos, 8))
         if explicit:  # the common element: a short VR, its 16-bit length, no call
             g, e, code, length = four(buf, pos)
             if code in short and g != 0xFFFE:
@@ -109,10 +129,15 @@ def _skip_elements(walk: Walk, pos: int, end: int, depth: int) -> int:
         vr, value, length = _header(walk, tag, pos, end, length)
         if length == UNDEFINED:
             pos = _skip_undefined(walk, tag, vr, value, end, depth)
-        elif length > end - value:
-            raise _too_long(tag, pos, length, end - value)
         else:
-            pos = value + length
+            pos = _after(tag, pos, value, length, end)
+
+
+def _after(tag: int, pos: int, value: int, length: int, end: int) -> int:
+    """The offset after a value of defined length, which must end by ``end``."""
+    if length > end - value:
+        raise _too_long(tag, pos, length, end - value)
+    return value + length
 
 
 def _too_long(tag: int, pos: int, length: int, remain: int) -> InvalidDicomError:
@@ -137,6 +162,8 @@ def _header(walk: Walk, tag: int, pos: int, end: int, length: int) -> tuple[VR |
         return vr, pos + 8, _SHORT[walk.little_endian].unpack_from(walk.buffer, pos + 6)[0]
     if end - pos < 12:
         raise _short(tag, pos, 12, end, "element header")
+    if walk.spans is not None:
+        walk.spans.append((pos + 8, 4))  # the 32-bit length
     return vr, pos + 12, _LONG[walk.little_endian].unpack_from(walk.buffer, pos + 8)[0]
 
 
@@ -161,6 +188,8 @@ def _skip_fragments(walk: Walk, tag: int, pos: int, end: int) -> int:
         if end - pos < 8:
             raise _short(tag, pos, 8, end, "encapsulated data: missing Sequence Delimitation Item")
         g, e, length = unpack(walk.buffer, pos)
+        if walk.spans is not None:
+            walk.spans.append((pos, 8))
         item = (g << 16) | e
         if item == SEQUENCE_DELIMITER:
             return pos + 8
@@ -171,3 +200,51 @@ def _skip_fragments(walk: Walk, tag: int, pos: int, end: int) -> int:
                 offset=pos,
             )
         pos += 8 + length
+
+
+def _repeats(walk: Walk, start: int, after: int, end: int, depth: int) -> int:
+    """How many items from ``after`` on are laid out as the item at ``[start, after)``.
+
+    Walking an item reads only its headers; items whose header bytes are
+    all the same, at the same places, walk the same way to the same size,
+    whatever their values. So the header bytes of the item just walked are
+    gathered once, and the same places of the items after it are compared
+    with them by numpy, a block at a time; the count of equal items in a
+    row is returned. Each item compared lies before ``end``, as the walk
+    would have checked.
+    """
+    import numpy as np
+
+    spans: list[tuple[int, int]] = []
+    recorded = walk._replace(spans=spans)
+    if skip_items_once(recorded, start, end, depth) != after:
+        return 0  # defensive: the item walks the same way twice
+    size = after - start
+    rows = (end - after) // size
+    if rows == 0:
+        return 0
+    places = np.concatenate([np.arange(at - start, at - start + n) for at, n in spans])
+    data = np.frombuffer(walk.buffer, dtype=np.uint8)
+    expected = data[start + places]
+    most, block, done = max(1, _COMPARED // len(places)), REPEAT_FROM, 0
+    while done < rows:
+        # Blocks grow from a few items: items that differ soon cost little to find.
+        count = min(block, most, rows - done)
+        block *= 4
+        first = after + done * size
+        same = data[first : first + count * size].reshape(count, size)[:, places] == expected
+        alike = same.all(axis=1)
+        if not alike.all():
+            return done + int(alike.argmin())
+        done += count
+    return done
+
+
+def skip_items_once(walk: Walk, pos: int, end: int, depth: int) -> int:
+    """Walk the one item at ``pos`` (its header and, for undefined length, its elements)."""
+    length = _HEAD[walk.little_endian].unpack_from(walk.buffer, pos)[2]
+    if walk.spans is not None:
+        walk.spans.append((pos, 8))
+    if length == UNDEFINED:
+        return _skip_elements(walk, pos + 8, end, depth + 1)
+    return int(pos + 8 + length)
