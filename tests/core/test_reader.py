@@ -16,6 +16,8 @@ import pytest
 
 import dicomframe as dcf
 from dicomframe.core import parser as parser_module
+from dicomframe.core import reader as reader_module
+from dicomframe.core.element import _UNSET
 from dicomframe.core.source import Located, Source
 from dicomframe.core.valuerep import DA, DS, DT, IS, TM, PersonName
 from tests.reference import TESTDATA, dataset_differences, pydicom_files
@@ -621,3 +623,14 @@ def test_iter_elements_on_an_open_file_streams() -> None:
     pixels = next(e for e in elements if e.tag == 0x7FE00010)
     assert not pixels.is_loaded
     assert bytes(pixels.value) == bytes(dcf.read(CT)["PixelData"].value)
+
+
+def test_a_transfer_syntax_met_before_is_known_by_its_uid_bytes() -> None:
+    reader_module._SYNTAXES.clear()
+    first = dcf.read(CT)
+    assert list(reader_module._SYNTAXES.values()) == [first.transfer_syntax]
+    second = dcf.read(CT)
+    assert second.transfer_syntax is first.transfer_syntax
+    assert second.meta is not None
+    assert second.meta[0x00020010]._value is _UNSET  # not decoded to find the syntax
+    assert second.meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
