@@ -119,4 +119,3 @@ def test_a_special_file_named_on_its_own_fails(
     assert summary(stdout) == (0, 1, 0, 0, 0)
     assert err == f"dicomframe transcode: {src}: {what}, not a regular file\n"
     assert not out.exists()
-

@@ -39,7 +39,7 @@ from typing import Literal, NamedTuple
 from dicomframe.core import items  # a cycle: items reads item datasets with parse_into
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import _UNSET, DataElement
-from dicomframe.core.implicit_vr import IMPLICIT_VRS, implicit_vr, known_vr
+from dicomframe.core.implicit_vr import IMPLICIT_VRS, implicit_vr, known_vr, private_vr
 from dicomframe.core.limits import Budget
 from dicomframe.core.source import Located, Source
 from dicomframe.core.tag import Tag
@@ -60,6 +60,7 @@ __all__ = [
 UNDEFINED = 0xFFFFFFFF
 MAX_DEPTH = 100  # the default Limits.max_depth: deeper nesting is refused, not recursed into
 PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+PIXEL_REPRESENTATION = 0x00280103
 SPECIFIC_CHARACTER_SET = 0x00080005
 # The inline loop leaves every tag from the first pixel tag on to _read_header, which
 # knows about stop_before_pixels, item delimiters (FFFE) and meta group ends.
@@ -246,8 +247,11 @@ def iter_dataset(
 
     ``mode`` says what else ends the elements (``MODE_*``); in an item, the
     caller reads the (FFFE,xxxx) tag at the offset after the last element.
+    Only what later VRs depend on is kept (Private Creators, PS3.5 7.8.1, and
+    Pixel Representation), so streaming reads VRs as ``read()`` does.
     """
-    level = level or _Level()
+    kept = Dataset()
+    level = level or _Level(dataset=kept)
     while pos < end:
         if _stops(ctx, pos, end, level, mode):
             return
@@ -255,6 +259,8 @@ def iter_dataset(
         element, pos = _read_element(ctx, head, end, level)
         if head.tag == SPECIFIC_CHARACTER_SET:
             level = _with_charsets(level, element)
+        elif head.tag == PIXEL_REPRESENTATION or head.tag.is_private_creator:
+            kept.add(element)
         yield element, pos
 
 
@@ -347,7 +353,7 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
                         check_at = _spend(ctx, len(elements) - before, pos)
                         before = len(elements)
                     continue
-        vr = None
+        vr, private = None, False
         if end - pos >= 8:
             value = pos + 8
             if explicit:
@@ -360,6 +366,11 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
             else:
                 g, e, length = unpack(buf, pos)
                 vr = implicit_vrs.get((g << 16) | e)
+                if vr is None and g & 1 and e >= 0x1000 and length != UNDEFINED:
+                    # PS3.5 7.8.1: a private element's VR follows its creator: never cached
+                    vr = private_vr((g << 16) | e, length, ds)
+                    vr = None if vr is VR.SQ else vr
+                    private = True
             number = (g << 16) | e
             after = value + length
             if not (lowest <= number < highest and after <= end and length < defer) or length & odd:
@@ -400,7 +411,7 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
             element.charsets = charsets
             element.undefined_length = False
             element.offset = pos
-            if value == pos + 8 and number != SPECIFIC_CHARACTER_SET:  # an 8-byte header
+            if value == pos + 8 and number != SPECIFIC_CHARACTER_SET and not private:  # 8 bytes
                 if len(headers) >= _MAX_HEADERS:
                     headers.clear()
                 headers[head64(buf, pos)[0]] = (tag, vr, after - pos, number)
