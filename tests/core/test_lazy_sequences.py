@@ -179,13 +179,13 @@ def test_runs_of_items_alike_are_skipped_at_once(
 ) -> None:
     data = _varied_groups(600, every)
     calls: list[int] = []
-    repeats = skipping._repeats
+    repeats = skipping.repeats
 
     def spy(*args: Any) -> int:
         calls.append(found := repeats(*args))
         return found
 
-    monkeypatch.setattr(skipping, "_repeats", spy)
+    monkeypatch.setattr(skipping, "repeats", spy)
     ds = dcf.read(data)
     assert ds.Rows == 4  # the end of the sequence was found
     assert calls  # compared in runs past REPEAT_FROM items
@@ -203,3 +203,59 @@ def test_a_run_never_reaches_past_the_data() -> None:
     cut = data.rindex(delimiter)  # the last one: the sequence's own
     with pytest.raises(dcf.InvalidDicomError, match="sequence item header"):
         dcf.read(data[:cut])  # items alike up to the end, and no delimiter
+
+
+def _deferred(item: dcf.Dataset) -> bool:
+    return "_elements" not in vars(item)
+
+
+@pytest.mark.parametrize("lengths", ["defined", "undefined"])
+@pytest.mark.parametrize("count", [5, 16, 17, 300])
+def test_items_parse_one_by_one_on_first_use(lengths: str, count: int) -> None:
+    """A touched sequence holds unparsed items; only the items used are parsed."""
+    ds = dcf.read(functional_groups(count, lengths))
+    groups = ds.PerFrameFunctionalGroupsSequence
+    assert len(groups) == count
+    assert all(_deferred(item) for item in groups)
+    last = groups[count - 1]
+    assert last.PlanePositionSequence[0].ImagePositionPatient == [0, 0, count - 1]
+    assert not _deferred(last)
+    assert [_deferred(item) for item in groups].count(True) == count - 1
+    assert groups == eager(functional_groups(count, lengths)).PerFrameFunctionalGroupsSequence
+    assert [item.undefined_length for item in groups] == [lengths == "undefined"] * count
+
+
+def test_frame_functional_groups_parses_only_its_item() -> None:
+    ds = dcf.read(functional_groups(1000, "undefined"))
+    groups = ds.frame_functional_groups(500)
+    assert groups.PlanePositionSequence[0].ImagePositionPatient == [0, 0, 500]
+    parsed = [
+        i for i, item in enumerate(ds.PerFrameFunctionalGroupsSequence) if not _deferred(item)
+    ]
+    assert parsed == [500]
+
+
+def test_damage_in_one_item_is_raised_by_that_item_every_time() -> None:
+    """Defined lengths bound every item: the damage waits for its item (undefined ones are
+    walked when the file is read, which finds it then)."""
+    data = bytearray(functional_groups(40, "defined"))
+    at = data.index(b"\x20\x00\x32\x00DS", len(data) // 2)  # an Image Position in item ~20
+    data[at + 6 : at + 8] = (0xFFF0).to_bytes(2, "little")  # its length runs past its item
+    ds = dcf.read(bytes(data))
+    groups = ds.PerFrameFunctionalGroupsSequence  # the items' bounds are whole
+    broken = [i for i, item in enumerate(groups) if _fails(item)]
+    assert len(broken) == 1
+    for _ in range(2):
+        with pytest.raises(dcf.InvalidDicomError, match="exceeds"):
+            _ = groups[broken[0]].PlanePositionSequence[0].ImagePositionPatient
+    assert groups[0].PlanePositionSequence[0].ImagePositionPatient == [0, 0, 0]
+    with pytest.raises(dcf.InvalidDicomError):
+        ds.load()  # everything is checked by load()
+
+
+def _fails(item: dcf.Dataset) -> bool:
+    try:
+        item.PlanePositionSequence[0].load()
+    except dcf.InvalidDicomError:
+        return True
+    return False

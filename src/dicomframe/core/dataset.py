@@ -145,6 +145,40 @@ class Dataset:
         for element in elements:
             self.add(element)
 
+    @classmethod
+    def _deferred(
+        cls, load: Callable[[], tuple[dict[Tag, DataElement], bool]], *, undefined_length: bool
+    ) -> Dataset:
+        """An item dataset whose elements ``load`` parses on first use.
+
+        A lazy read makes one per item of a sequence it is asked for: a
+        sequence of 50,000 per-frame functional groups costs 50,000 small
+        objects, and only the items used are parsed. ``_elements`` and
+        ``_order`` are missing from the instance until then, so the first
+        access to them (every method goes through ``_elements``) lands in
+        :meth:`__getattr__`, which parses; a loaded dataset pays nothing.
+        """
+        item = cls.__new__(cls)
+        vars(item).update(
+            meta=None,
+            preamble=None,
+            transfer_syntax=None,
+            source=None,
+            undefined_length=undefined_length,
+            limits=None,
+            _load=load,
+        )
+        return item
+
+    def _parse_deferred(self, name: str) -> Any:
+        load = vars(self).get("_load")
+        if load is None:
+            raise AttributeError(name)
+        elements, order = load()  # damage raises here, and again on every later use
+        vars(self).update(_elements=elements, _order=order)
+        del vars(self)["_load"]
+        return vars(self)[name]
+
     # -- mapping by tag ---------------------------------------------------
     def add(self, element: DataElement) -> None:
         """Insert or replace an element."""
@@ -213,6 +247,8 @@ class Dataset:
 
     # -- keyword attributes ---------------------------------------------
     def __getattr__(self, name: str) -> Any:
+        if name in ("_elements", "_order"):  # a deferred item, parsed now
+            return self._parse_deferred(name)
         if name.startswith("_") or not name[:1].isupper():
             raise AttributeError(name)
         number = _keyword_index()(name)

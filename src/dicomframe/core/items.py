@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from dicomframe.core import parser  # a cycle: names are looked up when called
 from dicomframe.core.dataset import Dataset, Sequence
 from dicomframe.core.element import _UNSET, DataElement
-from dicomframe.core.skipping import Walk, skip_items
+from dicomframe.core.skipping import REPEAT_FROM, Walk, repeats, skip_items, skip_items_once
 from dicomframe.core.source import Unparsed
 from dicomframe.core.tag import ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, Tag
 from dicomframe.core.vr import VR
@@ -242,11 +242,51 @@ def read_items(ctx: ParseContext, head: _Header, end: int, level: _Level) -> tup
         length = _item_length(ctx, tag, pos, length, end)
         if ctx.budget is not None:
             ctx.budget.spend(1, offset=pos - 8)
-        item, pos = _read_item(
-            ctx, pos, end if length == parser.UNDEFINED else pos + length, length, level
-        )
+        bound = end if length == parser.UNDEFINED else pos + length
+        if ctx.lazy:
+            pos = _defer_items(ctx, items, pos, bound, length, level, end)
+            continue
+        item, pos = _read_item(ctx, pos, bound, length, level)
         items.append(item)
     return items, pos
+
+
+def _defer_items(  # noqa: PLR0913, PLR0917 - the item's place, and where its sequence ends
+    ctx: ParseContext, items: Sequence, pos: int, bound: int, length: int, level: _Level, end: int
+) -> int:
+    """Add the item at ``pos`` unparsed (and the run of items laid out alike after it).
+
+    A defined length says where the item ends; an undefined one is walked
+    (:mod:`~dicomframe.core.skipping`, the checks a parse makes on headers).
+    Items laid out byte for byte alike in their headers end alike, so a run
+    of them is found at once, as a lazy read skips it. Each item is parsed
+    on first use, exactly as a full read parses it.
+    """
+    undefined = length == parser.UNDEFINED
+    after = bound
+    if undefined:
+        walk = Walk(ctx.buffer, ctx.explicit_vr, ctx.little_endian, ctx.max_depth)
+        after = skip_items_once(walk, pos - 8, end, level.depth)
+    items.append(_deferred_item(ctx, pos, bound, length, level))
+    count = len(items)
+    if not undefined or count < REPEAT_FROM or count & (count - 1):
+        return after  # runs are looked for after 16, 32, 64, ... items: rarely when they differ
+    size = after - (pos - 8)
+    same = repeats(walk, pos - 8, after, end, level.depth)
+    for index in range(same):
+        start = after + index * size + 8
+        if ctx.budget is not None:
+            ctx.budget.spend(1, offset=start - 8)
+        items.append(_deferred_item(ctx, start, end, length, level))
+    return after + same * size
+
+
+def _deferred_item(ctx: ParseContext, pos: int, bound: int, length: int, level: _Level) -> Dataset:
+    def load() -> tuple[dict[Tag, DataElement], bool]:
+        parsed = _read_item(ctx, pos, bound, length, level)[0]
+        return parsed._elements, parsed._order
+
+    return Dataset._deferred(load, undefined_length=length == parser.UNDEFINED)
 
 
 def _item_length(ctx: ParseContext, tag: int, pos: int, length: int, end: int) -> int:

@@ -19,7 +19,7 @@ from dicomframe.core.tag import ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER, Tag
 from dicomframe.core.vr import LONG_HEADER_VRS, VR
 from dicomframe.errors import InvalidDicomError, LimitError
 
-__all__ = ["REPEAT_FROM", "Walk", "skip_items"]
+__all__ = ["REPEAT_FROM", "Walk", "repeats", "skip_items", "skip_items_once"]
 
 UNDEFINED = 0xFFFFFFFF
 REPEAT_FROM = 16  # items walked one by one before looking for a run of items laid out alike
@@ -62,7 +62,7 @@ def skip_items(walk: Walk, tag: int, pos: int, end: int, depth: int) -> int:
     """The offset after the Sequence Delimitation Item of the sequence whose items start at pos.
 
     Past ``REPEAT_FROM`` items, the items that follow one are compared with
-    it all at once (:func:`_repeats`), and a run of items laid out the same
+    it all at once (:func:`repeats`), and a run of items laid out the same
     is passed over in one step.
     """
     if depth >= walk.max_depth:
@@ -97,7 +97,7 @@ def skip_items(walk: Walk, tag: int, pos: int, end: int, depth: int) -> int:
             pos += length
         count += 1
         if count >= next_try and spans is None:
-            same = _repeats(walk, start, pos, end, depth)
+            same = repeats(walk, start, pos, end, depth)
             pos, count = pos + same * (pos - start), count + same
             gap = REPEAT_FROM if same >= REPEAT_FROM else min(2 * gap, 1 << 12)
             next_try = count + gap  # a sequence whose items differ is compared ever more rarely
@@ -202,7 +202,7 @@ def _skip_fragments(walk: Walk, tag: int, pos: int, end: int) -> int:
         pos += 8 + length
 
 
-def _repeats(walk: Walk, start: int, after: int, end: int, depth: int) -> int:
+def repeats(walk: Walk, start: int, after: int, end: int, depth: int) -> int:
     """How many items from ``after`` on are laid out as the item at ``[start, after)``.
 
     Walking an item reads only its headers; items whose header bytes are
