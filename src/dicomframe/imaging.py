@@ -377,8 +377,7 @@ def to_frame(
         For values that do not fit the FrameInfo, or contradictory attributes.
     """
     syntax = resolve(transfer_syntax)
-    overrides = {k: v for k, v in info_and_options.items() if k in _INFO_FIELDS}
-    options = {k: v for k, v in info_and_options.items() if k not in _INFO_FIELDS}
+    overrides, options = _split_info(info_and_options)
     frame = _native_frame(image_or_array, overrides, codecs)
     if syntax.is_encapsulated:
         from dicomframe.plugins.manager import default_manager
@@ -387,6 +386,12 @@ def to_frame(
     if options:  # neither FrameInfo fields nor options for an encoder
         raise TypeError(f"unexpected keyword argument(s) {', '.join(sorted(options))}")
     return NativeFrame(frame.data, frame.info.replace(transfer_syntax_uid=syntax.uid))
+
+
+def _split_info(info_and_options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The FrameInfo fields among the keywords, and the rest (options for the encoder)."""
+    overrides = {k: v for k, v in info_and_options.items() if k in _INFO_FIELDS}
+    return overrides, {k: v for k, v in info_and_options.items() if k not in _INFO_FIELDS}
 
 
 def _native_frame(
@@ -429,8 +434,7 @@ def to_frames(
     from dicomframe.converting import Plan, convert_frames
 
     syntax = resolve(transfer_syntax)
-    overrides = {k: v for k, v in info_and_options.items() if k in _INFO_FIELDS}
-    options = {k: v for k, v in info_and_options.items() if k not in _INFO_FIELDS}
+    overrides, options = _split_info(info_and_options)
     running = {k: options.pop(k) for k in ("workers", "parallel", "report") if k in options}
     if options and not syntax.is_encapsulated:
         raise TypeError(f"unexpected keyword argument(s) {', '.join(sorted(options))}")
