@@ -1,9 +1,11 @@
-"""Transcode a file or a directory tree: the engine behind ``dicomframe transcode``.
+"""Convert a file or a directory tree: the engine behind ``transcode`` and ``deidentify``.
 
 A directory is walked recursively and mirrored under the destination; every
-file is transcoded with :func:`dicomframe.streaming.transcode_file`
-(atomically, never over its input) in a pool of worker processes. A file
-that fails is reported with its error while the others go on.
+file goes through one job (:func:`run` transcodes with
+:func:`dicomframe.streaming.transcode_file`; :func:`run_jobs` takes any job,
+such as de-identification's) that writes its output atomically, never over
+its input, in a pool of worker processes. A file that fails is reported
+with its error while the others go on.
 
 Only regular files are opened: a FIFO in a tree would block the open until
 some process writes to it, and a device (``/dev/zero``) never ends, so
@@ -26,13 +28,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from dicomframe.core.signals import Terminated, unwind
 from dicomframe.core.source import file_kind
 
-__all__ = ["NOT_DICOM", "BatchResult", "plan", "run"]
+__all__ = ["NOT_DICOM", "BatchResult", "Job", "Outcome", "plan", "run", "run_jobs"]
 
 NOT_DICOM = "not DICOM"  # the reason a skipped file was skipped, when it is not DICOM
 
@@ -48,6 +51,8 @@ class BatchResult:
     failed: list[tuple[Path, str]] = field(default_factory=list)
     seconds: float = 0.0
     workers: int = 1  # the processes that converted files: this one and those it forked
+    # What the job handed back for each converted file, when it hands back anything.
+    details: dict[Path, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -99,6 +104,19 @@ def plan(src: Path, dst: Path) -> Iterator[tuple[Path, Path]]:
             yield source, dst / source.relative_to(src)
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a job did with one file: its error (None: converted) and what it hands back."""
+
+    error: str | None = None
+    detail: Any = None  # sent from a worker to this process: it must pickle
+
+
+# A job converts one file, input and output given as strings; it runs in forked workers
+# (so it must pickle: a module-level function, or a functools.partial of one).
+Job = Callable[[str, str], Outcome]
+
+
 def _convert_one(source: str, target: str, syntax: str, options: dict[str, Any]) -> str | None:
     """Run in a worker: transcode one file; return an error line, or None on success.
 
@@ -113,6 +131,11 @@ def _convert_one(source: str, target: str, syntax: str, options: dict[str, Any])
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}".replace("\n", " | ")
     return None
+
+
+def _transcode_job(source: str, target: str, *, syntax: str, options: dict[str, Any]) -> Outcome:
+    """The transcode job: :func:`_convert_one`, looked up when called."""
+    return Outcome(_convert_one(source, target, syntax, options))
 
 
 def run(  # noqa: PLR0913 - every option is keyword-only
@@ -131,39 +154,86 @@ def run(  # noqa: PLR0913 - every option is keyword-only
     ``overwrite`` replaces outputs that exist (never an input); ``report`` is
     called with each failed file and its error as soon as it is known.
     """
+    options = options or {}
+    # Files already fill the workers: each one's frames convert in its own worker
+    # only, not on further processes forked per file (2 x 2 on 2 cores thrashes).
+    return run_jobs(
+        src,
+        dst,
+        partial(_transcode_job, syntax=syntax, options=options),
+        pool_job=partial(_transcode_job, syntax=syntax, options={**options, "workers": 1}),
+        workers=workers,
+        overwrite=overwrite,
+        report=report,
+        progress=progress,
+    )
+
+
+def run_jobs(  # noqa: PLR0913 - every option is keyword-only
+    src: Path,
+    dst: Path,
+    job: Job,
+    *,
+    pool_job: Job | None = None,
+    workers: int = 1,
+    overwrite: bool = False,
+    report: Callable[[Path, str], None] | None = None,
+    progress: TextIO | None = None,
+) -> BatchResult:
+    """Run ``job`` on each file of ``src`` (file or tree), its output under ``dst``.
+
+    ``pool_job`` is what forked workers run instead (default ``job``); the
+    other arguments are :func:`run`'s. Each file's :class:`Outcome` detail,
+    when not None, lands in ``result.details``.
+    """
     started = time.perf_counter()
     result = BatchResult()
     jobs = _jobs(src, dst, result, overwrite=overwrite)
     if report is not None:
         for source, error in result.failed:
             report(source, error)
-    options = options or {}
-    done = 0
-
-    def finished(source: Path, error: str | None) -> None:
-        nonlocal done
-        done += 1
-        if error is None:
-            result.converted += 1
-        else:
-            result.failed.append((source, error))
-            if report is not None:
-                report(source, error)
-        if progress is not None:
-            _draw(progress, done, len(jobs), len(result.failed))
-
+    finished = _Tally(result, len(jobs), report, progress)
     if workers <= 1 or len(jobs) <= 1:
         for source, target in jobs:
-            finished(source, _convert_one(str(source), str(target), syntax, options))
+            finished(source, _attempt(job, str(source), str(target)))
     else:
-        # Files already fill the workers: each one's frames convert in its own worker
-        # only, not on further processes forked per file (2 x 2 on 2 cores thrashes).
-        per_file = {**options, "workers": 1}
-        result.workers = _run_pool(jobs, syntax, per_file, workers, finished)
+        result.workers = _run_pool(jobs, pool_job or job, workers, finished)
     if progress is not None:
         progress.write("\n")
     result.seconds = time.perf_counter() - started
     return result
+
+
+@dataclass
+class _Tally:
+    """Counts each file as it finishes, reports its error and redraws the progress bar."""
+
+    result: BatchResult
+    total: int
+    report: Callable[[Path, str], None] | None
+    progress: TextIO | None
+    done: int = 0
+
+    def __call__(self, source: Path, outcome: Outcome) -> None:
+        self.done += 1
+        if outcome.error is None:
+            self.result.converted += 1
+            if outcome.detail is not None:
+                self.result.details[source] = outcome.detail
+        else:
+            self.result.failed.append((source, outcome.error))
+            if self.report is not None:
+                self.report(source, outcome.error)
+        if self.progress is not None:
+            _draw(self.progress, self.done, self.total, len(self.result.failed))
+
+
+def _attempt(job: Job, source: str, target: str) -> Outcome:
+    """Run ``job`` on one file; any exception is that file's failure (the batch goes on)."""
+    try:
+        return job(source, target)
+    except Exception as exc:
+        return Outcome(f"{type(exc).__name__}: {exc}".replace("\n", " | "))
 
 
 def _jobs(src: Path, dst: Path, result: BatchResult, *, overwrite: bool) -> list[tuple[Path, Path]]:
@@ -214,12 +284,10 @@ def _same_file(source: Path, target: Path) -> bool:
         return False
 
 
-def _convert_many(
-    pairs: list[tuple[str, str]], syntax: str, options: dict[str, Any]
-) -> list[str | None]:
+def _convert_many(pairs: list[tuple[str, str]], job: Job) -> list[Outcome]:
     """Run in a worker: several files per task, so small files do not pay a round trip each."""
     try:
-        return [_convert_one(source, target, syntax, options) for source, target in pairs]
+        return [_attempt(job, source, target) for source, target in pairs]
     except Terminated:  # the file being written has removed its temporary file on the way
         os._exit(1)
 
@@ -267,10 +335,9 @@ _WARM_UP = 8  # files converted here before forking, at most, when they keep fai
 
 def _run_pool(
     jobs: list[tuple[Path, Path]],
-    syntax: str,
-    options: dict[str, Any],
+    job: Job,
     workers: int,
-    finished: Callable[[Path, str | None], None],
+    finished: Callable[[Path, Outcome], None],
 ) -> int:
     """Convert on up to ``workers`` forked processes; return how many there were.
 
@@ -286,16 +353,16 @@ def _run_pool(
 
     def here() -> bool:
         ((source, target),) = feed.take()
-        error = _convert_one(str(source), str(target), syntax, options)
-        finished(source, error)
-        return error is None
+        outcome = _attempt(job, str(source), str(target))
+        finished(source, outcome)
+        return outcome.error is None
 
     while feed.remaining and not here() and feed.position < _WARM_UP:
         pass
     used = 1
     while feed.remaining:  # a pool breaks when a worker dies: the next one takes the rest
         used = max(used, min(workers, feed.remaining))
-        with _Pool(min(workers, feed.remaining), syntax, options, finished) as pool:
+        with _Pool(min(workers, feed.remaining), job, finished) as pool:
             pool.fill(feed)
             while pool.collect():
                 pool.fill(feed)
@@ -308,9 +375,8 @@ class _Pool:
     def __init__(
         self,
         children: int,
-        syntax: str,
-        options: dict[str, Any],
-        finished: Callable[[Path, str | None], None],
+        job: Job,
+        finished: Callable[[Path, Outcome], None],
     ) -> None:
         import multiprocessing  # here: a run on one process does not need it
         from concurrent.futures import ProcessPoolExecutor
@@ -323,8 +389,8 @@ class _Pool:
             max_workers=children, mp_context=context, initializer=_start_worker
         )
         self._children = children
-        self._syntax, self._options, self._finished = syntax, options, finished
-        self._pending: dict[Future[list[str | None]], list[tuple[Path, Path]]] = {}
+        self._job, self._finished = job, finished
+        self._pending: dict[Future[list[Outcome]], list[tuple[Path, Path]]] = {}
         self._broken = False
         self._lost: list[Path] = []
 
@@ -343,7 +409,7 @@ class _Pool:
             chunk = feed.chunk()
             pairs = [(str(source), str(target)) for source, target in chunk]
             try:
-                future = self._executor.submit(_convert_many, pairs, self._syntax, self._options)
+                future = self._executor.submit(_convert_many, pairs, self._job)
             except BrokenExecutor:  # a worker died: a new pool takes this chunk
                 feed.position -= len(chunk)
                 self._broken = True
@@ -358,12 +424,12 @@ class _Pool:
         for future in ready:
             chunk = self._pending.pop(future)
             try:
-                errors = future.result()
+                outcomes = future.result()
             except Exception as exc:  # a worker that died: report its files, go on
-                errors = [f"{type(exc).__name__}: {exc}"] * len(chunk)
+                outcomes = [Outcome(f"{type(exc).__name__}: {exc}")] * len(chunk)
                 self._lost.extend(target for _, target in chunk)
-            for (source, _), error in zip(chunk, errors, strict=True):
-                self._finished(source, error)
+            for (source, _), outcome in zip(chunk, outcomes, strict=True):
+                self._finished(source, outcome)
         return True
 
 
