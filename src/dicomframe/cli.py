@@ -1,4 +1,4 @@
-"""The ``dicomframe`` command: ``dump``, ``codecs``, ``extract`` and ``transcode``.
+"""The ``dicomframe`` command: ``dump``, ``codecs``, ``extract``, ``transcode`` and ``deidentify``.
 
 Errors are one line on stderr and a non-zero exit status; ``--debug`` shows
 the traceback instead. That includes running out of memory and a
@@ -264,6 +264,90 @@ def _transcode(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _deidentify(args: argparse.Namespace) -> int:
+    from functools import partial
+
+    from dicomframe.batch import NOT_DICOM, default_progress, run_jobs
+    from dicomframe.deid.files import deidentify_job
+    from dicomframe.deid.options import parse_options
+
+    chosen = parse_options(args.option or ())  # an unknown name fails here, before any file
+    src, dst = Path(args.src), Path(args.dst)
+    if not src.exists():
+        raise FileNotFoundError(f"{src} does not exist")
+    if args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, not {args.workers}")
+    salt = _salt(args.salt_file)
+    progress = default_progress()
+    start = "\r" if progress is not None else ""  # over the progress bar, on a terminal
+
+    def report(path: Path, error: str) -> None:
+        sys.stderr.write(f"{start}dicomframe deidentify: {path}: {error}\n")
+
+    root = src if src.is_dir() else src.parent
+    names = tuple(sorted(option.value for option in chosen))
+    job = partial(deidentify_job, options=names, salt=salt, root=str(root))
+    result = run_jobs(
+        src,
+        dst,
+        job,
+        workers=args.workers,
+        overwrite=args.overwrite,
+        report=report,
+        progress=progress,
+    )
+    for path, why in result.skipped:
+        if why != NOT_DICOM:
+            sys.stderr.write(f"dicomframe deidentify: {path}: skipped: {why}\n")
+    if args.report is not None:
+        _write_report(Path(args.report), result, root)
+    sys.stdout.write(_summary(result, "de-identified"))
+    return 0 if result.ok else 1
+
+
+def _salt(salt_file: str | None) -> bytes:
+    """The bytes of ``--salt-file``; without one, a random salt for this run, with a warning."""
+    import os
+
+    if salt_file is None:
+        sys.stderr.write(
+            "dicomframe deidentify: warning: no --salt-file: one random salt for this run; "
+            "its UIDs and shifted dates will not match those of a later run\n"
+        )
+        return os.urandom(32)
+    salt = Path(salt_file).read_bytes()
+    if not salt:
+        raise ValueError(f"--salt-file {salt_file} is empty: the salt must be a secret")
+    return salt
+
+
+def _write_report(path: Path, result: BatchResult, root: Path) -> None:
+    """The report CSV, written atomically: each file's actions, errors and kept outputs."""
+    import csv
+    import io
+    import os
+
+    from dicomframe.core.writer import atomic_file
+    from dicomframe.deid.files import REPORT_HEADER
+
+    def name(source: Path) -> str:
+        return os.path.relpath(source, root)
+
+    rows: dict[Path, list[tuple[str, ...]]] = dict(result.details)
+    for source, error in result.failed:
+        rows[source] = [(name(source), "", "", "", "error", "", error)]
+    for source in result.existing:
+        note = "output exists, not de-identified again (--overwrite replaces it)"
+        rows[source] = [(name(source), "", "", "", "existing", "", note)]
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(REPORT_HEADER)
+    for source in sorted(rows):
+        writer.writerows(rows[source])
+    with atomic_file(path) as handle:
+        handle.write(text.getvalue().encode("utf-8"))
+
+
 def _check_codecs(decoder: str | None, encoder: str | None, syntax: TransferSyntax) -> None:
     """Refuse unknown codec names, and an encoder for a native syntax, before any file."""
     from dicomframe.plugins.manager import default_manager
@@ -279,13 +363,13 @@ def _check_codecs(decoder: str | None, encoder: str | None, syntax: TransferSynt
         )
 
 
-def _summary(result: BatchResult) -> str:
+def _summary(result: BatchResult, done: str = "converted") -> str:
     """The last line: what happened to every file, by outcome."""
     from dicomframe.batch import NOT_DICOM
 
     not_dicom = sum(why == NOT_DICOM for _, why in result.skipped)
     return (
-        f"{result.converted} converted, {len(result.failed)} failed, "
+        f"{result.converted} {done}, {len(result.failed)} failed, "
         f"{not_dicom} skipped (not DICOM), "
         f"{len(result.skipped) - not_dicom} skipped (not a regular file), "
         f"{len(result.existing)} kept (output exists) in {result.seconds:.1f} s\n"
@@ -362,6 +446,37 @@ def _add_transcode(commands: Any) -> None:
     transcode.set_defaults(run=_transcode)
 
 
+def _add_deidentify(commands: Any) -> None:
+    deid = commands.add_parser(
+        "deidentify",
+        help="de-identify files or a directory tree (PS3.15 Basic Profile and its options)",
+    )
+    deid.add_argument("src", help="a DICOM file or a directory (walked recursively)")
+    deid.add_argument("dst", help="the output file, or the directory to mirror the tree in")
+    deid.add_argument(
+        "--option",
+        action="append",
+        metavar="NAME",
+        help="a profile option (repeatable): retain-uids... a wrong name lists them",
+    )
+    deid.add_argument(
+        "--salt-file",
+        metavar="FILE",
+        help="the secret UIDs and dates derive from (its bytes); default: random, for this run",
+    )
+    deid.add_argument("--workers", type=int, default=1, help="files de-identified in parallel")
+    deid.add_argument(
+        "--report", metavar="CSV", help="write each file's actions (old values hashed) here"
+    )
+    deid.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace outputs that exist (by default a tree keeps them, a file fails)",
+    )
+    _add_debug(deid)
+    deid.set_defaults(run=_deidentify)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dicomframe",
@@ -395,6 +510,7 @@ def _parser() -> argparse.ArgumentParser:
     codecs.set_defaults(run=_codecs)
     _add_extract(commands)
     _add_transcode(commands)
+    _add_deidentify(commands)
     return parser
 
 

@@ -1,0 +1,94 @@
+"""De-identifying one file into another: the job ``dicomframe deidentify`` runs on each file.
+
+The output is written to a temporary file next to its destination, read back
+from there and checked with :func:`~dicomframe.deid.verify_deidentified`
+before it is renamed into place: an output that fails the check is this
+file's error and leaves no file behind. What was done comes back as report
+rows (old values hashed with the salt, never the values), small enough to
+send from a worker process to the one that writes the report.
+
+A file without the ``DICM`` prefix is read as a bare dataset (old archives
+hold such files); its output is a Part 10 file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from dicomframe.batch import Outcome
+from dicomframe.core.dataset import Dataset
+from dicomframe.core.reader import read
+from dicomframe.core.writer import atomic_file, write
+from dicomframe.deid.engine import deidentify_with_report
+from dicomframe.deid.options import Option
+from dicomframe.deid.verify import verify_deidentified
+from dicomframe.errors import DicomError
+
+__all__ = ["REPORT_HEADER", "DeidentificationError", "Row", "deidentify_file", "deidentify_job"]
+
+# One row of the command's report: the file (relative to the source), then an action record.
+Row = tuple[str, str, str, str, str, str, str]
+REPORT_HEADER: Row = ("file", "path", "tag", "keyword", "action", "old_value_hash", "note")
+
+
+class DeidentificationError(DicomError, ValueError):
+    """A de-identified output failed its check; nothing was written."""
+
+
+def deidentify_file(
+    source: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    *,
+    options: Iterable[str | Option] = (),
+    salt: bytes,
+    name: str = "",
+) -> list[Row]:
+    """De-identify ``source`` into ``target`` (atomically, checked); return its report rows.
+
+    ``name`` is the file's name in the report (default: ``source``).
+
+    Raises
+    ------
+    DeidentificationError
+        The output, read back, fails :func:`~dicomframe.deid.verify_deidentified`:
+        each breach is named and ``target`` is left as it was.
+    """
+    chosen = tuple(options)
+    with _read(source) as ds:
+        result = deidentify_with_report(ds, options=chosen, salt=salt)
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(target) as handle:
+            write(result.dataset, handle)
+            handle.flush()
+            handle.seek(0)
+            with read(handle) as back:
+                problems = verify_deidentified(ds, back, options=chosen, salt=salt)
+            if problems:  # raised inside the block: the temporary file is removed
+                raise DeidentificationError(
+                    f"the output fails its check ({len(problems)}): " + "; ".join(problems[:5])
+                )
+    label = name or os.fspath(source)
+    return [
+        (label, r.path, str(r.tag), r.keyword, r.action, r.old_hash, r.note) for r in result.actions
+    ]
+
+
+def _read(source: str | os.PathLike[str]) -> Dataset:
+    """The dataset; a bare one (no ``DICM`` at byte 128) is read with ``force``."""
+    with open(source, "rb") as handle:
+        head = handle.read(132)
+    return read(source, force=head[128:132] != b"DICM")
+
+
+def deidentify_job(
+    source: str, target: str, *, options: tuple[str, ...], salt: bytes, root: str
+) -> Outcome:
+    """The batch job (:func:`dicomframe.batch.run_jobs`): the rows come back as the detail.
+
+    Files are named in the report relative to ``root``, the source directory
+    (or the file's own directory when one file is de-identified).
+    """
+    name = os.path.relpath(source, root)
+    return Outcome(detail=deidentify_file(source, target, options=options, salt=salt, name=name))
