@@ -334,6 +334,31 @@ def test_the_vr_follows_the_creator_on_every_read() -> None:
         assert dcf.read(data, force=True)[0x00191004].vr.value == vr
 
 
+def test_a_private_vr_met_before_is_known_by_its_creators_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second file of a series asks the private dictionary nothing: one dict probe each."""
+    from dicomframe.core import implicit_vr, parser
+
+    monkeypatch.setattr(implicit_vr, "PRIVATE_BY_CREATOR", {})
+    monkeypatch.setattr(parser, "PRIVATE_BY_CREATOR", implicit_vr.PRIVATE_BY_CREATOR)
+    asked: list[int] = []
+    real = parser.private_vr
+
+    def spy(tag: int, length: int, ds: object) -> dcf.VR:
+        asked.append(tag)
+        return real(tag, length, ds)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parser, "private_vr", spy)
+    data = _implicit_copy("CT_small.dcm")
+    first = dcf.read(data)
+    assert len(asked) == 170
+    second = dcf.read(data)
+    assert len(asked) == 170  # nothing asked again
+    assert [e.vr for e in second] == [e.vr for e in first]
+    assert second[0x00191004].vr is dcf.VR.DS
+
+
 @pytest.mark.parametrize(
     ("element", "vr"),
     [

@@ -35,7 +35,14 @@ class _ReadSoFar(Protocol):
         ...
 
 
-__all__ = ["IMPLICIT_VRS", "implicit_vr", "is_private_data", "known_vr", "private_vr"]
+__all__ = [
+    "IMPLICIT_VRS",
+    "PRIVATE_BY_CREATOR",
+    "implicit_vr",
+    "is_private_data",
+    "known_vr",
+    "private_vr",
+]
 
 _UNDEFINED = 0xFFFFFFFF  # PS3.5 7.1.1: undefined length
 IMPLICIT_VRS: dict[int, VR] = {}
@@ -43,6 +50,10 @@ _MAX_CACHED = 1 << 14  # bounds the caches when files bring many private tags
 # (creator, tag) -> the private dictionary's VR (or ambiguous choices), or None.
 _PRIVATE_VRS: dict[tuple[str, int], VR | tuple[str, ...] | None] = {}
 _MISSING: tuple[str, ...] = ()
+# (creator's raw bytes, tag, length) -> VR, for entries with one VR: what the parser's
+# inline loop asks first, with no call; an ambiguous entry depends on the dataset, so
+# it is never kept here.
+PRIVATE_BY_CREATOR: dict[tuple[bytes, int, int], VR] = {}
 
 
 def implicit_vr(tag: int, length: int, ds: _ReadSoFar | None) -> VR:
@@ -159,9 +170,25 @@ def private_vr(tag: int, length: int, ds: _ReadSoFar | None) -> VR:
         return VR.SQ
     found = _private_entry_vr(tag, ds)
     if found is None:
-        return VR.UN
-    vr = found if isinstance(found, VR) else _settle(tag, found, length, ds)
-    return vr if _fits(vr, length) else VR.UN
+        vr = VR.UN
+    elif isinstance(found, VR):
+        vr = found if _fits(found, length) else VR.UN
+    else:
+        vr = _settle(tag, found, length, ds)
+        return vr if _fits(vr, length) else VR.UN
+    _remember(tag, length, ds, vr)
+    return vr
+
+
+def _remember(tag: int, length: int, ds: _ReadSoFar | None, vr: VR) -> None:
+    """Keep an answer that depends only on the creator's bytes, the tag and the length."""
+    elements = getattr(ds, "_elements", None)
+    if not isinstance(elements, dict) or len(PRIVATE_BY_CREATOR) >= _MAX_CACHED:
+        return
+    owner = elements.get((tag >> 16) << 16 | (tag & 0xFFFF) >> 8)
+    raw = getattr(owner, "_raw", None)
+    if isinstance(raw, bytes | memoryview):
+        PRIVATE_BY_CREATOR[bytes(raw), tag, length] = vr
 
 
 def _fits(vr: VR, length: int) -> bool:

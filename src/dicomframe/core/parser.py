@@ -39,7 +39,13 @@ from typing import Literal, NamedTuple
 from dicomframe.core import items  # a cycle: items reads item datasets with parse_into
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import _UNSET, DataElement
-from dicomframe.core.implicit_vr import IMPLICIT_VRS, implicit_vr, known_vr, private_vr
+from dicomframe.core.implicit_vr import (
+    IMPLICIT_VRS,
+    PRIVATE_BY_CREATOR,
+    implicit_vr,
+    known_vr,
+    private_vr,
+)
 from dicomframe.core.limits import Budget
 from dicomframe.core.source import Located, Source
 from dicomframe.core.tag import Tag
@@ -312,7 +318,7 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
     data: bytes | mmap | memoryview = buf if slicer is None else slicer
     explicit, little = ctx.explicit_vr, ctx.little_endian
     unpack, short_vrs, long_vrs, unpack_length = _DECODERS[explicit, little]
-    implicit_vrs = IMPLICIT_VRS
+    implicit_vrs, by_creator = IMPLICIT_VRS, PRIVATE_BY_CREATOR
     # Values this long are located by _read_element; odd lengths it refuses when strict.
     defer, odd = min(ctx.defer_size, UNDEFINED), int(ctx.strict)
     meta = mode == MODE_META
@@ -367,8 +373,14 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
                 g, e, length = unpack(buf, pos)
                 vr = implicit_vrs.get((g << 16) | e)
                 if vr is None and g & 1 and e >= 0x1000 and length != UNDEFINED:
-                    # PS3.5 7.8.1: a private element's VR follows its creator: never cached
-                    vr = private_vr((g << 16) | e, length, ds)
+                    # PS3.5 7.8.1: a private element's VR follows its creator, so it is
+                    # known by the creator's bytes, never by the header alone
+                    owner = elements.get((g << 16) | (e >> 8))
+                    held = None if owner is None else owner._raw
+                    if isinstance(held, bytes | memoryview):
+                        vr = by_creator.get((bytes(held), (g << 16) | e, length))
+                    if vr is None:
+                        vr = private_vr((g << 16) | e, length, ds)
                     vr = None if vr is VR.SQ else vr
                     private = True
             number = (g << 16) | e
