@@ -339,3 +339,24 @@ def test_report_is_csv(tmp_path: Path, salt_file: Path) -> None:
     private = [row for row in rows if row[6] == "private"]
     assert private
     assert all(row[3] == "" and row[4] == "X" for row in private)
+
+
+def test_burned_in_annotation_is_reported(
+    tmp_path: Path, salt_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ds = dcf.read(TESTDATA / "ct_explicit_le.dcm")
+    ds.BurnedInAnnotation = "YES"
+    source, report = tmp_path / "burned.dcm", tmp_path / "r.csv"
+    dcf.write(ds, source)
+    argv = ["--salt-file", str(salt_file), "--report", str(report)]
+    assert main(["deidentify", str(source), str(tmp_path / "out.dcm"), *argv]) == 0
+    err = capsys.readouterr().err
+    assert "burned.dcm: warning: Burned In Annotation is YES" in err
+    rows = list(csv.reader(io.StringIO(report.read_text())))
+    assert rows[1][:5] == [
+        "burned.dcm",
+        "(0028,0301)",
+        "(0028,0301)",
+        "BurnedInAnnotation",
+        "warning",
+    ]

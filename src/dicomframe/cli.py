@@ -268,7 +268,7 @@ def _deidentify(args: argparse.Namespace) -> int:
     from functools import partial
 
     from dicomframe.batch import NOT_DICOM, default_progress, run_jobs
-    from dicomframe.deid.files import deidentify_job
+    from dicomframe.deid.files import WARNING, deidentify_job
     from dicomframe.deid.options import parse_options
 
     chosen = parse_options(args.option or ())  # an unknown name fails here, before any file
@@ -299,6 +299,10 @@ def _deidentify(args: argparse.Namespace) -> int:
     for path, why in result.skipped:
         if why != NOT_DICOM:
             sys.stderr.write(f"dicomframe deidentify: {path}: skipped: {why}\n")
+    for path, rows in sorted(result.details.items()):
+        for row in rows:
+            if row[4] == WARNING:
+                sys.stderr.write(f"dicomframe deidentify: {path}: warning: {row[6]}\n")
     if args.report is not None:
         _write_report(Path(args.report), result, root)
     sys.stdout.write(_summary(result, "de-identified"))

@@ -5,7 +5,10 @@ from there and checked with :func:`~dicomframe.deid.verify_deidentified`
 before it is renamed into place: an output that fails the check is this
 file's error and leaves no file behind. What was done comes back as report
 rows (old values hashed with the salt, never the values), small enough to
-send from a worker process to the one that writes the report.
+send from a worker process to the one that writes the report. A file whose
+Burned In Annotation is YES gets a first row with the action ``warning``:
+its pixels may show what the header no longer does, and masking them is
+another step.
 
 A file without the ``DICM`` prefix is read as a bare dataset (old archives
 hold such files); its output is a Part 10 file.
@@ -26,11 +29,22 @@ from dicomframe.deid.options import Option
 from dicomframe.deid.verify import verify_deidentified
 from dicomframe.errors import DicomError
 
-__all__ = ["REPORT_HEADER", "DeidentificationError", "Row", "deidentify_file", "deidentify_job"]
+__all__ = [
+    "BURNED_IN",
+    "REPORT_HEADER",
+    "WARNING",
+    "DeidentificationError",
+    "Row",
+    "deidentify_file",
+    "deidentify_job",
+]
 
 # One row of the command's report: the file (relative to the source), then an action record.
 Row = tuple[str, str, str, str, str, str, str]
 REPORT_HEADER: Row = ("file", "path", "tag", "keyword", "action", "old_value_hash", "note")
+# The action of a row that is no action but something to look at.
+WARNING = "warning"
+BURNED_IN = "Burned In Annotation is YES: text burned into the pixels is not removed"
 
 
 class DeidentificationError(DicomError, ValueError):
@@ -70,9 +84,14 @@ def deidentify_file(
                     f"the output fails its check ({len(problems)}): " + "; ".join(problems[:5])
                 )
     label = name or os.fspath(source)
-    return [
+    rows: list[Row] = []
+    if result.burned_in_annotation == "YES":
+        tag = "(0028,0301)"
+        rows.append((label, tag, tag, "BurnedInAnnotation", WARNING, "", BURNED_IN))
+    rows += [
         (label, r.path, str(r.tag), r.keyword, r.action, r.old_hash, r.note) for r in result.actions
     ]
+    return rows
 
 
 def _read(source: str | os.PathLike[str]) -> Dataset:
