@@ -360,3 +360,17 @@ def test_burned_in_annotation_is_reported(
         "BurnedInAnnotation",
         "warning",
     ]
+    # Without a report, the warning still shows; the rows are not sent back at all.
+    assert main(["deidentify", str(source), str(tmp_path / "out2.dcm"), *argv[:2]]) == 0
+    assert "burned.dcm: warning: Burned In Annotation is YES" in capsys.readouterr().err
+
+
+def test_report_in_a_new_directory_with_workers(
+    tree: Path, tmp_path: Path, salt_file: Path
+) -> None:
+    report = tmp_path / "out" / "logs" / "report.csv"
+    argv = ["--salt-file", str(salt_file), "--report", str(report), "--workers", "2"]
+    assert deidentify(tree / "series", tmp_path / "out", *argv) == 0
+    rows = list(csv.reader(io.StringIO(report.read_text())))
+    assert sorted({row[0] for row in rows[1:]}) == ["im1.dcm", "im2.dcm", "im3.dcm"]
+    assert [p.name for p in report.parent.iterdir()] == ["report.csv"]  # no temporary file

@@ -51,8 +51,6 @@ class BatchResult:
     failed: list[tuple[Path, str]] = field(default_factory=list)
     seconds: float = 0.0
     workers: int = 1  # the processes that converted files: this one and those it forked
-    # What the job handed back for each converted file, when it hands back anything.
-    details: dict[Path, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -179,12 +177,14 @@ def run_jobs(  # noqa: PLR0913 - every option is keyword-only
     overwrite: bool = False,
     report: Callable[[Path, str], None] | None = None,
     progress: TextIO | None = None,
+    collect: Callable[[Path, Any], None] | None = None,
 ) -> BatchResult:
     """Run ``job`` on each file of ``src`` (file or tree), its output under ``dst``.
 
-    ``pool_job`` is what forked workers run instead (default ``job``); the
-    other arguments are :func:`run`'s. Each file's :class:`Outcome` detail,
-    when not None, lands in ``result.details``.
+    ``pool_job`` is what forked workers run instead (default ``job``);
+    ``collect`` is called with each converted file and its :class:`Outcome`
+    detail (when not None) as soon as it is known, so that a long run's
+    details need not be held; the other arguments are :func:`run`'s.
     """
     started = time.perf_counter()
     result = BatchResult()
@@ -192,7 +192,7 @@ def run_jobs(  # noqa: PLR0913 - every option is keyword-only
     if report is not None:
         for source, error in result.failed:
             report(source, error)
-    finished = _Tally(result, len(jobs), report, progress)
+    finished = _Tally(result, len(jobs), report, progress, collect)
     if workers <= 1 or len(jobs) <= 1:
         for source, target in jobs:
             finished(source, _attempt(job, str(source), str(target)))
@@ -212,14 +212,15 @@ class _Tally:
     total: int
     report: Callable[[Path, str], None] | None
     progress: TextIO | None
+    collect: Callable[[Path, Any], None] | None
     done: int = 0
 
     def __call__(self, source: Path, outcome: Outcome) -> None:
         self.done += 1
         if outcome.error is None:
             self.result.converted += 1
-            if outcome.detail is not None:
-                self.result.details[source] = outcome.detail
+            if outcome.detail is not None and self.collect is not None:
+                self.collect(source, outcome.detail)
         else:
             self.result.failed.append((source, outcome.error))
             if self.report is not None:

@@ -24,6 +24,7 @@ import sys
 import traceback
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -34,6 +35,7 @@ from dicomframe.errors import DicomError, DicomWarning, RepairWarning
 if TYPE_CHECKING:
     from dicomframe.batch import BatchResult
     from dicomframe.core.transfer_syntax import TransferSyntax
+    from dicomframe.deid.files import ReportWriter, Row
     from dicomframe.plugins.codec import Capabilities, Codec
     from dicomframe.plugins.manager import CodecManager, CodecStatus
 
@@ -268,7 +270,8 @@ def _deidentify(args: argparse.Namespace) -> int:
     from functools import partial
 
     from dicomframe.batch import NOT_DICOM, default_progress, run_jobs
-    from dicomframe.deid.files import WARNING, deidentify_job
+    from dicomframe.core.writer import atomic_file
+    from dicomframe.deid.files import ReportWriter, deidentify_job
     from dicomframe.deid.options import parse_options
 
     chosen = parse_options(args.option or ())  # an unknown name fails here, before any file
@@ -279,34 +282,56 @@ def _deidentify(args: argparse.Namespace) -> int:
         raise ValueError(f"--workers must be at least 1, not {args.workers}")
     salt = _salt(args.salt_file)
     progress = default_progress()
-    start = "\r" if progress is not None else ""  # over the progress bar, on a terminal
-
-    def report(path: Path, error: str) -> None:
-        sys.stderr.write(f"{start}dicomframe deidentify: {path}: {error}\n")
-
     root = src if src.is_dir() else src.parent
     names = tuple(sorted(option.value for option in chosen))
-    job = partial(deidentify_job, options=names, salt=salt, root=str(root))
-    result = run_jobs(
-        src,
-        dst,
-        job,
-        workers=args.workers,
-        overwrite=args.overwrite,
-        report=report,
-        progress=progress,
+    job = partial(
+        deidentify_job, options=names, salt=salt, root=str(root), rows=args.report is not None
     )
+    with contextlib.ExitStack() as stack:
+        told = _Told("\r" if progress is not None else "")  # over the progress bar, if any
+        if args.report is not None:  # written as files finish, renamed into place at the end
+            Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+            told.sink = ReportWriter(stack.enter_context(atomic_file(args.report)), root)
+        result = run_jobs(
+            src,
+            dst,
+            job,
+            workers=args.workers,
+            overwrite=args.overwrite,
+            report=told.error,
+            progress=progress,
+            collect=told.rows,
+        )
+        if told.sink is not None:
+            for source in result.existing:
+                told.sink.existing(source)
     for path, why in result.skipped:
         if why != NOT_DICOM:
             sys.stderr.write(f"dicomframe deidentify: {path}: skipped: {why}\n")
-    for path, rows in sorted(result.details.items()):
-        for row in rows:
-            if row[4] == WARNING:
-                sys.stderr.write(f"dicomframe deidentify: {path}: warning: {row[6]}\n")
-    if args.report is not None:
-        _write_report(Path(args.report), result, root)
     sys.stdout.write(_summary(result, "de-identified"))
     return 0 if result.ok else 1
+
+
+@dataclass
+class _Told:
+    """Where ``deidentify`` tells of each file: errors and warnings on stderr, the report."""
+
+    start: str  # "\r" to write over the progress bar
+    sink: ReportWriter | None = None
+
+    def error(self, path: Path, error: str) -> None:
+        sys.stderr.write(f"{self.start}dicomframe deidentify: {path}: {error}\n")
+        if self.sink is not None:
+            self.sink.error(path, error)
+
+    def rows(self, path: Path, rows: list[Row]) -> None:
+        from dicomframe.deid.files import WARNING
+
+        for row in rows:
+            if row[4] == WARNING:
+                sys.stderr.write(f"{self.start}dicomframe deidentify: {path}: warning: {row[6]}\n")
+        if self.sink is not None:
+            self.sink.rows(rows)
 
 
 def _salt(salt_file: str | None) -> bytes:
@@ -323,33 +348,6 @@ def _salt(salt_file: str | None) -> bytes:
     if not salt:
         raise ValueError(f"--salt-file {salt_file} is empty: the salt must be a secret")
     return salt
-
-
-def _write_report(path: Path, result: BatchResult, root: Path) -> None:
-    """The report CSV, written atomically: each file's actions, errors and kept outputs."""
-    import csv
-    import io
-    import os
-
-    from dicomframe.core.writer import atomic_file
-    from dicomframe.deid.files import REPORT_HEADER
-
-    def name(source: Path) -> str:
-        return os.path.relpath(source, root)
-
-    rows: dict[Path, list[tuple[str, ...]]] = dict(result.details)
-    for source, error in result.failed:
-        rows[source] = [(name(source), "", "", "", "error", "", error)]
-    for source in result.existing:
-        note = "output exists, not de-identified again (--overwrite replaces it)"
-        rows[source] = [(name(source), "", "", "", "existing", "", note)]
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(REPORT_HEADER)
-    for source in sorted(rows):
-        writer.writerows(rows[source])
-    with atomic_file(path) as handle:
-        handle.write(text.getvalue().encode("utf-8"))
 
 
 def _check_codecs(decoder: str | None, encoder: str | None, syntax: TransferSyntax) -> None:

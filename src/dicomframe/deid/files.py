@@ -16,9 +16,12 @@ hold such files); its output is a Part 10 file.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from dicomframe.batch import Outcome
 from dicomframe.core.dataset import Dataset
@@ -34,6 +37,7 @@ __all__ = [
     "REPORT_HEADER",
     "WARNING",
     "DeidentificationError",
+    "ReportWriter",
     "Row",
     "deidentify_file",
     "deidentify_job",
@@ -102,12 +106,55 @@ def _read(source: str | os.PathLike[str]) -> Dataset:
 
 
 def deidentify_job(
-    source: str, target: str, *, options: tuple[str, ...], salt: bytes, root: str
+    source: str,
+    target: str,
+    *,
+    options: tuple[str, ...],
+    salt: bytes,
+    root: str,
+    rows: bool = True,
 ) -> Outcome:
     """The batch job (:func:`dicomframe.batch.run_jobs`): the rows come back as the detail.
 
     Files are named in the report relative to ``root``, the source directory
-    (or the file's own directory when one file is de-identified).
+    (or the file's own directory when one file is de-identified). With
+    ``rows`` False (no report) only the warnings come back.
     """
     name = os.path.relpath(source, root)
-    return Outcome(detail=deidentify_file(source, target, options=options, salt=salt, name=name))
+    found = deidentify_file(source, target, options=options, salt=salt, name=name)
+    if not rows:
+        found = [row for row in found if row[4] == WARNING]
+    return Outcome(detail=found or None)
+
+
+class ReportWriter:
+    """Writes the report's rows, as CSV, to a binary file as each file's rows arrive.
+
+    Rows come in the order files finish (with workers, not the tree's
+    order): a long run's rows are never all held at once.
+    """
+
+    def __init__(self, handle: BinaryIO, root: Path) -> None:
+        self._handle, self._root = handle, root
+        self._text = io.StringIO()
+        self._csv = csv.writer(self._text, lineterminator="\n")
+        self.rows([REPORT_HEADER])
+
+    def rows(self, rows: Iterable[Row]) -> None:
+        """Write rows as they are."""
+        self._csv.writerows(rows)
+        self._handle.write(self._text.getvalue().encode("utf-8"))
+        self._text.seek(0)
+        self._text.truncate()
+
+    def error(self, source: Path, error: str) -> None:
+        """A file that failed: one ``error`` row."""
+        self.rows([(self._name(source), "", "", "", "error", "", error)])
+
+    def existing(self, source: Path) -> None:
+        """A file whose output was there and was kept: one ``existing`` row."""
+        note = "output exists, not de-identified again (--overwrite replaces it)"
+        self.rows([(self._name(source), "", "", "", "existing", "", note)])
+
+    def _name(self, source: Path) -> str:
+        return os.path.relpath(source, self._root)
