@@ -16,8 +16,9 @@ and lists every breach, in words, with the element's path:
 - Patient Identity Removed not YES, or a De-identification Method Code
   Sequence that does not list 113100 and the codes of the options.
 
-An empty list means the result passed. The command line (a later step) reads
-each written file back and runs this on it.
+An empty list means the result passed. ``dicomframe deidentify``
+(:mod:`dicomframe.deid.files`) reads each written file back and runs this on it
+before the file is renamed into place.
 """
 
 from __future__ import annotations
