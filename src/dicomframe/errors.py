@@ -36,6 +36,7 @@ __all__ = [
     "CodecFallbackWarning",
     "CodecUnavailableError",
     "DecodeError",
+    "DeidentificationError",
     "DicomError",
     "DicomWarning",
     "EncodeError",
@@ -223,6 +224,10 @@ class WriteError(DicomError, OSError):
     def __init__(self, message: str, *, path: str | None = None) -> None:
         self.path = path
         super().__init__(message)
+
+
+class DeidentificationError(DicomError, ValueError):
+    """A de-identified output failed its check (see dicomframe.deid.verify); nothing was written."""
 
 
 class DicomWarning(UserWarning):

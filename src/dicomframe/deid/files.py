@@ -30,7 +30,7 @@ from dicomframe.core.writer import atomic_file, write
 from dicomframe.deid.engine import deidentify_with_report
 from dicomframe.deid.options import Option
 from dicomframe.deid.verify import verify_deidentified
-from dicomframe.errors import DicomError
+from dicomframe.errors import DeidentificationError
 
 __all__ = [
     "BURNED_IN",
@@ -49,10 +49,6 @@ REPORT_HEADER: Row = ("file", "path", "tag", "keyword", "action", "old_value_has
 # The action of a row that is no action but something to look at.
 WARNING = "warning"
 BURNED_IN = "Burned In Annotation is YES: text burned into the pixels is not removed"
-
-
-class DeidentificationError(DicomError, ValueError):
-    """A de-identified output failed its check; nothing was written."""
 
 
 def deidentify_file(
