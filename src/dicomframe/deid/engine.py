@@ -29,6 +29,7 @@ from typing import Any
 
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement, Sequence
+from dicomframe.core.tag import Tag
 from dicomframe.core.vr import BYTES_VRS, VR
 from dicomframe.core.walk import Path, Step
 from dicomframe.deid.actions import (
@@ -41,7 +42,9 @@ from dicomframe.deid.actions import (
 )
 from dicomframe.deid.clean import IDENTIFYING_VRS, Scrubber, words_of
 from dicomframe.deid.dates import day_offset, shift_value
+from dicomframe.deid.masks import Rect
 from dicomframe.deid.options import Option, parse_options
+from dicomframe.deid.pixels import apply_masks
 from dicomframe.deid.private import PrivateRule, SafeKey
 from dicomframe.deid.report import ActionRecord, Deidentified, ValueHasher
 from dicomframe.deid.stamp import stamp
@@ -54,6 +57,7 @@ Cleaner = Callable[[str], str]
 
 _TEXT_VRS = IDENTIFYING_VRS - {VR.DA, VR.DT} | {VR.UR}
 _DATE_VRS = frozenset({VR.DA, VR.DT, VR.TM})
+_PIXEL_DATA, _BURNED_IN = 0x7FE00010, 0x00280301
 
 
 @dataclass
@@ -74,7 +78,7 @@ class _Context:
         self.records.append(ActionRecord(path, element.tag, action, self.hash(element), note))
 
 
-def deidentify(
+def deidentify(  # noqa: PLR0913 - every option is keyword-only
     ds: Dataset,
     *,
     options: Iterable[str | Option] = (),
@@ -82,14 +86,21 @@ def deidentify(
     safe_private: Iterable[SafeKey] = (),
     cleaner: Cleaner | None = None,
     values: Mapping[int | str, Any] | None = None,
+    mask: Iterable[Rect | tuple[int, int, int, int]] = (),
 ) -> Dataset:
     """A de-identified copy of ``ds``; see :func:`deidentify_with_report`."""
     return deidentify_with_report(
-        ds, options=options, salt=salt, safe_private=safe_private, cleaner=cleaner, values=values
+        ds,
+        options=options,
+        salt=salt,
+        safe_private=safe_private,
+        cleaner=cleaner,
+        values=values,
+        mask=mask,
     ).dataset
 
 
-def deidentify_with_report(
+def deidentify_with_report(  # noqa: PLR0913 - every option is keyword-only
     ds: Dataset,
     *,
     options: Iterable[str | Option] = (),
@@ -97,6 +108,7 @@ def deidentify_with_report(
     safe_private: Iterable[SafeKey] = (),
     cleaner: Cleaner | None = None,
     values: Mapping[int | str, Any] | None = None,
+    mask: Iterable[Rect | tuple[int, int, int, int]] = (),
 ) -> Deidentified:
     """De-identify ``ds`` by the Basic Application Level Confidentiality Profile.
 
@@ -120,6 +132,11 @@ def deidentify_with_report(
     values
         Values to set last, by keyword or tag (e.g. ``{"PatientID": "SUBJ-01"}``,
         a pseudonym instead of a dummy).
+    mask
+        Rectangles ``(x, y, width, height)`` (or :class:`~dicomframe.deid.masks.Rect`)
+        blacked out on every frame, in the pixels' own transfer syntax
+        (:mod:`~dicomframe.deid.pixels`). When given, Burned In Annotation
+        becomes ``NO`` and 113101 Clean Pixel Data is listed in the method codes.
 
     Returns
     -------
@@ -130,8 +147,10 @@ def deidentify_with_report(
     Raises
     ------
     ValueError
-        An unknown option, options that exclude each other, or an empty salt.
+        An unknown option, options that exclude each other, an empty salt, or
+        a mask outside the image (named).
     """
+    rects = [Rect.of(r) for r in mask]
     chosen = parse_options(options)
     key, was_random = _salt_bytes(salt)
     days = None
@@ -150,10 +169,14 @@ def deidentify_with_report(
     out.transfer_syntax = ds.transfer_syntax
     out.limits = ds.limits
     out.codecs = ds.codecs
-    stamp(out, chosen)
+    if rects:
+        note = apply_masks(out, rects)  # the action M: masked, a note says how
+        ctx.records.append(ActionRecord((), Tag(_PIXEL_DATA), "M", "", note))
+        out.set(_BURNED_IN, "NO", VR.CS)
+    stamp(out, chosen, clean_pixels=bool(rects))
     for name, value in (values or {}).items():
         out.set(name, value)
-    burned = ds.get(0x00280301)
+    burned = ds.get(_BURNED_IN)
     return Deidentified(
         out,
         ctx.records,

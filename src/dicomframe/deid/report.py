@@ -59,7 +59,7 @@ class ActionRecord:
 
     steps: Path
     tag: Tag
-    action: str  # X, Z, D, U, C (K is not recorded: nothing happened)
+    action: str  # X, Z, D, U, C, M (masked pixels); K is not recorded
     old_hash: str
     note: str = ""
 

@@ -6,6 +6,7 @@
 - De-identification Method Code Sequence (0012,0064): 113100 and one CID 7050
   code per option, in the order of :class:`~dicomframe.deid.options.Option`.
   It replaces any earlier one: it describes what was done to this instance.
+  113101 (Clean Pixel Data) follows when masks blacked out burned-in text.
 - Longitudinal Temporal Information Modified (0028,0303): ``MODIFIED`` when
   dates were shifted, ``UNMODIFIED`` when kept, ``REMOVED`` otherwise (the
   Basic Profile removes or empties them).
@@ -20,14 +21,16 @@ from dicomframe.core.element import DataElement, Sequence
 from dicomframe.core.vr import VR
 from dicomframe.deid.options import BASIC_PROFILE, OPTION_FACTS, Code, Option
 
-__all__ = ["METHOD_PREFIX", "codes_for", "stamp"]
+__all__ = ["CLEAN_PIXEL_DATA", "METHOD_PREFIX", "codes_for", "stamp"]
 
 METHOD_PREFIX = "dicomframe: PS3.15 E.1-1 Basic Profile"
+CLEAN_PIXEL_DATA = Code("113101", "DCM", "Clean Pixel Data Option")
 
 
-def codes_for(options: Set[Option]) -> list[Code]:
-    """113100 then the code of each option in force."""
-    return [BASIC_PROFILE] + [OPTION_FACTS[o].code for o in Option if o in options]
+def codes_for(options: Set[Option], *, clean_pixels: bool = False) -> list[Code]:
+    """113100, the code of each option in force, then 113101 when pixels were masked."""
+    codes = [BASIC_PROFILE] + [OPTION_FACTS[o].code for o in Option if o in options]
+    return [*codes, CLEAN_PIXEL_DATA] if clean_pixels else codes
 
 
 def _code_item(code: Code) -> Dataset:
@@ -38,9 +41,9 @@ def _code_item(code: Code) -> Dataset:
     ])  # fmt: skip
 
 
-def stamp(ds: Dataset, options: Set[Option]) -> None:
-    """Add the de-identification attributes to ``ds``."""
-    codes = codes_for(options)
+def stamp(ds: Dataset, options: Set[Option], *, clean_pixels: bool = False) -> None:
+    """Add the de-identification attributes to ``ds`` (``clean_pixels``: masks were applied)."""
+    codes = codes_for(options, clean_pixels=clean_pixels)
     ds.add(DataElement(0x00120062, VR.CS, "YES"))
     methods = [METHOD_PREFIX] + [c.meaning for c in codes[1:]]
     ds.add(DataElement(0x00120063, VR.LO, methods if len(methods) > 1 else methods[0]))
