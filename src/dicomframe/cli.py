@@ -281,11 +281,22 @@ def _deidentify(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise ValueError(f"--workers must be at least 1, not {args.workers}")
     salt = _salt(args.salt_file)
+    rules = None
+    if args.mask_config is not None:  # a bad file fails here, before any file
+        from dicomframe.deid.masks import load_rules
+
+        rules = load_rules(args.mask_config)
     progress = default_progress()
     root = src if src.is_dir() else src.parent
     names = tuple(sorted(option.value for option in chosen))
     job = partial(
-        deidentify_job, options=names, salt=salt, root=str(root), rows=args.report is not None
+        deidentify_job,
+        options=names,
+        salt=salt,
+        root=str(root),
+        rows=args.report is not None,
+        mask_rules=rules,
+        strict=args.strict,
     )
     with contextlib.ExitStack() as stack:
         told = _Told("\r" if progress is not None else "")  # over the progress bar, if any
@@ -465,6 +476,16 @@ def _add_deidentify(commands: Any) -> None:
         "--salt-file",
         metavar="FILE",
         help="the secret UIDs and dates derive from (its bytes); default: random, for this run",
+    )
+    deid.add_argument(
+        "--mask-config",
+        metavar="FILE",
+        help="mask rules (JSON or TOML): rectangles blacked out per Manufacturer, model, size",
+    )
+    deid.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse files whose Burned In Annotation is YES and that no mask rule matches",
     )
     deid.add_argument("--workers", type=int, default=1, help="files de-identified in parallel")
     deid.add_argument(

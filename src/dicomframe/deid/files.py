@@ -6,9 +6,11 @@ before it is renamed into place: an output that fails the check is this
 file's error and leaves no file behind. What was done comes back as report
 rows (old values hashed with the salt, never the values), small enough to
 send from a worker process to the one that writes the report. A file whose
-Burned In Annotation is YES gets a first row with the action ``warning``:
-its pixels may show what the header no longer does, and masking them is
-another step.
+Burned In Annotation is YES and no mask gets a first row with the action
+``warning``: its pixels may show what the header no longer does. With
+``strict`` such a file is refused instead (its error, no output). Masks come
+from rules (:class:`~dicomframe.deid.masks.MaskRules`, ``--mask-config``)
+matched against each file's device and image size.
 
 A file without the ``DICM`` prefix is read as a bare dataset (old archives
 hold such files); its output is a Part 10 file.
@@ -28,12 +30,14 @@ from dicomframe.core.dataset import Dataset
 from dicomframe.core.reader import read
 from dicomframe.core.writer import atomic_file, write
 from dicomframe.deid.engine import deidentify_with_report
+from dicomframe.deid.masks import MaskRules
 from dicomframe.deid.options import Option
 from dicomframe.deid.verify import verify_deidentified
 from dicomframe.errors import DeidentificationError
 
 __all__ = [
     "BURNED_IN",
+    "NO_MASK",
     "REPORT_HEADER",
     "WARNING",
     "DeidentificationError",
@@ -49,29 +53,41 @@ REPORT_HEADER: Row = ("file", "path", "tag", "keyword", "action", "old_value_has
 # The action of a row that is no action but something to look at.
 WARNING = "warning"
 BURNED_IN = "Burned In Annotation is YES: text burned into the pixels is not removed"
+NO_MASK = "no mask rule matches this file"
 
 
-def deidentify_file(
+def deidentify_file(  # noqa: PLR0913 - every option is keyword-only
     source: str | os.PathLike[str],
     target: str | os.PathLike[str],
     *,
     options: Iterable[str | Option] = (),
     salt: bytes,
     name: str = "",
+    mask_rules: MaskRules | None = None,
+    strict: bool = False,
 ) -> list[Row]:
     """De-identify ``source`` into ``target`` (atomically, checked); return its report rows.
 
-    ``name`` is the file's name in the report (default: ``source``).
+    ``name`` is the file's name in the report (default: ``source``). The
+    rectangles of every rule of ``mask_rules`` that matches the file are
+    blacked out; ``strict`` refuses a file whose Burned In Annotation is YES
+    when none matches.
 
     Raises
     ------
+    DeidentificationError
+        With ``strict``: Burned In Annotation is YES and no mask applies.
     DeidentificationError
         The output, read back, fails :func:`~dicomframe.deid.verify_deidentified`:
         each breach is named and ``target`` is left as it was.
     """
     chosen = tuple(options)
     with _read(source) as ds:
-        result = deidentify_with_report(ds, options=chosen, salt=salt)
+        rects = mask_rules.for_dataset(ds) if mask_rules is not None else []
+        burned = str(ds.get(0x00280301) or "").strip().upper() == "YES"
+        if strict and burned and not rects:
+            raise DeidentificationError(f"refused (--strict): {BURNED_IN}; {NO_MASK}")
+        result = deidentify_with_report(ds, options=chosen, salt=salt, mask=rects)
         Path(target).parent.mkdir(parents=True, exist_ok=True)
         with atomic_file(target) as handle:
             write(result.dataset, handle)
@@ -85,9 +101,10 @@ def deidentify_file(
                 )
     label = name or os.fspath(source)
     rows: list[Row] = []
-    if result.burned_in_annotation == "YES":
+    if burned and not rects:
         tag = "(0028,0301)"
-        rows.append((label, tag, tag, "BurnedInAnnotation", WARNING, "", BURNED_IN))
+        note = BURNED_IN if mask_rules is None else f"{BURNED_IN}; {NO_MASK}"
+        rows.append((label, tag, tag, "BurnedInAnnotation", WARNING, "", note))
     rows += [
         (label, r.path, str(r.tag), r.keyword, r.action, r.old_hash, r.note) for r in result.actions
     ]
@@ -101,7 +118,7 @@ def _read(source: str | os.PathLike[str]) -> Dataset:
     return read(source, force=head[128:132] != b"DICM")
 
 
-def deidentify_job(
+def deidentify_job(  # noqa: PLR0913 - every option is keyword-only
     source: str,
     target: str,
     *,
@@ -109,6 +126,8 @@ def deidentify_job(
     salt: bytes,
     root: str,
     rows: bool = True,
+    mask_rules: MaskRules | None = None,
+    strict: bool = False,
 ) -> Outcome:
     """The batch job (:func:`dicomframe.batch.run_jobs`): the rows come back as the detail.
 
@@ -117,7 +136,15 @@ def deidentify_job(
     ``rows`` False (no report) only the warnings come back.
     """
     name = os.path.relpath(source, root)
-    found = deidentify_file(source, target, options=options, salt=salt, name=name)
+    found = deidentify_file(
+        source,
+        target,
+        options=options,
+        salt=salt,
+        name=name,
+        mask_rules=mask_rules,
+        strict=strict,
+    )
     if not rows:
         found = [row for row in found if row[4] == WARNING]
     return Outcome(detail=found or None)
