@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import dicomframe as dcf
@@ -374,3 +375,64 @@ def test_report_in_a_new_directory_with_workers(
     rows = list(csv.reader(io.StringIO(report.read_text())))
     assert sorted({row[0] for row in rows[1:]}) == ["im1.dcm", "im2.dcm", "im3.dcm"]
     assert [p.name for p in report.parent.iterdir()] == ["report.csv"]  # no temporary file
+
+
+def burned_ct(tmp_path: Path) -> Path:
+    ds = dcf.read(TESTDATA / "ct_explicit_le.dcm")
+    ds.BurnedInAnnotation = "YES"
+    ds.Manufacturer = "ACME"
+    source = tmp_path / "burned.dcm"
+    dcf.write(ds, source)
+    return source
+
+
+def mask_config(tmp_path: Path, manufacturer: str) -> Path:
+    path = tmp_path / "masks.json"
+    path.write_text(json.dumps({"rule": [{"Manufacturer": manufacturer, "rects": [[0, 0, 8, 4]]}]}))
+    return path
+
+
+def test_mask_config_masks_matching_files(
+    tmp_path: Path, salt_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source, report, out = burned_ct(tmp_path), tmp_path / "r.csv", tmp_path / "out.dcm"
+    argv = ["--salt-file", str(salt_file), "--report", str(report), "--strict"]
+    config = ["--mask-config", str(mask_config(tmp_path, "acme"))]
+    assert main(["deidentify", str(source), str(out), *argv, *config]) == 0
+    assert "warning" not in capsys.readouterr().err
+    masked, before = dcf.read(out), dcf.read(source)
+    assert masked.BurnedInAnnotation == "NO"
+    # pixel_array is (frames, rows, columns)
+    assert (masked.pixel_array[:, :4, :8] == -(1 << (int(before.BitsStored) - 1))).all()
+    assert np.array_equal(masked.pixel_array[:, 4:], before.pixel_array[:, 4:])
+    assert np.array_equal(masked.pixel_array[:, :, 8:], before.pixel_array[:, :, 8:])
+    rows = list(csv.reader(io.StringIO(report.read_text())))
+    assert [row[4] for row in rows if row[3] == "PixelData"] == ["M"]
+
+
+def test_strict_refuses_burned_in_without_a_matching_mask(
+    tmp_path: Path, salt_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source, out = burned_ct(tmp_path), tmp_path / "out.dcm"
+    config = ["--mask-config", str(mask_config(tmp_path, "Other"))]
+    argv = ["deidentify", str(source), str(out), "--salt-file", str(salt_file), *config]
+    assert main([*argv, "--strict"]) == 1
+    err = capsys.readouterr().err
+    assert "refused (--strict): Burned In Annotation is YES" in err
+    assert not out.exists()
+    # Without --strict: written, unmasked, and the warning names the missing rule.
+    assert main(argv) == 0
+    assert "no mask rule matches this file" in capsys.readouterr().err
+    assert dcf.read(out).BurnedInAnnotation == "YES"
+
+
+def test_a_bad_mask_config_fails_before_any_file(
+    tmp_path: Path, salt_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "masks.json"
+    config.write_text(json.dumps({"rule": [{"Vendor": "x", "rects": [[0, 0, 1, 1]]}]}))
+    out = tmp_path / "out.dcm"
+    argv = ["--salt-file", str(salt_file), "--mask-config", str(config)]
+    assert main(["deidentify", str(burned_ct(tmp_path)), str(out), *argv]) != 0
+    assert "unknown keys" in capsys.readouterr().err
+    assert not out.exists()

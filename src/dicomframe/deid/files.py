@@ -94,7 +94,9 @@ def deidentify_file(  # noqa: PLR0913 - every option is keyword-only
             handle.flush()
             handle.seek(0)
             with read(handle) as back:
-                problems = verify_deidentified(ds, back, options=chosen, salt=salt)
+                problems = verify_deidentified(
+                    ds, back, options=chosen, salt=salt, masked=bool(rects)
+                )
             if problems:  # raised inside the block: the temporary file is removed
                 raise DeidentificationError(
                     f"the output fails its check ({len(problems)}): " + "; ".join(problems[:5])

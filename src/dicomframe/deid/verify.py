@@ -68,6 +68,7 @@ def verify_deidentified(
     options: Iterable[str | Option] = (),
     salt: bytes | str | None = None,
     safe_private: Iterable[SafeKey] = (),
+    masked: bool = False,
 ) -> list[str]:
     """Every way ``result`` falls short of de-identifying ``original``; empty when none.
 
@@ -79,6 +80,8 @@ def verify_deidentified(
         As given to :func:`~dicomframe.deid.deidentify`.
     salt
         The salt used; given, each replaced UID must be the one it derives.
+    masked
+        Masks were given: 113101 Clean Pixel Data must follow the option codes.
     """
     chosen = parse_options(options)
     key = salt.encode("utf-8") if isinstance(salt, str) else salt
@@ -94,7 +97,7 @@ def verify_deidentified(
             check.skip = frozenset({0x00020003})
         _compare(original.meta, result.meta, check, (), dummy=False)
     _check_leaks(result, check)
-    _check_stamp(result, chosen, check)
+    _check_stamp(result, chosen, check, masked=masked)
     return check.problems
 
 
@@ -185,12 +188,14 @@ def _check_leaks(result: Dataset, check: _Check) -> None:
                 check.fail(path, element.tag, "holds an original UID that was replaced elsewhere")
 
 
-def _check_stamp(result: Dataset, options: frozenset[Option], check: _Check) -> None:
+def _check_stamp(
+    result: Dataset, options: frozenset[Option], check: _Check, *, masked: bool
+) -> None:
     if str(result.get(0x00120062) or "").strip() != "YES":
         check.problems.append("Patient Identity Removed (0012,0062) is not YES")
     items = result.get(0x00120064) or []
     found = [str(item.get(0x00080100) or "").strip() for item in items]
-    wanted = [c.value for c in codes_for(options)]
+    wanted = [c.value for c in codes_for(options, clean_pixels=masked)]
     if found != wanted:
         check.problems.append(
             f"De-identification Method Code Sequence lists {found}, expected {wanted}"
