@@ -45,7 +45,7 @@ def apply_masks(out: Dataset, rects: Sequence[Rect]) -> str:
             frame = pixels[index]
             assert isinstance(frame, NativeFrame)
             blacken(frame, rects)
-        return f"{len(rects)} masks on {count} frames, native"
+        return f"{_counted(len(rects), count)}, native"
     decoded: list[NativeFrame] = []
     compressed_before = 0
     for index in range(count):
@@ -62,6 +62,10 @@ def apply_masks(out: Dataset, rects: Sequence[Rect]) -> str:
         after = out.pixel_data
         compressed = sum(len(f) for f in after if isinstance(f, EncapsulatedFrame))
         _mark_lossy(out, syntax, native_bytes / compressed if compressed else 0.0, keep_uid=True)
-        return f"{len(rects)} masks on {count} frames, re-encoded lossy in {syntax.keyword}"
+        return f"{_counted(len(rects), count)}, re-encoded lossy in {syntax.keyword}"
     keep_lossy_mark(out, syntax)
-    return f"{len(rects)} masks on {count} frames, re-encoded in {syntax.keyword}"
+    return f"{_counted(len(rects), count)}, re-encoded in {syntax.keyword}"
+
+
+def _counted(masks: int, frames: int) -> str:
+    return f"{masks} mask{'s' * (masks != 1)} on {frames} frame{'s' * (frames != 1)}"
