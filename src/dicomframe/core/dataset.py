@@ -118,9 +118,16 @@ class Dataset:
         :class:`~dicomframe.RepairWarning` each; empty otherwise.
     """
 
-    # Class defaults, so the parser's many item datasets carry none of their own.
+    # Class defaults, so the parser's many item datasets carry none of their own
+    # (a deferred item holds only its loader until it is parsed).
     repairs: tuple[RepairWarning, ...] = ()
     codecs: FrameCodecs | None = None
+    meta: Dataset | None = None
+    preamble: bytes | None = None
+    transfer_syntax: TransferSyntax | None = None
+    source: Source | None = None
+    undefined_length: bool = False
+    limits: Limits | None = None
 
     def __init__(self, elements: Iterable[DataElement] = ()) -> None:
         # Straight into __dict__, past __setattr__: the parser makes one dataset per item.
@@ -136,18 +143,12 @@ class Dataset:
         )
         self._elements: dict[Tag, DataElement]
         self._order: bool
-        self.meta: Dataset | None
-        self.preamble: bytes | None
-        self.transfer_syntax: TransferSyntax | None
-        self.source: Source | None
-        self.undefined_length: bool
-        self.limits: Limits | None
         for element in elements:
             self.add(element)
 
     @classmethod
     def _deferred(
-        cls, load: Callable[[], tuple[dict[Tag, DataElement], bool]], *, undefined_length: bool
+        cls, load: Callable[[], tuple[dict[Tag, DataElement], bool]], undefined_length: bool
     ) -> Dataset:
         """An item dataset whose elements ``load`` parses on first use.
 
@@ -159,15 +160,10 @@ class Dataset:
         :meth:`__getattr__`, which parses; a loaded dataset pays nothing.
         """
         item = cls.__new__(cls)
-        vars(item).update(
-            meta=None,
-            preamble=None,
-            transfer_syntax=None,
-            source=None,
-            undefined_length=undefined_length,
-            limits=None,
-            _load=load,
-        )
+        fields = vars(item)
+        fields["_load"] = load
+        if undefined_length:
+            fields["undefined_length"] = True
         return item
 
     def _parse_deferred(self, name: str) -> Any:

@@ -12,6 +12,7 @@ end: their fragments are split when the pixel data is read.
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import TYPE_CHECKING
 
@@ -204,7 +205,9 @@ def scan_fragments(ctx: ParseContext, tag: Tag, pos: int, end: int) -> int:
         pos += 8 + length
 
 
-def read_items(ctx: ParseContext, head: _Header, end: int, level: _Level) -> tuple[Sequence, int]:
+def read_items(  # noqa: C901 - flat on purpose: 50,000 items cost a call each otherwise
+    ctx: ParseContext, head: _Header, end: int, level: _Level
+) -> tuple[Sequence, int]:
     """Read the items of a sequence; return them and the offset after the sequence."""
     tag, pos, defined = head.tag, head.value, head.length != parser.UNDEFINED
     if level.depth >= ctx.max_depth:
@@ -218,6 +221,7 @@ def read_items(ctx: ParseContext, head: _Header, end: int, level: _Level) -> tup
         )
     unpack = _ITEM_HEADER[ctx.little_endian].unpack_from
     items = Sequence(undefined_length=not defined)
+    defer, partial = Dataset._deferred, functools.partial
     while pos < end or not defined:
         if end - pos < 8:
             if ctx.repair(
@@ -243,6 +247,10 @@ def read_items(ctx: ParseContext, head: _Header, end: int, level: _Level) -> tup
         if ctx.budget is not None:
             ctx.budget.spend(1, offset=pos - 8)
         bound = end if length == parser.UNDEFINED else pos + length
+        if ctx.lazy and length != parser.UNDEFINED:  # the common item: no call but these
+            items.append(defer(partial(_load_item, ctx, pos, bound, length, level), False))
+            pos = bound
+            continue
         if ctx.lazy:
             pos = _defer_items(ctx, items, pos, bound, length, level, end)
             continue
@@ -282,11 +290,15 @@ def _defer_items(  # noqa: PLR0913, PLR0917 - the item's place, and where its se
 
 
 def _deferred_item(ctx: ParseContext, pos: int, bound: int, length: int, level: _Level) -> Dataset:
-    def load() -> tuple[dict[Tag, DataElement], bool]:
-        parsed = _read_item(ctx, pos, bound, length, level)[0]
-        return parsed._elements, parsed._order
+    load = functools.partial(_load_item, ctx, pos, bound, length, level)  # no closure: C-made
+    return Dataset._deferred(load, length == parser.UNDEFINED)
 
-    return Dataset._deferred(load, undefined_length=length == parser.UNDEFINED)
+
+def _load_item(
+    ctx: ParseContext, pos: int, bound: int, length: int, level: _Level
+) -> tuple[dict[Tag, DataElement], bool]:
+    parsed = _read_item(ctx, pos, bound, length, level)[0]
+    return parsed._elements, parsed._order
 
 
 def _item_length(ctx: ParseContext, tag: int, pos: int, length: int, end: int) -> int:
