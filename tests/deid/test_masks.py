@@ -98,8 +98,10 @@ def test_jpeg_baseline_is_re_encoded_lossy_and_marked() -> None:
 def test_monochrome1_black_is_the_largest_value() -> None:
     ds = dcf.read(TESTDATA / "mr_multiframe_uint16.dcm")
     ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.LargestImagePixelValue = int(ds.pixel_array.max())
     back = written(deidentify(ds, salt=SALT, mask=[(0, 0, 3, 3)]))
     assert (back.pixel_array[:, :3, :3] == (1 << int(back.BitsStored)) - 1).all()
+    assert "LargestImagePixelValue" not in back  # black may lie outside the old range
 
 
 def test_no_mask_leaves_pixels_and_burned_in_annotation() -> None:
@@ -184,3 +186,11 @@ def test_bad_rules_are_named(tmp_path: Path, rule: dict[str, Any], message: str)
     path.write_text(json.dumps({"rule": [rule]}))
     with pytest.raises(ValueError, match=message):
         load_rules(path)
+
+
+def test_lossless_re_encoding_is_verified(caplog: pytest.LogCaptureFixture) -> None:
+    ds = dcf.read(TESTDATA / "rle_multiframe.dcm")
+    with caplog.at_level("DEBUG", logger="dicomframe.transcoding"):
+        deidentify(ds, salt=SALT, mask=RECTS)
+    checked = [r.getMessage() for r in caplog.records if "verified by decoding" in r.getMessage()]
+    assert len(checked) == len(ds.pixel_data)

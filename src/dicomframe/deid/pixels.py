@@ -6,7 +6,10 @@ and encoded again in the original syntax, so a lossless syntax stays lossless
 and every pixel outside the masks keeps its value bit for bit. A lossy syntax
 loses again: the result is marked as :func:`dicomframe.transcode` marks a
 lossy encoding (Lossy Image Compression "01", the ratio and method appended).
-The SOP Instance UID is the de-identified one already, so it is kept.
+The SOP Instance UID is the de-identified one already, so it is kept. A
+lossless re-encoding is decoded again and compared with the masked frames (by
+another codec than the encoder's where one can), as ``transcode`` verifies.
+Smallest and Largest Image Pixel Value are removed: black may lie outside them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from dicomframe.core.dataset import Dataset
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian
 from dicomframe.deid.masks import Rect, blacken
-from dicomframe.transcoding import _mark_lossy, keep_lossy_mark
+from dicomframe.plugins.manager import CodecManager
+from dicomframe.transcoding import PIXEL_RANGE, _mark_lossy, keep_lossy_mark, verify_frame
 
 __all__ = ["apply_masks"]
 
@@ -40,6 +44,8 @@ def apply_masks(out: Dataset, rects: Sequence[Rect]) -> str:
     syntax = out.transfer_syntax or ExplicitVRLittleEndian
     pixels = out.pixel_data
     count = len(pixels)
+    for tag in PIXEL_RANGE:
+        out.pop(tag, None)
     if not syntax.is_encapsulated:
         for index in range(count):
             frame = pixels[index]
@@ -63,6 +69,10 @@ def apply_masks(out: Dataset, rects: Sequence[Rect]) -> str:
         compressed = sum(len(f) for f in after if isinstance(f, EncapsulatedFrame))
         _mark_lossy(out, syntax, native_bytes / compressed if compressed else 0.0, keep_uid=True)
         return f"{_counted(len(rects), count)}, re-encoded lossy in {syntax.keyword}"
+    registry = out.codecs if isinstance(out.codecs, CodecManager) else None
+    for index, (frame, masked) in enumerate(zip(out.pixel_data, decoded, strict=True)):
+        assert isinstance(frame, EncapsulatedFrame)
+        verify_frame(frame, masked, registry, index=index, outcome="no file was written")
     keep_lossy_mark(out, syntax)
     return f"{_counted(len(rects), count)}, re-encoded in {syntax.keyword}"
 
