@@ -39,9 +39,9 @@ from dicomframe.transcoding import (
     PIXEL_RANGE,
     Choice,
     _copy_without_pixels,
-    _mark_lossy,
     check_lossy,
     keep_lossy_mark,
+    mark_lossy,
     take_running,
     transcode,
 )
@@ -197,7 +197,7 @@ def _stream(
     if lossy:
         for tag in PIXEL_RANGE:  # the pixel values change: their range no longer holds
             header.pop(tag, None)
-        _mark_lossy(header, target, 1.0, keep_uid=settings["keep_uid"])
+        mark_lossy(header, target, 1.0, keep_uid=settings["keep_uid"])
         ratios = header[LOSSY_RATIO].value
         ratios[-1] = _RATIO_MARK
         header[LOSSY_RATIO].value = ratios

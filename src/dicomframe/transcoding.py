@@ -64,6 +64,7 @@ __all__ = [
     "encodable",
     "frames_match",
     "keep_lossy_mark",
+    "mark_lossy",
     "take_running",
     "transcode",
     "verify_frame",
@@ -195,7 +196,7 @@ def transcode(  # noqa: PLR0913 - every option is keyword-only
     reencoded = any(c.encoder is not None for c in converted)
     set_pixel_data(result, frames, target, codecs=codecs, offset_table=offset_table)
     if target.is_lossy and reencoded:
-        _mark_lossy(result, target, _compressed_ratio(converted), keep_uid=keep_uid)
+        mark_lossy(result, target, _compressed_ratio(converted), keep_uid=keep_uid)
         return result
     if not passed_through:
         keep_lossy_mark(result, source_syntax)
@@ -280,7 +281,7 @@ def _second_generation(target: TransferSyntax, *, allow: bool) -> None:
     warnings.warn(message, DicomWarning, stacklevel=4)
 
 
-def _mark_lossy(result: Dataset, target: TransferSyntax, ratio: float, *, keep_uid: bool) -> None:
+def mark_lossy(result: Dataset, target: TransferSyntax, ratio: float, *, keep_uid: bool) -> None:
     """Set the lossy attributes (PS3.3 C.7.6.1.1.5) and, unless kept, a new SOP Instance UID."""
     ratios = _as_list(result.get(LOSSY_RATIO))
     methods = _as_list(result.get(LOSSY_METHOD))

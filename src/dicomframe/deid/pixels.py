@@ -21,7 +21,7 @@ from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian
 from dicomframe.deid.masks import Rect, blacken
 from dicomframe.plugins.manager import CodecManager
-from dicomframe.transcoding import PIXEL_RANGE, _mark_lossy, keep_lossy_mark, verify_frame
+from dicomframe.transcoding import PIXEL_RANGE, keep_lossy_mark, mark_lossy, verify_frame
 
 __all__ = ["apply_masks"]
 
@@ -67,7 +67,7 @@ def apply_masks(out: Dataset, rects: Sequence[Rect]) -> str:
     if syntax.is_lossy:
         after = out.pixel_data
         compressed = sum(len(f) for f in after if isinstance(f, EncapsulatedFrame))
-        _mark_lossy(out, syntax, native_bytes / compressed if compressed else 0.0, keep_uid=True)
+        mark_lossy(out, syntax, native_bytes / compressed if compressed else 0.0, keep_uid=True)
         return f"{_counted(len(rects), count)}, re-encoded lossy in {syntax.keyword}"
     registry = out.codecs if isinstance(out.codecs, CodecManager) else None
     for index, (frame, masked) in enumerate(zip(out.pixel_data, decoded, strict=True)):
