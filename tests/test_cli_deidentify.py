@@ -22,6 +22,7 @@ from dicomframe.deid import files as deid_files
 from dicomframe.deid import verify_deidentified
 from tests.deid.helpers import expected_uid, pydicom_file
 from tests.reference import TESTDATA, require_tool
+from tests.test_cli_transcode import summary as transcode_summary
 
 SALT = b"cli test salt"
 PYDICOM = ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "rtstruct.dcm", "test-SR.dcm"]
@@ -29,17 +30,10 @@ OURS = sorted(p.name for p in TESTDATA.glob("*.dcm") if p.name != "truncated.dcm
 SERIES = ["series/im1.dcm", "series/im2.dcm", "series/im3.dcm"]
 # Every file but the corrupt one (ours/truncated.dcm) has an output.
 DONE = sorted([*(f"pydicom/{n}" for n in PYDICOM), *(f"ours/{n}" for n in OURS), *SERIES])
-SUMMARY = re.compile(
-    r"^(\d+) de-identified, (\d+) failed, (\d+) skipped \(not DICOM\), "
-    r"(\d+) skipped \(not a regular file\), (\d+) kept \(output exists\) in \d+\.\d s$",
-    re.M,
-)
 
 
 def summary(out: str) -> tuple[int, ...]:
-    found = SUMMARY.search(out)
-    assert found, out
-    return tuple(int(g) for g in found.groups())
+    return transcode_summary(out, "de-identified")
 
 
 def files(root: Path) -> list[str]:

@@ -30,16 +30,15 @@ from tests.reference import TESTDATA
 from tests.test_signals import stop_when, temporaries
 from tests.test_streaming import write_large_native
 
-SUMMARY = re.compile(
-    r"^(\d+) converted, (\d+) failed, (\d+) skipped \(not DICOM\), "
-    r"(\d+) skipped \(not a regular file\), (\d+) kept \(output exists\) in \d+\.\d s$",
-    re.M,
-)
 
-
-def summary(out: str) -> tuple[int, ...]:
-    """(converted, failed, not DICOM, not a regular file, kept) from the last line."""
-    found = SUMMARY.search(out)
+def summary(out: str, done: str = "converted") -> tuple[int, ...]:
+    """(done, failed, not DICOM, not a regular file, kept) from a tree command's last line."""
+    found = re.search(
+        rf"^(\d+) {done}, (\d+) failed, (\d+) skipped \(not DICOM\), "
+        r"(\d+) skipped \(not a regular file\), (\d+) kept \(output exists\) in \d+\.\d s$",
+        out,
+        re.M,
+    )
     assert found, out
     return tuple(int(g) for g in found.groups())
 
