@@ -57,6 +57,16 @@ class BatchResult:
         """True when no file failed."""
         return not self.failed
 
+    def summary(self, done: str = "converted") -> str:
+        """The tree commands' last line: what happened to every file, by outcome."""
+        not_dicom = sum(why == NOT_DICOM for _, why in self.skipped)
+        return (
+            f"{self.converted} {done}, {len(self.failed)} failed, "
+            f"{not_dicom} skipped (not DICOM), "
+            f"{len(self.skipped) - not_dicom} skipped (not a regular file), "
+            f"{len(self.existing)} kept (output exists) in {self.seconds:.1f} s\n"
+        )
+
 
 def _not_regular(path: Path) -> str | None:
     """What ``path`` is when it is not a regular file (after symbolic links), else None.

@@ -24,7 +24,6 @@ import sys
 import traceback
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -33,9 +32,7 @@ from dicomframe.core.signals import Terminated, unwinding
 from dicomframe.errors import DicomError, DicomWarning, RepairWarning
 
 if TYPE_CHECKING:
-    from dicomframe.batch import BatchResult
     from dicomframe.core.transfer_syntax import TransferSyntax
-    from dicomframe.deid.files import ReportWriter, Row
     from dicomframe.plugins.codec import Capabilities, Codec
     from dicomframe.plugins.manager import CodecManager, CodecStatus
 
@@ -262,103 +259,8 @@ def _transcode(args: argparse.Namespace) -> int:
     for path, why in result.skipped:
         if why != NOT_DICOM:  # rare, and worth knowing: what it is
             sys.stderr.write(f"dicomframe transcode: {path}: skipped: {why}\n")
-    sys.stdout.write(_summary(result))
+    sys.stdout.write(result.summary())
     return 0 if result.ok else 1
-
-
-def _deidentify(args: argparse.Namespace) -> int:
-    from functools import partial
-
-    from dicomframe.batch import NOT_DICOM, default_progress, run_jobs
-    from dicomframe.core.writer import atomic_file
-    from dicomframe.deid.files import ReportWriter, deidentify_job
-    from dicomframe.deid.options import parse_options
-
-    chosen = parse_options(args.option or ())  # an unknown name fails here, before any file
-    src, dst = Path(args.src), Path(args.dst)
-    if not src.exists():
-        raise FileNotFoundError(f"{src} does not exist")
-    if args.workers < 1:
-        raise ValueError(f"--workers must be at least 1, not {args.workers}")
-    salt = _salt(args.salt_file)
-    rules = None
-    if args.mask_config is not None:  # a bad file fails here, before any file
-        from dicomframe.deid.masks import load_rules
-
-        rules = load_rules(args.mask_config)
-    progress = default_progress()
-    root = src if src.is_dir() else src.parent
-    names = tuple(sorted(option.value for option in chosen))
-    job = partial(
-        deidentify_job,
-        options=names,
-        salt=salt,
-        root=str(root),
-        rows=args.report is not None,
-        mask_rules=rules,
-        strict=args.strict,
-    )
-    with contextlib.ExitStack() as stack:
-        told = _Told("\r" if progress is not None else "")  # over the progress bar, if any
-        if args.report is not None:  # written as files finish, renamed into place at the end
-            Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-            told.sink = ReportWriter(stack.enter_context(atomic_file(args.report)), root)
-        result = run_jobs(
-            src,
-            dst,
-            job,
-            workers=args.workers,
-            overwrite=args.overwrite,
-            report=told.error,
-            progress=progress,
-            collect=told.rows,
-        )
-        if told.sink is not None:
-            for source in result.existing:
-                told.sink.existing(source)
-    for path, why in result.skipped:
-        if why != NOT_DICOM:
-            sys.stderr.write(f"dicomframe deidentify: {path}: skipped: {why}\n")
-    sys.stdout.write(_summary(result, "de-identified"))
-    return 0 if result.ok else 1
-
-
-@dataclass
-class _Told:
-    """Where ``deidentify`` tells of each file: errors and warnings on stderr, the report."""
-
-    start: str  # "\r" to write over the progress bar
-    sink: ReportWriter | None = None
-
-    def error(self, path: Path, error: str) -> None:
-        sys.stderr.write(f"{self.start}dicomframe deidentify: {path}: {error}\n")
-        if self.sink is not None:
-            self.sink.error(path, error)
-
-    def rows(self, path: Path, rows: list[Row]) -> None:
-        from dicomframe.deid.files import WARNING
-
-        for row in rows:
-            if row[4] == WARNING:
-                sys.stderr.write(f"{self.start}dicomframe deidentify: {path}: warning: {row[6]}\n")
-        if self.sink is not None:
-            self.sink.rows(rows)
-
-
-def _salt(salt_file: str | None) -> bytes:
-    """The bytes of ``--salt-file``; without one, a random salt for this run, with a warning."""
-    import os
-
-    if salt_file is None:
-        sys.stderr.write(
-            "dicomframe deidentify: warning: no --salt-file: one random salt for this run; "
-            "its UIDs and shifted dates will not match those of a later run\n"
-        )
-        return os.urandom(32)
-    salt = Path(salt_file).read_bytes()
-    if not salt:
-        raise ValueError(f"--salt-file {salt_file} is empty: the salt must be a secret")
-    return salt
 
 
 def _check_codecs(decoder: str | None, encoder: str | None, syntax: TransferSyntax) -> None:
@@ -374,19 +276,6 @@ def _check_codecs(decoder: str | None, encoder: str | None, syntax: TransferSynt
             f"--encoder/--codec {encoder}: {syntax.keyword} is native, no codec encodes it "
             "(--decoder chooses the codec that decodes the source)"
         )
-
-
-def _summary(result: BatchResult, done: str = "converted") -> str:
-    """The last line: what happened to every file, by outcome."""
-    from dicomframe.batch import NOT_DICOM
-
-    not_dicom = sum(why == NOT_DICOM for _, why in result.skipped)
-    return (
-        f"{result.converted} {done}, {len(result.failed)} failed, "
-        f"{not_dicom} skipped (not DICOM), "
-        f"{len(result.skipped) - not_dicom} skipped (not a regular file), "
-        f"{len(result.existing)} kept (output exists) in {result.seconds:.1f} s\n"
-    )
 
 
 def _add_debug(command: argparse.ArgumentParser) -> None:
@@ -459,47 +348,6 @@ def _add_transcode(commands: Any) -> None:
     transcode.set_defaults(run=_transcode)
 
 
-def _add_deidentify(commands: Any) -> None:
-    deid = commands.add_parser(
-        "deidentify",
-        help="de-identify files or a directory tree (PS3.15 Basic Profile and its options)",
-    )
-    deid.add_argument("src", help="a DICOM file or a directory (walked recursively)")
-    deid.add_argument("dst", help="the output file, or the directory to mirror the tree in")
-    deid.add_argument(
-        "--option",
-        action="append",
-        metavar="NAME",
-        help="a profile option (repeatable): retain-uids... a wrong name lists them",
-    )
-    deid.add_argument(
-        "--salt-file",
-        metavar="FILE",
-        help="the secret UIDs and dates derive from (its bytes); default: random, for this run",
-    )
-    deid.add_argument(
-        "--mask-config",
-        metavar="FILE",
-        help="mask rules (JSON or TOML): rectangles blacked out per Manufacturer, model, size",
-    )
-    deid.add_argument(
-        "--strict",
-        action="store_true",
-        help="refuse files whose Burned In Annotation is YES and that no mask rule matches",
-    )
-    deid.add_argument("--workers", type=int, default=1, help="files de-identified in parallel")
-    deid.add_argument(
-        "--report", metavar="CSV", help="write each file's actions (old values hashed) here"
-    )
-    deid.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace outputs that exist (by default a tree keeps them, a file fails)",
-    )
-    _add_debug(deid)
-    deid.set_defaults(run=_deidentify)
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dicomframe",
@@ -533,7 +381,9 @@ def _parser() -> argparse.ArgumentParser:
     codecs.set_defaults(run=_codecs)
     _add_extract(commands)
     _add_transcode(commands)
-    _add_deidentify(commands)
+    from dicomframe.cli_deidentify import add_deidentify
+
+    _add_debug(add_deidentify(commands))
     return parser
 
 
