@@ -13,7 +13,6 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -23,12 +22,12 @@ import dicomframe.plugins.manager
 from dicomframe.cli import main
 from dicomframe.codecs import rle
 from dicomframe.codecs.rle import RLE
-from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
-from dicomframe.core.transfer_syntax import TransferSyntax
-from dicomframe.plugins import Codec, CodecManager
+from dicomframe.core.frame import EncapsulatedFrame
+from dicomframe.plugins import CodecManager
 from tests.plugins.distributions import Installer
 from tests.plugins.fakes import Plugin
 from tests.reference import TESTDATA
+from tests.test_verification import counted
 
 BROKEN_BACKEND = 'raise ImportError("libacme.so.3: cannot open shared object file")\n'
 ACME = """
@@ -138,24 +137,6 @@ def test_an_unknown_syntax_is_one_line(capsys: pytest.CaptureFixture[str]) -> No
 
 
 # -- choosing codecs -----------------------------------------------------------------------
-def counted(name: str, codec: Codec, calls: list[tuple[str, str]]) -> Codec:
-    decode, encode = codec.decode, codec.encode
-    assert decode is not None
-    assert encode is not None
-
-    def counting_decode(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
-        calls.append((name, "decode"))
-        return decode(frame, **options)
-
-    def counting_encode(
-        frame: NativeFrame, syntax: TransferSyntax, /, **options: Any
-    ) -> EncapsulatedFrame:
-        calls.append((name, "encode"))
-        return encode(frame, syntax, **options)
-
-    return dataclasses.replace(codec, name=name, decode=counting_decode, encode=counting_encode)
-
-
 @pytest.fixture
 def calls() -> list[tuple[str, str]]:
     return []
