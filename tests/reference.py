@@ -25,6 +25,25 @@ def pydicom_files() -> list[Path]:
     return [p for p in files if p.is_file()]
 
 
+def pydicom_data_file(name: str) -> Path:
+    """One file of pydicom-data, the larger test files of pydicom (real scanners' among them)."""
+    pytest.importorskip("data_store", reason="pip install pydicom-data")
+    import data_store  # pydicom-data's package
+
+    path = Path(data_store.__file__).parent / "data" / name
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    return path
+
+
+def pydicom_data_files() -> list[Path]:
+    """Every DICOM file of pydicom-data."""
+    pytest.importorskip("data_store", reason="pip install pydicom-data")
+    import data_store
+
+    return sorted((Path(data_store.__file__).parent / "data").glob("*.dcm"))
+
+
 def project_files() -> list[Path]:
     """The files in testdata/ that the project generated with DCMTK and GDCM."""
     return sorted(TESTDATA.glob("*.dcm"))
