@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import dicomframe as dcf
-from dicomframe.deid import _table
+from dicomframe.deid import _iod_types, _table
 from tests.reference import pydicom_files
 
 SALT = b"test-salt"
@@ -69,16 +69,38 @@ def row_for(tag: int) -> Row | None:
     return next((r for r in ROWS if r.matches(tag)), None)
 
 
-def one_action(code: str, vr: str) -> str:
-    """The documented choice for a combined code (docs/deidentification.md)."""
+def one_action(code: str, vr: str, iod_type: str | None = None) -> str:
+    """The documented choice for a combined code (docs/deidentification.md).
+
+    ``iod_type`` is the attribute's type in the instance's IOD ("1", "2" or
+    "3"), known only at the top level of a Storage SOP Class.
+    """
     parts = code.split("/")
     if len(parts) == 1:
         return code
     if "U*" in parts:
         return {"SQ": "K", "UI": "U"}.get(vr, "Z")
+    if iod_type is not None:
+        order = {"1": "DZX", "2": "ZDX", "3": "XZD"}[iod_type]
+        return next(a for a in order if a in parts)
     if vr == "SQ":
         return "Z" if "Z" in parts else "D"
     return "D" if "D" in parts else "Z"
+
+
+def iod_type(ds: dcf.Dataset, path: tuple[object, ...], tag: int) -> str | None:
+    """The type ("1", "2", "3") of a top-level attribute in the IOD of ``ds``'s SOP Class.
+
+    Read from the generated data directly (PS3.3 facts), not through the engine.
+    """
+    if path:
+        return None
+    iod = _iod_types.SOP_CLASS_IOD.get(str(ds.get(0x00080016) or ""))
+    if iod is None:
+        return None
+    ones, twos = _iod_types.IODS[iod]
+    key = f"{tag:08X}"
+    return "1" if key in ones.split() else "2" if key in twos.split() else "3"
 
 
 def expected_uid(uid: str, salt: bytes = SALT) -> str:

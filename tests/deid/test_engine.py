@@ -9,7 +9,16 @@ import pytest
 
 import dicomframe as dcf
 from dicomframe.deid import deidentify_with_report, verify_deidentified
-from tests.deid.helpers import SALT, expected_uid, find, one_action, read, row_for, walk
+from tests.deid.helpers import (
+    SALT,
+    expected_uid,
+    find,
+    iod_type,
+    one_action,
+    read,
+    row_for,
+    walk,
+)
 
 FILES = [
     "CT_small.dcm",
@@ -50,7 +59,7 @@ def test_every_listed_attribute_is_acted_on(name: str) -> None:
         # An element inside a sequence that was removed or emptied is gone with it.
         if path and find(out, path[:-2], path[-2]) is None:  # type: ignore[arg-type]
             continue
-        action = one_action(row.basic, element.vr)
+        action = one_action(row.basic, element.vr, iod_type(ds, path, tag))
         new = find(out, path, tag)
         checked += 1
         if action == "X":

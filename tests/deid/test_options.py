@@ -15,7 +15,15 @@ import dicomframe as dcf
 from dicomframe.core.dictionary import lookup
 from dicomframe.deid import deidentify_with_report, verify_deidentified
 from dicomframe.deid.options import OPTION_FACTS, Option, parse_options
-from tests.deid.helpers import COLUMNS, ROWS, SALT, element_or_none, expected_uid, one_action
+from tests.deid.helpers import (
+    COLUMNS,
+    ROWS,
+    SALT,
+    element_or_none,
+    expected_uid,
+    iod_type,
+    one_action,
+)
 
 NAME = "Doe^John"
 VALUES: dict[str, Any] = {
@@ -124,7 +132,8 @@ def test_every_row_follows_its_column(source: dcf.Dataset, option: str | None) -
         code = row.options.get(letter, row.basic) if letter else row.basic
         changed += code != row.basic
         after = element_or_none(out, element.tag)
-        _check_row(element, after, one_action(code, element.vr), result.day_offset)
+        action = one_action(code, element.vr, iod_type(source, (), element.tag))
+        _check_row(element, after, action, result.day_offset)
     if option is not None:
         assert changed > 0, f"{option} changed no row present"
     assert verify_deidentified(source, out, salt=SALT, options=options) == []

@@ -9,13 +9,16 @@ Action codes (PS3.15 Table E.1-1):
   UID by another, consistently within the set of instances.
 - Combinations leave the choice to the IOD: ``X/Z`` is X unless Z is needed to
   keep the instance valid (a Type 2 attribute), ``X/D``, ``Z/D`` and ``X/Z/D``
-  likewise with D for Type 1. dicomframe de-identifies any IOD without its
-  module tables, so it takes the choice that is valid whatever the attribute's
-  type: **Z for X/Z** (a Type 2 attribute is emptied, never removed) and **D for
-  any combination with D** (a dummy value is valid for Type 1, 2 and 3). For a
-  sequence, Z (zero items) is taken whenever it is one of the choices, and D
-  otherwise. ``X/Z/U*`` keeps a sequence and replaces the UIDs in its items
-  (they are U rows themselves), is U for a UID, Z otherwise.
+  likewise with D for Type 1. Where the instance's IOD is known (a top-level
+  attribute of a Storage SOP Class in PS3.3, :mod:`dicomframe.deid.iod`), its
+  type decides: D for Type 1, Z for Type 2, and for Type 3 the first of X, Z,
+  D the row allows. Elsewhere (inside sequences, unknown SOP Classes) the
+  choice is the one valid whatever the type: **Z for X/Z** (a Type 2 attribute
+  is emptied, never removed) and **D for any combination with D** (a dummy
+  value is valid for Type 1, 2 and 3); for a sequence, Z (zero items) whenever
+  it is one of the choices, and D otherwise. ``X/Z/U*`` keeps a sequence and
+  replaces the UIDs in its items (they are U rows themselves), is U for a UID,
+  Z otherwise.
 
 Dummy values (D) by VR, all valid for their VR: ``ANONYMOUS`` for AE, CS, LO,
 LT, PN, SH, ST, UC, UR and UT; ``19000101`` for DA, ``000000`` for TM,
@@ -37,6 +40,7 @@ from dicomframe.core.element import DataElement
 from dicomframe.core.tag import Tag
 from dicomframe.core.vr import BINARY_NUMBER_FORMATS, VR
 from dicomframe.deid.clean import IDENTIFYING_VRS
+from dicomframe.deid.iod import Required
 from dicomframe.deid.options import Option
 from dicomframe.deid.table import rule_for
 
@@ -84,13 +88,19 @@ assert set(DUMMY) | {VR.SQ, VR.UI} == set(VR)  # every VR has its dummy
 assert all(vr in DUMMY for vr in BINARY_NUMBER_FORMATS)
 
 
-def resolve(code: str, vr: VR) -> str:
-    """One action (X, Z, D, U, K or C) for an element of ``vr`` under ``code``."""
+def resolve(code: str, vr: VR, required: Required = Required.UNKNOWN) -> str:
+    """One action (X, Z, D, U, K or C) for an element of ``vr`` under ``code``.
+
+    ``required`` is the attribute's type in the instance's IOD, where known.
+    """
     if "/" not in code:
         return "K" if code == "U*" else code
     choices = code.split("/")
     if "U*" in choices:
         return {VR.SQ: "K", VR.UI: "U"}.get(vr, "Z")
+    if required is not Required.UNKNOWN:
+        wanted = {Required.TYPE1: "DZX", Required.TYPE2: "ZDX", Required.OPTIONAL: "XZD"}
+        return next(action for action in wanted[required] if action in choices)
     if vr is VR.SQ:
         return "Z" if "Z" in choices else "D"
     return "D" if "D" in choices else "Z"

@@ -42,6 +42,7 @@ from dicomframe.deid.actions import (
 )
 from dicomframe.deid.clean import IDENTIFYING_VRS, Scrubber, words_of
 from dicomframe.deid.dates import day_offset, shift_value
+from dicomframe.deid.iod import Required, Requirements, requirements_of
 from dicomframe.deid.masks import Rect
 from dicomframe.deid.options import Option, parse_options
 from dicomframe.deid.pixels import apply_masks
@@ -69,6 +70,7 @@ class _Context:
     private: PrivateRule
     clean: Cleaner
     days: int | None
+    iod: Requirements | None = None  # the top level's attribute types, where known
     records: list[ActionRecord] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -162,6 +164,7 @@ def deidentify_with_report(  # noqa: PLR0913 - every option is keyword-only
         PrivateRule(Option.RETAIN_SAFE_PRIVATE in chosen, frozenset(safe_private)),
         cleaner or Scrubber(_identifiers(ds, chosen)),
         days,
+        requirements_of(ds.get(0x00080016)),
     )
     out = _walk(ds, ctx, (), dummy=False)
     if ds.meta is not None:
@@ -236,17 +239,28 @@ def _walk(src: Dataset, ctx: _Context, path: Path, *, dummy: bool) -> Dataset:
         if element.tag.group in overlays:
             ctx.record(path, element, "X", "overlay removed with its data")
             continue
-        new = _apply(element, action_of(element, ctx.options, dummy=dummy), ctx, path, dummy=dummy)
+        action = action_of(element, ctx.options, dummy=dummy, iod=None if path else ctx.iod)
+        new = _apply(element, action, ctx, path, dummy=dummy)
         if new is not None:
             out.add(new)
     return out
 
 
-def action_of(element: DataElement, options: frozenset[Option], *, dummy: bool) -> str:
-    """The one action for a public element: its row's, else K (D inside a dummy sequence)."""
+def action_of(
+    element: DataElement,
+    options: frozenset[Option],
+    *,
+    dummy: bool,
+    iod: Requirements | None = None,
+) -> str:
+    """The one action for a public element: its row's, else K (D inside a dummy sequence).
+
+    ``iod`` gives the attribute types of the instance's IOD (top level only).
+    """
     rule = rule_for(element.tag)
     if rule is not None:
-        return resolve(rule.action(options), element.vr)
+        required = Required.UNKNOWN if iod is None else iod(element.tag)
+        return resolve(rule.action(options), element.vr, required)
     if dummy and element.vr in DUMMY_IN_SEQUENCE and element.tag not in CODE_ATTRIBUTES:
         return "D"
     return "K"

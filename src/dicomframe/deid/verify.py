@@ -34,6 +34,7 @@ from dicomframe.core.vr import VR
 from dicomframe.core.walk import Path, Step
 from dicomframe.deid.actions import DUMMY, removed_overlay_groups
 from dicomframe.deid.engine import action_of
+from dicomframe.deid.iod import Requirements, requirements_of
 from dicomframe.deid.options import Option, parse_options
 from dicomframe.deid.private import PrivateRule, SafeKey
 from dicomframe.deid.report import path_text
@@ -56,6 +57,7 @@ class _Check:
     back: dict[str, str] = field(default_factory=dict)
     kept: set[str] = field(default_factory=set)  # UIDs the profile keeps somewhere
     skip: frozenset[int] = frozenset()  # top-level tags judged otherwise
+    iod: Requirements | None = None  # the top level's attribute types, where known
 
     def fail(self, path: Path, tag: Tag, text: str) -> None:
         self.problems.append(f"{path_text(path, tag)}: {text}")
@@ -86,7 +88,10 @@ def verify_deidentified(
     chosen = parse_options(options)
     key = salt.encode("utf-8") if isinstance(salt, str) else salt
     check = _Check(
-        chosen, key, PrivateRule(Option.RETAIN_SAFE_PRIVATE in chosen, frozenset(safe_private))
+        chosen,
+        key,
+        PrivateRule(Option.RETAIN_SAFE_PRIVATE in chosen, frozenset(safe_private)),
+        iod=requirements_of(original.get(0x00080016)),
     )
     _compare(original, result, check, (), dummy=False)
     if original.meta is not None and result.meta is not None:
@@ -116,7 +121,12 @@ def _compare(src: Dataset, out: Dataset, check: _Check, path: Path, *, dummy: bo
             if new is not None and tag not in kept_private:
                 check.fail(path, tag, "private element kept")
             continue
-        action = "X" if tag.group in overlays else action_of(element, check.options, dummy=dummy)
+        iod = None if path else check.iod
+        action = (
+            "X"
+            if tag.group in overlays
+            else action_of(element, check.options, dummy=dummy, iod=iod)
+        )
         if action == "K" and element.vr is VR.UI:
             check.kept.update(_texts(element.value))
         _judge(element, new, action, check, path, dummy=dummy)
