@@ -384,6 +384,9 @@ def _parser() -> argparse.ArgumentParser:
     from dicomframe.cli_deidentify import add_deidentify
 
     _add_debug(add_deidentify(commands))
+    from dicomframe.cli_dicomdir import add_dicomdir
+
+    _add_debug(add_dicomdir(commands))
     return parser
 
 
