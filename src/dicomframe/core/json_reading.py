@@ -128,6 +128,13 @@ class _Reader:
                 f"{vr} values are InlineBinary or BulkDataURI, not Value", tag=tag
             )
         if vr is VR.AT or vr in BINARY_NUMBER_FORMATS:
+            if None in members:
+                # Binary numbers have no empty member: kept as None for the caller to
+                # fix; writing raises naming the tag (pydicom's test1.json has one).
+                numbers = [
+                    None if m is None else _number(m, vr, tag, i) for i, m in enumerate(members)
+                ]
+                return DataElement(tag, vr, numbers[0] if len(numbers) == 1 else numbers)
             return _binary_element(tag, vr, _encoded_numbers(members, vr, tag))
         return DataElement(tag, vr, _decoded_text(_texts(members, vr, tag), vr, tag))
 
