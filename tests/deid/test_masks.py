@@ -194,3 +194,29 @@ def test_lossless_re_encoding_is_verified(caplog: pytest.LogCaptureFixture) -> N
         deidentify(ds, salt=SALT, mask=RECTS)
     checked = [r.getMessage() for r in caplog.records if "verified by decoding" in r.getMessage()]
     assert len(checked) == len(ds.pixel_data)
+
+
+@pytest.mark.parametrize("rect", [(2, 3, 6, 4), (3, 0, 5, 2), (0, 0, 1, 1)])
+def test_native_ybr_full_422_is_masked_without_touching_pixels_outside(
+    rect: tuple[int, int, int, int],
+) -> None:
+    """Luma of every masked pixel goes black; chroma only where a pixel pair is wholly masked."""
+    from pydicom.pixels import pixel_array
+
+    path = pydicom_file("SC_ybr_full_422_uncompressed.dcm")
+    back = written(deidentify(dcf.read(path), salt=SALT, mask=[rect]))
+    buffer = io.BytesIO()
+    back.save_as(buffer)
+    source = pixel_array(path, as_rgb=False).astype(int)  # YBR, expanded by pydicom
+    masked = pixel_array(io.BytesIO(buffer.getvalue()), as_rgb=False).astype(int)
+    x, y, w, h = rect
+    where = np.zeros(source.shape[:2], bool)
+    where[y : y + h, x : x + w] = True
+    assert np.array_equal(masked[~where], source[~where])
+    assert (masked[where][:, 0] == 0).all()
+    whole = np.zeros_like(where)
+    whole[y : y + h, 2 * ((x + 1) // 2) : 2 * ((x + w) // 2)] = True
+    assert (masked[whole][:, 1:] == 128).all()
+    split = where & ~whole
+    assert np.array_equal(masked[split][:, 1:], source[split][:, 1:])
+    assert (source[where][:, 0] != 0).any()

@@ -15,6 +15,7 @@ report (``report``) and the checks (``verify``). See docs/deidentification.md.
 from __future__ import annotations
 
 from dicomframe.deid.engine import deidentify, deidentify_with_report
+from dicomframe.deid.masks import MaskRules, Rect, load_rules
 from dicomframe.deid.options import Option, parse_options
 from dicomframe.deid.report import ActionRecord, Deidentified
 from dicomframe.deid.uids import new_uid
@@ -23,9 +24,12 @@ from dicomframe.deid.verify import verify_deidentified
 __all__ = [
     "ActionRecord",
     "Deidentified",
+    "MaskRules",
     "Option",
+    "Rect",
     "deidentify",
     "deidentify_with_report",
+    "load_rules",
     "new_uid",
     "parse_options",
     "verify_deidentified",

@@ -91,14 +91,34 @@ def black_value(frame: NativeFrame) -> list[int]:
 def blacken(frame: NativeFrame, rects: Iterable[Rect]) -> None:
     """Overwrite ``rects`` of ``frame`` in place with :func:`black_value`."""
     info = frame.info
-    if info.is_subsampled:
-        raise ValueError("YBR_FULL_422 native frames store chroma per pixel pair: not masked")
     value = black_value(frame)
     frame.make_writable()
+    if info.is_subsampled:
+        _blacken_422(frame, rects, value[0], value[1])
+        return
     array = frame.array
     fill: Any = value[0] if info.samples_per_pixel == 1 else np.asarray(value, dtype=array.dtype)
     for rect in rects:
         array[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width] = fill
+
+
+def _blacken_422(frame: NativeFrame, rects: Iterable[Rect], luma: int, chroma: int) -> None:
+    """Mask native YBR_FULL_422 data, stored Y1 Y2 Cb Cr per pair of pixels in a row.
+
+    Every masked pixel gets black luma; a pair wholly inside a mask also gets
+    neutral chroma. A pair the mask's edge splits keeps its chroma, which the
+    pixel outside the mask shares: that pixel stays bit for bit as it was, and
+    the masked one keeps only the pair's colour at half resolution, no detail.
+    """
+    info = frame.info
+    if info.columns % 2:
+        raise ValueError(f"YBR_FULL_422 with an odd number of columns ({info.columns})")
+    pairs = frame.data.reshape(info.rows, info.columns // 2, 4)
+    for rect in rects:
+        rows = slice(rect.y, rect.y + rect.height)
+        columns = np.arange(rect.x, rect.x + rect.width)
+        pairs[rows, columns // 2, columns % 2] = luma
+        pairs[rows, (rect.x + 1) // 2 : (rect.x + rect.width) // 2, 2:] = chroma
 
 
 @dataclass(frozen=True, slots=True)
