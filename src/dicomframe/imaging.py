@@ -23,6 +23,10 @@ from the dataset; only top-level ones are read (not enhanced objects' functional
 ``display=True`` shows a PALETTE COLOR frame through its palette, as without it; the
 Modality LUT and VOI options apply to monochrome frames only (ImageModeError otherwise).
 
+``overlays=True`` burns the dataset's overlay planes (groups 6000-601E) into the
+image, drawn as white: 255 on a display image, the end of Bits Stored's range on
+a raw one (see :mod:`dicomframe.overlay_burn`).
+
 What the file gets wrong is an :class:`~dicomframe.errors.InvalidDicomError` naming the
 tag, never a bare ValueError, so a batch of files can be rendered with ``except
 DicomError``: a Window Width or VOI LUT Function the window cannot use (pydicom refuses
@@ -84,6 +88,7 @@ def get_image(  # noqa: PLR0913 - the options are keyword-only
     voi_function: str | None = None,
     palette: bool = True,
     allow_precision_loss: bool = False,
+    overlays: bool = False,
     codecs: CodecManager | None = None,
     **decode_options: Any,
 ) -> Image.Image:
@@ -113,6 +118,10 @@ def get_image(  # noqa: PLR0913 - the options are keyword-only
         Apply a PALETTE COLOR frame's palette (8-bit RGB); False keeps the indices.
     allow_precision_loss
         Let float64 values that float32 cannot hold exactly become an "F" image.
+    overlays
+        Burn in the dataset's overlays that belong to this frame (Image Frame
+        Origin), as white: 255 when rendered; on the kept values, the largest
+        value Bits Stored holds (the smallest for MONOCHROME1). Needs the dataset.
     codecs
         The codec registry for an encapsulated frame; the default manager when None.
     **decode_options
@@ -131,25 +140,61 @@ def get_image(  # noqa: PLR0913 - the options are keyword-only
     ValueError
         For options that need a dataset (or a window) the call does not give.
     """
+    number = _frame_number(frame, frame_index)
     native, ds = _native(frame, dataset, frame_index, codecs, decode_options)
+    image, kept = _made_image(
+        native, ds, display, modality_lut, (voi, window, voi_function), palette,
+        allow_precision_loss,
+    )  # fmt: skip
+    if overlays:
+        from dicomframe.overlay_burn import burn_overlays
+
+        ds = _require(ds, "overlays=True")
+        if number is None and ds.pixel_data.info.number_of_frames != 1:
+            message = "overlays=True needs the frame's number: pass the Dataset and "
+            raise ValueError(message + "frame_index=, or a frame taken from ds.pixel_data")
+        burn_overlays(image, ds, number or 0, native.info, kept=kept)
+    return image
+
+
+def _made_image(  # noqa: PLR0913, PLR0917 - get_image's options, passed on
+    native: NativeFrame,
+    ds: Dataset | None,
+    display: bool,
+    modality_lut: bool | None,
+    voi_options: tuple[int | None, tuple[float, float] | None, str | None],
+    palette: bool,
+    allow_precision_loss: bool,
+) -> tuple[Image.Image, bool]:
+    """The image, and whether it holds the frame's values as stored (no rendering)."""
     info = native.info
     _check_pixel_pairs(info)
-    voi_options = (voi, window, voi_function)
     adjusted = bool(modality_lut) or voi_options != (None, None, None)
     if info.photometric_interpretation == "PALETTE COLOR" and palette:
-        return _palette_image(native, ds, adjusted=adjusted)
+        return _palette_image(native, ds, adjusted=adjusted), False
     if not (display or adjusted):
         values, mode = _kept_values(native.array, info, allow_precision_loss)
         image = _image(values, mode)
         image.info[INFO_KEY] = info
-        return image
+        return image, True
     _check_samples(info)
     if info.samples_per_pixel == 1:
-        return _gray_image(native, ds, modality_lut, voi_options)
+        return _gray_image(native, ds, modality_lut, voi_options), False
     if adjusted:
         message = "the Modality LUT and VOI apply to MONOCHROME1/2 frames, not "
         raise ImageModeError(message + info.photometric_interpretation, info=info)
-    return _colour_image(native)
+    return _colour_image(native), False
+
+
+def _frame_number(
+    frame: NativeFrame | EncapsulatedFrame | Dataset, index: int | None
+) -> int | None:
+    """The frame's number in its dataset (for overlays), or None when a lone frame has none."""
+    if not isinstance(frame, Dataset):
+        return getattr(frame, "index", None)
+    if index is None:
+        return 0
+    return index % len(frame.pixel_data) if index < 0 else index
 
 
 def _native(
