@@ -57,6 +57,10 @@ _FILE_SET_ID = re.compile(r"[A-Z0-9_ ]{0,16}")
 _IN_USE = 0xFFFF
 # Value representations whose text Specific Character Set (0008,0005) governs (PS3.5 6.1.2.3).
 _TEXT_VRS = frozenset({VR.PN, VR.LO, VR.SH, VR.ST, VR.LT, VR.UT, VR.UC})
+# Values whose bytes do not depend on the byte order: copied as read.
+_TEXT_COPIED = frozenset(
+    {VR.AE, VR.AS, VR.CS, VR.DA, VR.DS, VR.DT, VR.IS, VR.TM, VR.UI, VR.UR, *_TEXT_VRS}
+)
 _INVENTED = {"PatientID": "DCFPAT", "StudyID": "DCFSTUDY"}  # else a number
 
 
@@ -112,8 +116,9 @@ class _Builder:
 
     def add(self, path: Path, parts: tuple[str, ...], ds: Dataset, meta: Dataset) -> str | None:
         """Add one file's records; why it was not added, else None."""
-        sop_class = _text(meta.get("MediaStorageSOPClassUID") or ds.get("SOPClassUID"))
-        sop_instance = _text(meta.get("MediaStorageSOPInstanceUID") or ds.get("SOPInstanceUID"))
+        # The dataset's UIDs first: a meta that disagrees with them is the one that is wrong.
+        sop_class = _text(ds.get("SOPClassUID") or meta.get("MediaStorageSOPClassUID"))
+        sop_instance = _text(ds.get("SOPInstanceUID") or meta.get("MediaStorageSOPInstanceUID"))
         if not sop_class or not sop_instance:
             return "no SOP Class UID or SOP Instance UID"
         record_type = record_type_for(sop_class, uid_name(sop_class))
@@ -372,11 +377,17 @@ def _in_record_order(builder: _Builder, root: Path) -> list[Path]:
 def _copy(source: DataElement, keyword: str) -> DataElement:
     """``source``'s value under ``keyword``'s tag (its own, or the key an alternative fills).
 
-    Items are copied deeply: the record must not share datasets with the
-    file, whose source is closed once it has been read.
+    Text is copied as the bytes read (in the file's character set, which the
+    record copies too), so a value our writer would not make, such as an
+    old ``1997.04.24`` date, still goes into the record as DCMTK copies it.
+    Items are copied deeply: the record must share nothing with the file,
+    whose source is closed once it has been read.
     """
-    value = copy.deepcopy(source.value) if source.vr is VR.SQ else source.value
     tag = to_tag(keyword)
+    raw = source.raw
+    if source.tag == tag and source.vr in _TEXT_COPIED and raw is not None:
+        return DataElement(tag, source.vr, raw=bytes(raw))
+    value = copy.deepcopy(source.value) if source.vr is VR.SQ else source.value
     if source.tag == tag:
         return DataElement(tag, source.vr, value)
     return Dataset().set(tag, value)
