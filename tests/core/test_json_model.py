@@ -368,11 +368,17 @@ def test_bulk_data_uri_three_argument_handler() -> None:
 
 
 def test_bulk_data_handler_may_return_values() -> None:
-    def fetch(uri: str) -> int | None:
-        return {"bulk/rows": 7}.get(uri)
-
-    ds = from_json(BULK, bulk_data_uri_handler=fetch)
+    ds = from_json(BULK, bulk_data_uri_handler={"bulk/rows": 7}.get)  # dict.get(key, default)
     assert ds.Rows == 7
+
+
+def test_handler_forms() -> None:
+    data = {"bulk/rows": b"\0\1", "bulk/text": b"", "bulk/pixels": b""}
+    assert from_json(BULK, bulk_data_uri_handler=data.__getitem__).Rows == 256
+    assert from_json(BULK, bulk_data_uri_handler=lambda uri, timeout=5: data[uri]).Rows == 256
+    seen = []
+    from_json(BULK, bulk_data_uri_handler=lambda *args: seen.append(args))
+    assert seen[0] == ("00280010", "US", "bulk/rows")
 
 
 def test_bulk_data_uri_without_handler_raises() -> None:

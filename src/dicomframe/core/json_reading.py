@@ -26,9 +26,9 @@ to ``ds.meta``, and a known (0002,0010) Transfer Syntax UID becomes
 transfer syntax) is marked encapsulated, so it is written back as fragments.
 
 A ``BulkDataURI`` is fetched by ``bulk_data_uri_handler``, called as
-``handler(uri)`` when it takes one parameter and ``handler(tag, vr, uri)``
-otherwise (``tag`` the 8-digit key, ``vr`` its string). It returns the value's
-bytes (little endian; UTF-8 for text), None for an empty value, or a Python
+``handler(uri)`` when it has one required parameter (or is a builtin such as
+``dict.__getitem__``) and ``handler(tag, vr, uri)`` otherwise (``tag`` the
+8-digit key, ``vr`` its string). It returns the value's bytes (little endian; UTF-8 for text), None for an empty value, or a Python
 value. Without a handler a BulkDataURI raises: a dataset silently missing its
 Pixel Data would write a broken file. To read metadata only, pass a handler
 that returns None.
@@ -207,14 +207,24 @@ def _parse(text: str | bytes | bytearray) -> object:
 
 
 def _takes_one_argument(handler: Callable[..., Any]) -> bool:
-    """Whether ``handler`` is ``handler(uri)`` rather than ``handler(tag, vr, uri)``."""
+    """Whether ``handler`` is ``handler(uri)`` rather than ``handler(tag, vr, uri)``.
+
+    One required positional parameter means the short form (``dict.get`` too);
+    a builtin whose signature cannot be read (``dict.__getitem__``) is taken
+    as the short form, the one a mapping of URIs offers.
+    """
     try:
         parameters = inspect.signature(handler).parameters.values()
-    except (TypeError, ValueError):  # a builtin without a signature: the long form
+    except (TypeError, ValueError):
+        return True
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
         return False
-    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    variadic = any(p.kind is p.VAR_POSITIONAL for p in parameters)
-    return len(positional) == 1 and not variadic
+    required = [
+        p
+        for p in parameters
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+    ]
+    return len(required) == 1
 
 
 def _json_type(value: object) -> str:
