@@ -28,10 +28,10 @@ transfer syntax) is marked encapsulated, so it is written back as fragments.
 A ``BulkDataURI`` is fetched by ``bulk_data_uri_handler``, called as
 ``handler(uri)`` when it has one required parameter (or is a builtin such as
 ``dict.__getitem__``) and ``handler(tag, vr, uri)`` otherwise (``tag`` the
-8-digit key, ``vr`` its string). It returns the value's bytes (little endian; UTF-8 for text), None for an empty value, or a Python
-value. Without a handler a BulkDataURI raises: a dataset silently missing its
-Pixel Data would write a broken file. To read metadata only, pass a handler
-that returns None.
+8-digit key, ``vr`` its string). It returns the value's bytes (little endian;
+UTF-8 for text), None for an empty value, or a Python value. Without a
+handler a BulkDataURI raises: a dataset silently missing its Pixel Data would
+write a broken file. To read metadata only, pass a handler that returns None.
 """
 
 from __future__ import annotations
