@@ -28,7 +28,10 @@ SYNTAXES = [ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian]
 
 
 def make_file(arr: np.ndarray, syntax: str = ExplicitVRLittleEndian, **attrs: Any) -> bytes:
-    """A Secondary Capture file written by pydicom (the oracle), 1 sample per pixel."""
+    """A Secondary Capture file written by pydicom (the oracle), 1 sample per pixel.
+
+    ``arr`` is one frame ``(rows, columns)`` or several ``(frames, rows, columns)``.
+    """
     ds = PyDataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = UID(syntax)
@@ -36,7 +39,9 @@ def make_file(arr: np.ndarray, syntax: str = ExplicitVRLittleEndian, **attrs: An
     ds.file_meta.MediaStorageSOPInstanceUID = UID("1.2.826.0.1.3680043.10.1234.99")
     ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
     ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
-    ds.Rows, ds.Columns = arr.shape
+    ds.Rows, ds.Columns = arr.shape[-2:]
+    if arr.ndim == 3:
+        ds.NumberOfFrames = arr.shape[0]
     ds.SamplesPerPixel = 1
     ds.BitsAllocated = ds.BitsStored = arr.dtype.itemsize * 8
     ds.HighBit = ds.BitsStored - 1

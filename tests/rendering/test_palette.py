@@ -1,7 +1,10 @@
-"""Palettes through get_image (8-bit display) against pydicom 3's apply_color_lut.
+"""Palettes against pydicom 3's apply_color_lut: apply_palette, and get_image's display.
 
-Exact after 8-bit scaling (``rint(v * 255 / (2**bits - 1))``); big endian 8-bit
-segmented data differs on purpose (OW byte pairs are swapped back first).
+apply_palette is compared exactly, dtype included; get_image after 8-bit scaling
+(``rint(v * 255 / (2**bits - 1))``). Where pydicom departs from PS3.3 the standard is
+followed and the test says so: big endian plain LUT Data (pydicom reads the words
+little endian), 8-bit segmented data in big endian (OW byte pairs are swapped back
+first), indices past an 8-bit table (pydicom's uint8 index wraps around).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import dicomframe as dcf
 from dicomframe import rendering
 from dicomframe.errors import InvalidDicomError
 from dicomframe.imaging import get_image
-from tests.reference import pydicom_files
+from tests.reference import pydicom_data_file, pydicom_files
 from tests.rendering.common import (
     SYNTAXES,
     both,
@@ -54,7 +57,11 @@ def test_well_known_palettes_match_pydicom(path: Path) -> None:
     py = pydicom.dcmread(path)
     luts = rendering.read_palette(dcf.read(path), signed=False)
     assert [len(lut.entries) for lut in luts] == [256] * 3
-    np.testing.assert_array_equal(rendering.render_palette(ramp, *luts), apply_color_lut(ramp, py))
+    expected = apply_color_lut(ramp, py)
+    np.testing.assert_array_equal(rendering.render_palette(ramp, *luts), expected)
+    out = rendering.apply_palette(ramp, dcf.read(path))
+    assert out.dtype == expected.dtype
+    np.testing.assert_array_equal(out, expected)
 
 
 def palette_file(
@@ -113,3 +120,106 @@ def test_bad_palette_is_named() -> None:
     _, ds = both(palette_file(ExplicitVRLittleEndian, 8, [[1, 2, 3], [0, 1, 0], [0, 1, 0]]))
     with pytest.raises(InvalidDicomError, match=r"\(0028,1221\).*linear segment cannot come first"):
         get_image(ds)
+
+
+# -- apply_palette: the tables' own values -------------------------------------------------------
+PALETTE_FILES = [
+    "OT-PAL-8-face.dcm",  # no file meta: Implicit VR Little Endian
+    "examples_palette.dcm",  # 16-bit entries, 8-bit indices
+    "gdcm-US-ALOKA-16.dcm",  # segmented, 16-bit, 65536 entries, 16-bit indices
+    "gdcm-US-ALOKA-16_big.dcm",  # the same in big endian
+    "OBXXXX1A.dcm",
+    "OBXXXX1A_rle.dcm",
+    "OBXXXX1A_2frame.dcm",  # a stack: (frames, rows, columns, 3)
+]
+
+
+def palette_pair(name: str) -> tuple[Any, dcf.Dataset, np.ndarray]:
+    """pydicom's dataset, ours, and our indices (one frame as (rows, columns))."""
+    path = next((p for p in pydicom_files() if p.name == name), None) or pydicom_data_file(name)
+    ds = dcf.read(path, force=True)
+    indices = ds.pixel_array
+    py = pydicom.dcmread(path, force=True)
+    if "TransferSyntaxUID" not in py.file_meta:  # what dicomframe found: pydicom must be told
+        assert ds.transfer_syntax is not None
+        py.file_meta.TransferSyntaxUID = pydicom.uid.UID(ds.transfer_syntax.uid)
+    np.testing.assert_array_equal(indices, py.pixel_array.reshape(indices.shape))
+    return py, ds, indices[0] if indices.shape[0] == 1 else indices
+
+
+@pytest.mark.parametrize("name", PALETTE_FILES)
+def test_apply_palette_matches_pydicom(name: str) -> None:
+    py, ds, indices = palette_pair(name)
+    expected = apply_color_lut(py.pixel_array, py)
+    out = rendering.apply_palette(indices, ds)
+    assert out.dtype == expected.dtype
+    assert out.shape == (*indices.shape, 3)
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_apply_palette_frame_by_frame() -> None:
+    _, ds, indices = palette_pair("OBXXXX1A_2frame.dcm")
+    whole = rendering.apply_palette(indices, ds)
+    for i in range(2):
+        np.testing.assert_array_equal(whole[i], rendering.apply_palette(indices[i], ds))
+
+
+def test_big_endian_plain_palette_follows_the_standard() -> None:
+    # OW words are big endian in this file (PS3.5 7.3); pydicom reads them little endian.
+    py_be, ds_be, indices = palette_pair("OBXXXX1A_expb.dcm")
+    py_le, _, _ = palette_pair("OBXXXX1A.dcm")
+    out = rendering.apply_palette(indices, ds_be)
+    np.testing.assert_array_equal(out, apply_color_lut(py_le.pixel_array, py_le))
+    assert not np.array_equal(out, apply_color_lut(py_be.pixel_array, py_be))
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+@pytest.mark.parametrize("first", [0, 3])
+def test_alpha_palette_matches_pydicom(bits: int, first: int) -> None:
+    arr = (np.arange(120, dtype=np.uint8) % 70).reshape(10, 12)
+    dtype = np.uint8 if bits == 8 else np.uint16
+    top = 2**bits - 1
+    attrs: dict[str, Any] = {"PhotometricInterpretation": "PALETTE COLOR"}
+    for n, color in enumerate(("Red", "Green", "Blue", "Alpha")):
+        table = (np.arange(64) * (n + 1) * 37 % (top + 1)).astype(dtype)
+        if color != "Alpha":
+            attrs[f"{color}PaletteColorLookupTableDescriptor"] = [64, first, bits]
+        attrs[f"{color}PaletteColorLookupTableData"] = table.tobytes()
+    py, ds = both(make_file(arr, **attrs))
+    expected = apply_color_lut(arr, py)
+    out = rendering.apply_palette(arr, ds)
+    assert out.shape == (10, 12, 4)
+    assert out.dtype == expected.dtype == dtype
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_indices_past_an_8_bit_table_take_its_last_entry() -> None:
+    # PS3.3 C.7.6.3.1.5: indices past the table map to its last entry (pydicom wraps).
+    arr = np.array([[0, 2, 255, 256, 1000, 65535]], dtype=np.uint16)
+    table = np.arange(10, 266, dtype=np.uint16).astype(np.uint8)  # 256 entries, 8 bits
+    attrs: dict[str, Any] = {"PhotometricInterpretation": "PALETTE COLOR"}
+    for color in ("Red", "Green", "Blue"):
+        attrs[f"{color}PaletteColorLookupTableDescriptor"] = [256, 0, 8]
+        attrs[f"{color}PaletteColorLookupTableData"] = table.tobytes()
+    py, ds = both(make_file(arr, **attrs))
+    out = rendering.apply_palette(arr, ds)
+    assert out[0, :, 0].tolist() == [10, 12, 9, 9, 9, 9]  # 265 % 256 = 9, the last entry
+    assert apply_color_lut(arr, py)[0, 3, 0] != 9
+
+
+def test_supplemental_palettes_are_refused() -> None:
+    py, ds, indices = palette_pair("eCT_Supplemental.dcm")
+    with pytest.raises(ValueError, match="Supplemental"):  # pydicom refuses it too
+        apply_color_lut(py.pixel_array, py)
+    with pytest.raises(ValueError, match="Pixel Presentation COLOR: a Supplemental"):
+        rendering.apply_palette(indices, ds)
+
+
+def test_missing_palette_is_named() -> None:
+    arr = np.zeros((4, 4), dtype=np.uint8)
+    _, ds = both(make_file(arr))
+    with pytest.raises(InvalidDicomError, match=r"\(0028,1101\).*missing"):
+        rendering.apply_palette(arr, ds)
+    luts = rendering.read_palette(dcf.read(PALETTES[0]), signed=False)
+    with pytest.raises(TypeError, match="a dataset, or three LUTs"):
+        rendering.apply_palette(arr, ds, *luts)  # type: ignore[call-overload]
