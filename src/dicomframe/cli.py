@@ -217,6 +217,7 @@ def _extract_frames(args: argparse.Namespace) -> int:
             raw=args.raw,
             window=tuple(args.window) if args.window else None,
             voi=args.voi,
+            overlays=args.overlays,
         )
     for path in written:
         sys.stdout.write(f"{path}\n")
@@ -302,6 +303,11 @@ def _add_extract(commands: Any) -> None:
     extract.add_argument("--voi", type=int, help="use the dataset's Nth window or VOI LUT")
     extract.add_argument(
         "--raw", action="store_true", help="keep full precision (16-bit PNG/TIFF), no rendering"
+    )
+    extract.add_argument(
+        "--overlays",
+        action="store_true",
+        help="burn the overlays (groups 6000-601E) into the frames, in white",
     )
     extract.add_argument("--force", action="store_true", help="read files without preamble or meta")
     extract.add_argument(

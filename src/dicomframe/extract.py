@@ -5,6 +5,9 @@ rendered for display (Modality LUT, VOI window, MONOCHROME1 inversion,
 palette): 8-bit grey or RGB, what a viewer shows. ``raw=True`` keeps the
 stored values at full precision instead (16-bit PNG/TIFF, 32-bit float
 TIFF). Several frames go to numbered files, or to one multi-page TIFF.
+``overlays=True`` burns the dataset's overlays (groups 6000-601E) into each
+frame they belong to, as white (:mod:`dicomframe.overlay_burn`); with ``raw``,
+at the largest value Bits Stored holds (the smallest for MONOCHROME1).
 
 Every output is written atomically (:func:`~dicomframe.core.writer.atomic_file`):
 to a temporary file in its directory, synced, then renamed over the
@@ -17,6 +20,7 @@ so memory holds a frame or two whatever the number of frames.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,17 +36,29 @@ __all__ = ["FORMATS", "extract"]
 FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG"}
 
 
-def _render(
-    ds: Dataset, index: int, *, raw: bool, window: tuple[float, float] | None, voi: int | None
-) -> Image.Image:
+@dataclass(frozen=True, slots=True)
+class _Rendering:
+    """How every frame is rendered: extract's options, passed as one."""
+
+    raw: bool
+    window: tuple[float, float] | None
+    voi: int | None
+    overlays: bool
+
+
+def _render(ds: Dataset, index: int, how: _Rendering) -> Image.Image:
     from dicomframe.imaging import get_image
 
-    if raw:  # the stored values: a palette's indices, not its colours
-        return get_image(ds, frame_index=index, palette=False)
+    if how.raw:  # the stored values: a palette's indices, not its colours
+        return get_image(ds, frame_index=index, palette=False, overlays=how.overlays)
     palette = ds.pixel_data.info.photometric_interpretation == "PALETTE COLOR"
-    if palette and window is None and voi is None:
-        return get_image(ds, frame_index=index)  # through the palette: 8-bit RGB
-    return get_image(ds, frame_index=index, display=True, window=window, voi=voi)
+    if palette and how.window is None and how.voi is None:
+        # through the palette: 8-bit RGB
+        return get_image(ds, frame_index=index, overlays=how.overlays)
+    return get_image(
+        ds, frame_index=index, display=True, window=how.window, voi=how.voi,
+        overlays=how.overlays,
+    )  # fmt: skip
 
 
 # What each format holds of the modes get_image gives (Pillow's writers).
@@ -66,7 +82,7 @@ def _check_mode(kind: str, image: Image.Image) -> None:
         )
 
 
-def extract(
+def extract(  # noqa: PLR0913 - the options are keyword-only
     ds: Dataset,
     out: Path,
     *,
@@ -74,6 +90,7 @@ def extract(
     raw: bool = False,
     window: tuple[float, float] | None = None,
     voi: int | None = None,
+    overlays: bool = False,
 ) -> list[Path]:
     """Write the chosen frames of ``ds`` to ``out``; return the files written.
 
@@ -85,12 +102,14 @@ def extract(
         Keep full precision rather than rendering for display.
     window, voi
         The VOI window (center, width), or the dataset's VOI number.
+    overlays
+        Burn in the overlays that belong to each frame (see the module docstring).
     """
     kind = FORMATS.get(out.suffix.lower())
     if kind is None:
         raise ValueError(f"unknown image type {out.suffix!r}: use .png, .tif or .jpg")
     indices = frames if frames is not None else [0]
-    images = _rendered(ds, indices, kind, raw=raw, window=window, voi=voi)
+    images = _rendered(ds, indices, kind, _Rendering(raw, window, voi, overlays))
     if kind == "TIFF" and len(indices) > 1:
         _save_pages(out, images)
         return [out]
@@ -110,17 +129,11 @@ def extract(
 
 
 def _rendered(
-    ds: Dataset,
-    indices: list[int],
-    kind: str,
-    *,
-    raw: bool,
-    window: tuple[float, float] | None,
-    voi: int | None,
+    ds: Dataset, indices: list[int], kind: str, how: _Rendering
 ) -> Iterator[tuple[int, Image.Image]]:
     """Each frame rendered when the previous one has been written, checked for the format."""
     for index in indices:
-        image = _render(ds, index, raw=raw, window=window, voi=voi)
+        image = _render(ds, index, how)
         _check_mode(kind, image)
         yield index, image
         ds.pixel_data.release(index)  # a pass over a large file does not keep it all resident
