@@ -44,20 +44,17 @@ from collections.abc import Callable
 from typing import Any
 
 from dicomframe.core.element import DataElement, Sequence
+from dicomframe.core.json_values import decoded_text, encoded_numbers, json_type, number, texts
 from dicomframe.core.limits import Budget, Limits, allow_recursion, resolve_limits
 from dicomframe.core.tag import Tag
-from dicomframe.core.vr import BINARY_NUMBER_FORMATS, BYTES_VRS, CHARSET_VRS, VR
-from dicomframe.errors import EncodingError, InvalidDicomError, LimitError
+from dicomframe.core.vr import BINARY_NUMBER_FORMATS, BYTES_VRS, VR
+from dicomframe.errors import InvalidDicomError, LimitError
 
 __all__ = ["from_json"]
 
 _VALUE_KEYS = ("Value", "InlineBinary", "BulkDataURI")
-_PN_GROUPS = ("Alphabetic", "Ideographic", "Phonetic")
-_UTF8 = ("ISO_IR 192",)
 _PIXEL_DATA = 0x7FE00010
 _ITEM_LE = b"\xfe\xff\x00\xe0"
-_INTEGER_VRS = frozenset({VR.SS, VR.US, VR.SL, VR.UL, VR.SV, VR.UV})
-_NUMBER_TEXT_VRS = frozenset({VR.SV, VR.UV})
 
 
 class _Reader:
@@ -74,7 +71,7 @@ class _Reader:
 
         if not isinstance(model, dict):
             raise InvalidDicomError(
-                f"a JSON dataset must be an object, not {_json_type(model)}", tag=where
+                f"a JSON dataset must be an object, not {json_type(model)}", tag=where
             )
         ds = Dataset()
         self.budget.spend(len(model))
@@ -86,7 +83,7 @@ class _Reader:
         tag = _tag(key)
         if not isinstance(attribute, dict):
             raise InvalidDicomError(
-                f"attribute must be an object, not {_json_type(attribute)}", tag=tag
+                f"attribute must be an object, not {json_type(attribute)}", tag=tag
             )
         vr = _vr(attribute, tag)
         present = [k for k in _VALUE_KEYS if k in attribute]
@@ -115,7 +112,7 @@ class _Reader:
 
     def value(self, tag: Tag, vr: VR, members: object, depth: int) -> DataElement:
         if not isinstance(members, list):
-            raise InvalidDicomError(f"Value must be an array, not {_json_type(members)}", tag=tag)
+            raise InvalidDicomError(f"Value must be an array, not {json_type(members)}", tag=tag)
         if vr is VR.SQ:
             if members and depth >= self.max_depth:
                 raise LimitError(
@@ -132,11 +129,11 @@ class _Reader:
                 # Binary numbers have no empty member: kept as None for the caller to
                 # fix; writing raises naming the tag (pydicom's test1.json has one).
                 numbers = [
-                    None if m is None else _number(m, vr, tag, i) for i, m in enumerate(members)
+                    None if m is None else number(m, vr, tag, i) for i, m in enumerate(members)
                 ]
                 return DataElement(tag, vr, numbers[0] if len(numbers) == 1 else numbers)
-            return _binary_element(tag, vr, _encoded_numbers(members, vr, tag))
-        return DataElement(tag, vr, _decoded_text(_texts(members, vr, tag), vr, tag))
+            return _binary_element(tag, vr, encoded_numbers(members, vr, tag))
+        return DataElement(tag, vr, decoded_text(texts(members, vr, tag), vr, tag))
 
     def bulk_data(self, tag: Tag, vr: VR, uri: str, depth: int) -> DataElement:
         if self.handler is None:
@@ -156,7 +153,7 @@ class _Reader:
             if vr in BYTES_VRS or vr in BINARY_NUMBER_FORMATS:
                 return _binary_element(tag, vr, data)
             # PS3.18 F.2.2 note 4: bulk text is UTF-8.
-            return DataElement(tag, vr, _decoded_text(data.decode("utf-8", "strict"), vr, tag))
+            return DataElement(tag, vr, decoded_text(data.decode("utf-8", "strict"), vr, tag))
         members = fetched if isinstance(fetched, list) else [fetched]
         return self.value(tag, vr, members, depth)
 
@@ -227,15 +224,6 @@ def _takes_one_argument(handler: Callable[..., Any]) -> bool:
     return len(required) == 1
 
 
-def _json_type(value: object) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-    if value is None:
-        return "null"
-    return names.get(
-        type(value), "a number" if isinstance(value, int | float) else type(value).__name__
-    )
-
-
 def _tag(key: object) -> Tag:
     text = key if isinstance(key, str) else ""
     if len(text) != 8 or not all(c in "0123456789abcdefABCDEF" for c in text):
@@ -257,7 +245,7 @@ def _one_string(value: object, kind: str, tag: Tag) -> str:
     if isinstance(value, list) and len(value) == 1:
         value = value[0]  # PS3.18 F.4's example puts the string in an array
     if not isinstance(value, str):
-        raise InvalidDicomError(f"{kind} must be a string, not {_json_type(value)}", tag=tag)
+        raise InvalidDicomError(f"{kind} must be a string, not {json_type(value)}", tag=tag)
     return value
 
 
@@ -278,120 +266,6 @@ def _binary_element(tag: Tag, vr: VR, data: bytes) -> DataElement:
                 f"{vr} value of {len(data)} bytes is not a multiple of {size}", tag=tag
             )
     return DataElement(tag, vr, raw=data, little_endian=True)
-
-
-def _encoded_numbers(members: list[Any], vr: VR, tag: Tag) -> bytes:
-    from dicomframe.core.values import encode_value
-
-    numbers = [_number(member, vr, tag, index) for index, member in enumerate(members)]
-    try:
-        return encode_value(numbers, vr, little_endian=True, tag=tag)
-    except EncodingError as exc:
-        raise InvalidDicomError(str(exc).split(": ", 1)[-1], tag=tag) from exc
-
-
-def _number(member: object, vr: VR, tag: Tag, index: int) -> object:
-    """One member of a binary-number or AT Value, as the type the encoder takes."""
-    where = f"Value[{index}]"
-    if vr is VR.AT:
-        if isinstance(member, str) and len(member) == 8:
-            try:
-                return Tag(int(member, 16))
-            except ValueError:
-                pass
-        raise InvalidDicomError(f"{where} of AT must be 8 hex digits, not {member!r}", tag=tag)
-    if vr in _NUMBER_TEXT_VRS and isinstance(member, str):
-        try:
-            return int(member)  # PS3.18 F.2.3: SV and UV may be strings
-        except ValueError:
-            pass
-    integral = vr in _INTEGER_VRS
-    if (
-        isinstance(member, bool)
-        or not isinstance(member, int | float)
-        or (integral and isinstance(member, float) and not member.is_integer())
-    ):
-        wanted = "an integer" if integral else "a number"
-        raise InvalidDicomError(f"{where} of {vr} must be {wanted}, not {member!r}", tag=tag)
-    return int(member) if integral else float(member)
-
-
-def _texts(members: list[Any], vr: VR, tag: Tag) -> str:
-    """The members of a text Value as the backslash-joined text a file holds."""
-    texts = []
-    for index, member in enumerate(members):
-        text = _text(member, vr, tag, index)
-        if "\\" in text and len(members) > 1:
-            raise InvalidDicomError(
-                f"Value[{index}] {text!r} holds a backslash, which separates values in DICOM",
-                tag=tag,
-            )
-        texts.append(text)
-    return "\\".join(texts)
-
-
-def _text(member: object, vr: VR, tag: Tag, index: int) -> str:
-    if member is None:
-        return ""  # PS3.18 F.2.5: an empty member
-    if vr is VR.PN and isinstance(member, dict):
-        return _person_name(member, tag, index)
-    if isinstance(member, str):
-        return member
-    if vr in (VR.IS, VR.DS) and isinstance(member, int | float) and not isinstance(member, bool):
-        return _number_text(member, vr, tag, index)
-    wanted = "an object or a string" if vr is VR.PN else "a string"
-    raise InvalidDicomError(f"Value[{index}] of {vr} must be {wanted}, not {member!r}", tag=tag)
-
-
-def _number_text(number: float, vr: VR, tag: Tag, index: int) -> str:
-    """The IS or DS text of a JSON number."""
-    from dicomframe.core.valuerep import format_ds
-
-    if vr is VR.IS:
-        if isinstance(number, float) and not number.is_integer():
-            raise InvalidDicomError(
-                f"Value[{index}] of IS must be an integer, not {number!r}", tag=tag
-            )
-        return str(int(number))
-    if isinstance(number, int) and len(str(number)) <= 16:
-        return str(number)
-    try:
-        return format_ds(number)
-    except EncodingError as exc:
-        raise InvalidDicomError(f"Value[{index}] of DS: {exc}", tag=tag) from exc
-
-
-def _person_name(groups: dict[Any, Any], tag: Tag, index: int) -> str:
-    unknown = sorted(map(str, set(groups) - set(_PN_GROUPS)))
-    if unknown:
-        raise InvalidDicomError(
-            f"Value[{index}] of PN has {unknown}; it allows {list(_PN_GROUPS)}", tag=tag
-        )
-    parts = []
-    for name in _PN_GROUPS:
-        part = groups.get(name, "")
-        if not isinstance(part, str) or "=" in part or "\\" in part:
-            raise InvalidDicomError(
-                f"Value[{index}] {name} must be a string without '=' or '\\', not {part!r}",
-                tag=tag,
-            )
-        parts.append(part)
-    return "=".join(parts).rstrip("=")
-
-
-def _decoded_text(text: str, vr: VR, tag: Tag) -> Any:
-    """The value reading ``text`` from a file would give (types, stripping, multiplicity)."""
-    from dicomframe.core.values import decode_value
-
-    if vr in CHARSET_VRS:
-        return decode_value(text.encode("utf-8"), vr, charsets=_UTF8, tag=tag)
-    try:
-        raw = text.encode("ascii")
-    except UnicodeEncodeError as exc:
-        raise InvalidDicomError(
-            f"{vr} allows only the default repertoire (ASCII), not {text!r}", tag=tag
-        ) from exc
-    return decode_value(raw, vr, tag=tag)
 
 
 def _move_meta(ds: Any) -> None:
