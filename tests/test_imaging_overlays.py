@@ -225,3 +225,14 @@ def test_without_overlays_nothing_changes(tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         np.asarray(get_image(ds, overlays=True)), np.asarray(get_image(ds))
     )
+
+
+def test_compressed_frame_takes_its_number_from_the_pixel_data() -> None:
+    ds = dcf.read(pydicom_data_file("MR-SIEMENS-DICOM-WithOverlays.dcm"))
+    native = np.asarray(get_image(ds, display=True, overlays=True))
+    ds.set_pixel_data(ds.pixel_data[:], "RLELossless")
+    frame = ds.pixel_data[0]
+    assert isinstance(frame, dcf.EncapsulatedFrame)
+    compressed = np.asarray(get_image(frame, dataset=ds, display=True, overlays=True))
+    np.testing.assert_array_equal(compressed, native)
+    assert (compressed[ds.overlay_array(0x6000) == 1] == 255).all()
