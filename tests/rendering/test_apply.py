@@ -407,7 +407,12 @@ def test_12_bit_modality_lut_entries() -> None:
 def test_modality_lut_and_rescale_both_present() -> None:
     arr = np.arange(256, dtype=np.uint16).reshape(16, 16)
     table = [i * 16 for i in range(256)]
-    attrs = {"RescaleSlope": 2, "RescaleIntercept": -5, "WindowCenter": 2000, "WindowWidth": 800}
+    attrs: dict[str, Any] = {
+        "RescaleSlope": 2,
+        "RescaleIntercept": -5,
+        "WindowCenter": 2000,
+        "WindowWidth": 800,
+    }
     data = make_file(arr, ModalityLUTSequence=[lut_item([256, 0, 12], table)], **attrs)
     py, ds = pydicom.dcmread(io.BytesIO(data)), dcf.read(data)
     modality = apply_modality_lut(arr, ds)
