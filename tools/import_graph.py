@@ -17,7 +17,16 @@ from pathlib import Path
 # Highest first; each layer may import only the ones below it. Codecs sit above the
 # plugin contract they implement, and are found through entry points, never imported.
 LAYERS = [
-    ("face", ("dicomframe", "dicomframe.cli", "dicomframe.cli_deidentify", "dicomframe._wiring")),
+    (
+        "face",
+        (
+            "dicomframe",
+            "dicomframe.cli",
+            "dicomframe.cli_deidentify",
+            "dicomframe.cli_dicomdir",
+            "dicomframe._wiring",
+        ),
+    ),
     ("workflows", ()),  # every other top-level module
     ("execution", ("dicomframe.parallel", "dicomframe.executors")),
     ("codecs", ("dicomframe.codecs",)),

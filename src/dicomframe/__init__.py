@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
     from dicomframe.core.frame_info import FrameInfo
     from dicomframe.core.pixel_data import PixelData
+    from dicomframe.dicomdir import FileSet
     from dicomframe.plugins.manager import CodecStatus
 
 
@@ -62,6 +63,7 @@ _ON_FIRST_USE = {
     "NativeFrame": "dicomframe.core.frame",
     "FrameInfo": "dicomframe.core.frame_info",
     "PixelData": "dicomframe.core.pixel_data",
+    "FileSet": "dicomframe.dicomdir",
 }
 
 
@@ -131,6 +133,16 @@ def deidentify(ds: Dataset, /, **options: Any) -> Dataset:
     return _deidentify(ds, **options)
 
 
+def read_dicomdir(path: str | os.PathLike[str], /, **options: Any) -> FileSet:
+    """The File-set a DICOMDIR describes: its records in hierarchy order, each file's path.
+
+    See :func:`dicomframe.dicomdir.read_dicomdir`.
+    """
+    from dicomframe.dicomdir import read_dicomdir as _read_dicomdir
+
+    return _read_dicomdir(path, **options)
+
+
 def list_codecs() -> list[CodecStatus]:
     """Every registered codec and whether it can be used.
 
@@ -158,6 +170,7 @@ __all__ = [
     "EncapsulatedFrame",
     "EncodeError",
     "EncodingError",
+    "FileSet",
     "FrameInfo",
     "ImageModeError",
     "InvalidDicomError",
@@ -181,6 +194,7 @@ __all__ = [
     "iter_elements",
     "list_codecs",
     "read",
+    "read_dicomdir",
     "to_frame",
     "transcode",
     "transcode_file",

@@ -375,6 +375,73 @@ class Dataset:
 
         return private_block(self, group, creator, create=create)
 
+    # -- interchange ------------------------------------------------------
+    def to_json_dict(
+        self,
+        *,
+        bulk_data_threshold: int = 1024,
+        bulk_data_element_handler: Callable[[DataElement], str] | None = None,
+    ) -> dict[str, Any]:
+        """The dataset in the DICOM JSON model (PS3.18 Annex F), as a dict.
+
+        A binary value longer than ``bulk_data_threshold`` bytes goes to
+        ``bulk_data_element_handler``, which returns its BulkDataURI; without a
+        handler it is written inline (base64) up to 64 MiB
+        (``json_model.MAX_INLINE_BYTES``); a larger one raises EncodingError
+        naming the tag. See :mod:`dicomframe.core.json_model`.
+        """
+        from dicomframe.core.json_model import to_json_dict
+
+        return to_json_dict(
+            self,
+            bulk_data_threshold=bulk_data_threshold,
+            bulk_data_element_handler=bulk_data_element_handler,
+        )
+
+    def to_json(
+        self,
+        *,
+        bulk_data_threshold: int = 1024,
+        bulk_data_element_handler: Callable[[DataElement], str] | None = None,
+    ) -> str:
+        """The dataset in the DICOM JSON model (PS3.18 Annex F), as a string.
+
+        See :meth:`to_json_dict` for the bulk data rules.
+        """
+        from dicomframe.core.json_model import to_json
+
+        return to_json(
+            self,
+            bulk_data_threshold=bulk_data_threshold,
+            bulk_data_element_handler=bulk_data_element_handler,
+        )
+
+    @classmethod
+    def from_json(
+        cls,
+        data: str | bytes | dict[str, Any],
+        *,
+        bulk_data_uri_handler: Callable[..., Any] | None = None,
+    ) -> Dataset:
+        """A dataset from the DICOM JSON model (a string or the parsed dict).
+
+        ``bulk_data_uri_handler`` fetches a BulkDataURI's bytes; see
+        :func:`dicomframe.core.json_model.from_json`.
+        """
+        from dicomframe.core.json_model import from_json
+
+        return from_json(data, bulk_data_uri_handler=bulk_data_uri_handler)
+
+    def overlay_array(self, group: int = 0x6000) -> Any:
+        """The overlay plane of repeating group ``group`` (0x6000-0x601E) as a uint8 array of 0/1.
+
+        Shape (rows, columns), or (frames, rows, columns) for a multi-frame
+        overlay. See :func:`dicomframe.core.overlays.overlay_array`.
+        """
+        from dicomframe.core.overlays import overlay_array
+
+        return overlay_array(self, group)
+
     # -- pixel data ------------------------------------------------------
     @property
     def pixel_data(self) -> PixelData:
