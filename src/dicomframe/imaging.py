@@ -304,7 +304,7 @@ def _palette_image(native: NativeFrame, ds: Dataset | None, *, adjusted: bool) -
     luts = rendering.read_palette(
         _require(ds, "the palette"), signed=info.pixel_representation == 1
     )
-    return _image(rendering.apply_palette(native.array, *luts), "RGB")
+    return _image(rendering.render_palette(native.array, *luts), "RGB")
 
 
 def _gray_image(

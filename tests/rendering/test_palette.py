@@ -220,6 +220,3 @@ def test_missing_palette_is_named() -> None:
     _, ds = both(make_file(arr))
     with pytest.raises(InvalidDicomError, match=r"\(0028,1101\).*missing"):
         rendering.apply_palette(arr, ds)
-    luts = rendering.read_palette(dcf.read(PALETTES[0]), signed=False)
-    with pytest.raises(TypeError, match="a dataset, or three LUTs"):
-        rendering.apply_palette(arr, ds, *luts)  # type: ignore[call-overload]

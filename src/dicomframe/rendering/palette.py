@@ -9,13 +9,12 @@ to 8 bits with :func:`~dicomframe.rendering.render_palette`.
 
 from __future__ import annotations
 
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
 from dicomframe.core.dataset import Dataset
 from dicomframe.rendering.luts import LUT
-from dicomframe.rendering.pipeline import render_palette
 from dicomframe.rendering.readers import read_lut
 
 __all__ = ["apply_palette", "read_alpha_palette", "read_palette"]
@@ -61,15 +60,7 @@ def _channel(ds: Dataset, channel: int, *, signed: bool, descriptor: int | None 
     )
 
 
-@overload
-def apply_palette(arr: Array, ds: Dataset, /) -> Array: ...
-
-
-@overload
-def apply_palette(arr: Array, red: LUT, green: LUT, blue: LUT, /) -> Array: ...
-
-
-def apply_palette(arr: Array, source: Dataset | LUT, /, *luts: LUT) -> Array:
+def apply_palette(arr: Array, ds: Dataset, /) -> Array:
     """The colours of PALETTE COLOR indices: ``arr.shape + (3,)``, or ``(4,)`` with alpha.
 
     Parameters
@@ -77,11 +68,11 @@ def apply_palette(arr: Array, source: Dataset | LUT, /, *luts: LUT) -> Array:
     arr
         Stored indices of any shape: one frame ``(rows, columns)``, a stack
         ``(frames, rows, columns)``, ...
-    source
+    ds
         The dataset holding the Palette Color LUT module (top-level attributes: an
         image, or a Color Palette object's tables applied to another image's indices).
-        Three LUTs instead (``red, green, blue``) render for display, 8-bit, as
-        :func:`~dicomframe.rendering.render_palette` does.
+        For the 8-bit display colours of three LUTs, see
+        :func:`~dicomframe.rendering.render_palette`.
 
     Returns
     -------
@@ -103,19 +94,15 @@ def apply_palette(arr: Array, source: Dataset | LUT, /, *luts: LUT) -> Array:
         PS3.3 C.8.16.2.1.1.1): it colours only some values and shows the rest as
         grayscale, which this lookup does not do.
     """
-    if isinstance(source, LUT):
-        return render_palette(arr, source, *luts)
-    if luts:
-        raise TypeError("apply_palette takes a dataset, or three LUTs")
-    presentation = source.get(_PIXEL_PRESENTATION)
+    presentation = ds.get(_PIXEL_PRESENTATION)
     if str(presentation or "").strip().upper() in ("MIXED", "COLOR"):
         raise ValueError(
             f"Pixel Presentation {presentation}: a Supplemental Palette Color LUT "
             "colours some values only; apply_palette looks every value up"
         )
-    signed = source.get(_REPRESENTATION) == 1
-    tables = [*read_palette(source, signed=signed)]
-    alpha = read_alpha_palette(source, signed=signed)
+    signed = ds.get(_REPRESENTATION) == 1
+    tables = [*read_palette(ds, signed=signed)]
+    alpha = read_alpha_palette(ds, signed=signed)
     if alpha is not None:
         tables.append(alpha)
     dtype = np.result_type(*(table.entries.dtype for table in tables))
