@@ -29,6 +29,8 @@ class _Unset:
 
 
 _UNSET: Any = _Unset()
+# Text VRs whose values are stripped of padding at both ends and kept as str (PS3.5 6.2).
+_PLAIN_TEXT = frozenset({VR.AE, VR.AS, VR.CS, VR.LO, VR.SH, VR.UI})
 
 
 @functools.cache
@@ -167,6 +169,13 @@ class DataElement:
         if value is not _UNSET:
             return value
         raw = self._raw
+        if type(raw) is bytes and self.vr in _PLAIN_TEXT and raw.isascii():
+            # One ASCII value of a VR whose text is itself (UI, CS, LO, SH, AE, AS): the same
+            # in every character set but ISO 2022's (an ESC) and needing no type, so
+            # decoded here, without the general path's dispatch.
+            if b"\\" not in raw and b"\x1b" not in raw:
+                value = self._value = raw.decode("ascii").strip(" \0")
+                return value
         if type(raw) is Unparsed:  # a sequence whose items are parsed on first use
             value = self._value = raw.parse()
             self._raw = None
