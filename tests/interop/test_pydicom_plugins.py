@@ -61,6 +61,12 @@ COMPRESSED = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _registered() -> None:
+    """The plugin uses REGISTRY in every test, whatever registered it last (docs do too)."""
+    register_pydicom_plugins(REGISTRY)
+
+
 @pytest.fixture
 def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The syntaxes of the frames the registry decodes while a test runs."""
