@@ -28,12 +28,21 @@ view on the file, and only a frame that needs it is copied.
 Editing: a frame edited with ``set_pixel`` (or ``make_writable``) reports
 back here; the Pixel Data element then writes the edited frames in place of
 their original bytes and leaves every other byte as it was.
+
+Frames fetched on demand: :func:`provide_frames` gives a dataset a function
+that returns frame ``i``'s bytes as stored (a codestream for an encapsulated
+transfer syntax, the little-endian pixels of one frame for a native one),
+for a dataset whose Pixel Data lies elsewhere, e.g. on a DICOMweb server.
+The frames are then built from what the function returns, with the same
+info, registry and limits as frames read from a file; the Pixel Data element
+itself holds no bytes. The core only calls the function: whoever fetches
+(``dicomframe.dicomweb``) passes it in, so the core imports nothing above it.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -51,9 +60,11 @@ from dicomframe.errors import InvalidDicomError
 if TYPE_CHECKING:
     from dicomframe.core.dataset import Dataset
 
-__all__ = ["PixelData", "swap_unit", "swap_units"]
+__all__ = ["FrameFetcher", "PixelData", "provide_frames", "swap_unit", "swap_units"]
 
 Frame = NativeFrame | EncapsulatedFrame
+FrameFetcher = Callable[[int], bytes | memoryview]  # frame index -> its bytes as stored
+_FETCHER = "_frame_fetcher"  # where provide_frames keeps (element, fetcher) on a dataset
 
 
 class PixelData:
@@ -70,6 +81,7 @@ class PixelData:
         self.element: DataElement = ds[tag]
         self.info = FrameInfo.from_dataset(ds)
         self.is_encapsulated = self.element.undefined_length
+        self._fetch = _fetcher_for(ds, self.element)
         self._edited: dict[int, NativeFrame] = {}
         self._spans: list[list[Span]] | None = None
         self._extended = _extended_table(ds) if self.is_encapsulated else None
@@ -82,7 +94,7 @@ class PixelData:
             if self.is_encapsulated
             else swap_unit(self.element.vr, little_endian=self.element.little_endian)
         )
-        if not self.is_encapsulated:
+        if not self.is_encapsulated and self._fetch is None:
             self._check_length()
 
     @property
@@ -103,7 +115,7 @@ class PixelData:
 
     # -- sequence protocol --------------------------------------------------
     def __len__(self) -> int:
-        if self.is_encapsulated:
+        if self.is_encapsulated and self._fetch is None:
             return len(self._frame_spans())
         return self.info.number_of_frames
 
@@ -198,6 +210,8 @@ class PixelData:
 
     def _native_data(self, index: int) -> np.ndarray[Any, Any]:
         info = self.info
+        if self._fetch is not None:
+            return self._fetched_native(index)
         if info.bits_allocated == 1:
             return self._bits_frame(index)
         size = info.bytes_per_frame
@@ -206,6 +220,27 @@ class PixelData:
             data = data.copy() if not data.flags.writeable else data
             _correct_bits(data, info)
         return data
+
+    def _fetched_native(self, index: int) -> np.ndarray[Any, Any]:
+        """A native frame from the fetcher: exactly one frame's bytes, little endian."""
+        assert self._fetch is not None
+        info = self.info
+        data = memoryview(self._fetch(index)).cast("B")
+        size = info.bytes_per_frame
+        if len(data) != size:
+            raise InvalidDicomError(
+                f"frame {index} was fetched as {len(data)} bytes; one {info.rows}x{info.columns}"
+                f"x{info.samples_per_pixel} frame at {info.bits_allocated} bits is {size}",
+                tag=self.element.tag,
+            )
+        if info.bits_allocated == 1:
+            bits = np.unpackbits(np.frombuffer(data, np.uint8), bitorder="little")
+            return bits[: info.values_per_frame]
+        frame = np.frombuffer(data, dtype=info.dtype)
+        if info.needs_bit_correction and not _bits_clean(frame, info):
+            frame = frame.copy()
+            _correct_bits(frame, info)
+        return frame
 
     def _bits_frame(self, index: int) -> np.ndarray[Any, Any]:
         """1-bit frames: pixels packed LSB first, frames starting mid-byte (PS3.5 8.1.1)."""
@@ -254,7 +289,8 @@ class PixelData:
             tag=self.element.tag,
         )
         out = np.empty(shape, dtype=info.dtype)
-        if info.bits_allocated == 1 or info.is_subsampled or out.nbytes % self._unit:
+        one_by_one = info.bits_allocated == 1 or info.is_subsampled or out.nbytes % self._unit
+        if one_by_one or self._fetch is not None:
             for index in range(count):
                 out[index] = self.frame(index).decode().array
             return out
@@ -306,15 +342,20 @@ class PixelData:
         return self._spans
 
     def _encapsulated_frame(self, index: int) -> EncapsulatedFrame:
-        spans = self._frame_spans()[index]
-        fragments = [self._view(offset, length) for offset, length in spans]
+        if self._fetch is not None:
+            fragments = [self._fetch(index)]  # one codestream per frame as fetched
+        else:
+            spans = self._frame_spans()[index]
+            fragments = [self._view(offset, length) for offset, length in spans]
         return EncapsulatedFrame(
             fragments, self.info, index=index, codecs=self.codecs, limits=self.limits
         )
 
     @property
     def fragments_per_frame(self) -> list[int]:
-        """How many fragments each encapsulated frame has."""
+        """How many fragments each encapsulated frame has (a fetched frame: one)."""
+        if self._fetch is not None:
+            return [1] * len(self)
         return [len(spans) for spans in self._frame_spans()]
 
     # -- editing -----------------------------------------------------------------
@@ -322,6 +363,8 @@ class PixelData:
         if frame.index is None or frame.index in self._edited:
             return
         self._edited[frame.index] = frame
+        if self._fetch is not None:
+            return  # no stored bytes to patch: the edited frame is served from _edited
         raw = self.element._raw
         size = self.info.bytes_per_frame
         if self.info.bits_allocated == 1 or size % self._unit:
@@ -377,6 +420,35 @@ class _EncapsulatedFrames:
 
     def __getitem__(self, index: int) -> EncapsulatedFrame:
         return self._pixels._encapsulated_frame(index)
+
+
+def provide_frames(ds: Dataset, fetch: FrameFetcher) -> None:
+    """Serve ``ds``'s frames from ``fetch(index)`` rather than from its Pixel Data bytes.
+
+    ``fetch`` returns frame ``index``'s bytes as stored: one codestream when
+    the Pixel Data element has undefined length (encapsulated), else exactly
+    one frame of little-endian pixels. It is called when a frame is first
+    asked for, every time: caching is the fetcher's job. The fetcher belongs
+    to the dataset's current Pixel Data element; once that is replaced
+    (``ds.set_pixel_data``), the frames come from the new element's bytes.
+
+    Raises
+    ------
+    InvalidDicomError
+        When the dataset has no Pixel Data element to serve.
+    """
+    tag = next((t for t in PIXEL_KEYWORDS if t in ds), None)
+    if tag is None:
+        raise InvalidDicomError("the dataset has no Pixel Data to serve frames for", tag=0x7FE00010)
+    object.__setattr__(ds, _FETCHER, (ds[tag], fetch))
+
+
+def _fetcher_for(ds: Dataset, element: DataElement) -> FrameFetcher | None:
+    """The fetcher :func:`provide_frames` gave ``ds``, while ``element`` is still its Pixel Data."""
+    given: tuple[DataElement, FrameFetcher] | None = ds.__dict__.get(_FETCHER)
+    if given is None or given[0] is not element:
+        return None
+    return given[1]
 
 
 def swap_unit(vr: VR, *, little_endian: bool) -> int:
