@@ -14,26 +14,46 @@ with what they are, found by ``stat`` alone. Files that are not DICOM are
 skipped too. An output that already exists is kept unless ``overwrite`` is
 given, so running a tree again resumes it. A file named on its own is always
 tried: a non-regular one, or one whose output exists, fails instead.
+
+Two engines run the jobs, both on the worker functions of
+:mod:`dicomframe.batch_work`: by default the local pool (this process, or
+processes it forks), and with ``executor=`` a ``concurrent.futures.Executor``
+or a Dask ``distributed.Client`` (:mod:`dicomframe.cluster`, imported only
+then). ``manifest=`` writes one JSON line per input and, run again, keeps only
+the outputs it can verify (:mod:`dicomframe.manifest`).
 """
 
 from __future__ import annotations
 
-import glob
+import contextlib
 import os
 import signal
 import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from dicomframe.core.signals import Terminated, unwind
+from dicomframe.batch_work import (
+    Done,
+    Feed,
+    Job,
+    Outcome,
+    convert_many,
+    failed,
+    measure,
+    remove_temporaries,
+)
+from dicomframe.core.signals import unwind
 from dicomframe.core.source import file_kind
+
+if TYPE_CHECKING:
+    from dicomframe.manifest import Previous, Writer
 
 __all__ = ["NOT_DICOM", "BatchResult", "Job", "Outcome", "plan", "run", "run_jobs"]
 
@@ -51,6 +71,8 @@ class BatchResult:
     failed: list[tuple[Path, str]] = field(default_factory=list)
     seconds: float = 0.0
     workers: int = 1  # the processes that converted files: this one and those it forked
+    # Which worker converted how many files: a Dask worker's address, or "pid N" here.
+    ran_on: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -112,19 +134,6 @@ def plan(src: Path, dst: Path) -> Iterator[tuple[Path, Path]]:
             yield source, dst / source.relative_to(src)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a job did with one file: its error (None: converted) and what it hands back."""
-
-    error: str | None = None
-    detail: Any = None  # sent from a worker to this process: it must pickle
-
-
-# A job converts one file, input and output given as strings; it runs in forked workers
-# (so it must pickle: a module-level function, or a functools.partial of one).
-Job = Callable[[str, str], Outcome]
-
-
 def _convert_one(source: str, target: str, syntax: str, options: dict[str, Any]) -> str | None:
     """Run in a worker: transcode one file; return an error line, or None on success.
 
@@ -156,11 +165,14 @@ def run(  # noqa: PLR0913 - every option is keyword-only
     options: dict[str, Any] | None = None,
     report: Callable[[Path, str], None] | None = None,
     progress: TextIO | None = None,
+    executor: Any = None,
+    manifest: str | os.PathLike[str] | None = None,
 ) -> BatchResult:
     """Transcode ``src`` (file or tree) into ``dst``; see the module docstring.
 
     ``overwrite`` replaces outputs that exist (never an input); ``report`` is
-    called with each failed file and its error as soon as it is known.
+    called with each failed file and its error as soon as it is known;
+    ``executor`` and ``manifest`` are :func:`run_jobs`'s.
     """
     options = options or {}
     # Files already fill the workers: each one's frames convert in its own worker
@@ -174,6 +186,9 @@ def run(  # noqa: PLR0913 - every option is keyword-only
         overwrite=overwrite,
         report=report,
         progress=progress,
+        executor=executor,
+        manifest=manifest,
+        syntax=syntax,
     )
 
 
@@ -188,30 +203,80 @@ def run_jobs(  # noqa: PLR0913 - every option is keyword-only
     report: Callable[[Path, str], None] | None = None,
     progress: TextIO | None = None,
     collect: Callable[[Path, Any], None] | None = None,
+    executor: Any = None,
+    manifest: str | os.PathLike[str] | None = None,
+    syntax: str | None = None,
 ) -> BatchResult:
     """Run ``job`` on each file of ``src`` (file or tree), its output under ``dst``.
 
-    ``pool_job`` is what forked workers run instead (default ``job``);
-    ``collect`` is called with each converted file and its :class:`Outcome`
-    detail (when not None) as soon as it is known, so that a long run's
-    details need not be held; the other arguments are :func:`run`'s.
+    ``pool_job`` is what workers run instead (default ``job``); ``collect``
+    is called with each converted file and its :class:`Outcome` detail (when
+    not None) as soon as it is known, so that a long run's details need not
+    be held. ``executor``, a ``concurrent.futures.Executor`` or a
+    ``distributed.Client``, runs the files instead of the local pool
+    (``workers`` is then the executor's business). ``manifest`` is the JSON
+    lines file written, and read first to resume (:mod:`dicomframe.manifest`);
+    ``syntax``, the transfer syntax of the outputs, is what an output kept
+    without a manifest line must be in. The other arguments are :func:`run`'s.
     """
     started = time.perf_counter()
     result = BatchResult()
-    jobs = _jobs(src, dst, result, overwrite=overwrite)
-    if report is not None:
-        for source, error in result.failed:
-            report(source, error)
-    finished = _Tally(result, len(jobs), report, progress, collect)
-    if workers <= 1 or len(jobs) <= 1:
-        for source, target in jobs:
-            finished(source, _attempt(job, str(source), str(target)))
-    else:
-        result.workers = _run_pool(jobs, pool_job or job, workers, finished)
-    if progress is not None:
-        progress.write("\n")
+    with contextlib.ExitStack() as stack:
+        writer, previous = _open_manifest(stack, manifest, overwrite=overwrite)
+        triage = _Triage(result, writer, previous, syntax, overwrite=overwrite)
+        jobs = triage.walk(src, dst)
+        if report is not None:
+            for source, error in result.failed:
+                report(source, error)
+        finished = _Tally(result, len(jobs), report, progress, collect, writer)
+        if executor is not None:
+            result.workers = _run_elsewhere(executor, jobs, pool_job or job, finished)
+        elif workers <= 1 or len(jobs) <= 1:
+            for source, target in jobs:
+                finished(
+                    source, target, measure(job, str(source), str(target), digest=finished.digest)
+                )
+        else:
+            result.workers = _run_pool(jobs, pool_job or job, workers, finished)
+        if progress is not None:
+            progress.write("\n")
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _open_manifest(
+    stack: contextlib.ExitStack, manifest: str | os.PathLike[str] | None, *, overwrite: bool
+) -> tuple[Writer | None, Previous | None]:
+    """The manifest's writer, and the previous one's lines (read first: it is replaced)."""
+    if manifest is None:
+        return None, None
+    from dicomframe.core.writer import atomic_file
+    from dicomframe.manifest import Previous, Writer
+
+    previous = None if overwrite else Previous.load(manifest)
+    Path(manifest).parent.mkdir(parents=True, exist_ok=True)
+    return Writer(stack.enter_context(atomic_file(manifest))), previous
+
+
+def _run_elsewhere(executor: Any, jobs: list[tuple[Path, Path]], job: Job, finished: _Tally) -> int:
+    """Run on a Dask client or a caller's executor; return how many workers converted files."""
+    if type(executor).__module__.split(".")[0] == "distributed":
+        from dicomframe.cluster import run_on_cluster
+
+        run_on_cluster(executor, jobs, job, finished, digest=finished.digest)
+    elif isinstance(executor, Executor):
+        workers = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+        feed = Feed(jobs, workers)
+        with _Pool(workers, job, finished, executor=executor) as pool:
+            pool.fill(feed)
+            while pool.collect():
+                pool.fill(feed)
+    else:
+        raise TypeError(
+            f"executor must be a concurrent.futures.Executor or a distributed.Client, "
+            f"not {type(executor).__name__}"
+        )
+    return len(finished.result.ran_on)
 
 
 @dataclass
@@ -223,48 +288,95 @@ class _Tally:
     report: Callable[[Path, str], None] | None
     progress: TextIO | None
     collect: Callable[[Path, Any], None] | None
+    writer: Writer | None = None
     done: int = 0
 
-    def __call__(self, source: Path, outcome: Outcome) -> None:
+    @property
+    def digest(self) -> bool:
+        """Whether workers compute each output's SHA-256: a manifest records it."""
+        return self.writer is not None
+
+    def __call__(self, source: Path, target: Path, done: Done) -> None:
         self.done += 1
+        outcome = done.outcome
         if outcome.error is None:
             self.result.converted += 1
+            self.result.ran_on[done.where] = self.result.ran_on.get(done.where, 0) + 1
             if outcome.detail is not None and self.collect is not None:
                 self.collect(source, outcome.detail)
         else:
             self.result.failed.append((source, outcome.error))
             if self.report is not None:
                 self.report(source, outcome.error)
+        if self.writer is not None:
+            from dicomframe.manifest import record_of
+
+            self.writer.write(record_of(source, target, done))
         if self.progress is not None:
             _draw(self.progress, self.done, self.total, len(self.result.failed))
 
 
-def _attempt(job: Job, source: str, target: str) -> Outcome:
-    """Run ``job`` on one file; any exception is that file's failure (the batch goes on)."""
-    try:
-        return job(source, target)
-    except Exception as exc:
-        return Outcome(f"{type(exc).__name__}: {exc}".replace("\n", " | "))
-
-
-def _jobs(src: Path, dst: Path, result: BatchResult, *, overwrite: bool) -> list[tuple[Path, Path]]:
-    """The files to convert; the others go to ``result`` as skipped, existing or failed."""
-    jobs = []
-    walked = src.is_dir()
-    for source, target in plan(src, dst):
-        where, why = _triage(source, target, walked=walked, overwrite=overwrite)
-        if where == "skipped":
-            result.skipped.append((source, why))
-        elif where == "existing":
-            result.existing.append(source)
-        elif where == "failed":
-            result.failed.append((source, why))
-        else:
-            jobs.append((source, target))
-    return jobs
-
-
 _Where = Literal["convert", "skipped", "existing", "failed"]
+
+
+@dataclass
+class _Triage:
+    """Sorts the files: those to convert, the others to ``result`` (and the manifest)."""
+
+    result: BatchResult
+    writer: Writer | None
+    previous: Previous | None  # with a manifest: an existing output is kept only if verified
+    syntax: str | None
+    overwrite: bool
+
+    def walk(self, src: Path, dst: Path) -> list[tuple[Path, Path]]:
+        """The (input, output) pairs to convert."""
+        jobs = []
+        walked = src.is_dir()
+        for source, target in plan(src, dst):
+            where, why = _triage(source, target, walked=walked, overwrite=self.overwrite)
+            if where == "existing" or (where == "failed" and why.endswith(_EXISTS)):
+                where = self._existing(source, target, walked=walked)
+                if where == "failed":
+                    self._failed(source, target, f"{target}{_EXISTS}")
+            elif where == "skipped":
+                self.result.skipped.append((source, why))
+                self._line(source, None, "skipped", why)
+            elif where == "failed":
+                self._failed(source, target, why)
+            if where == "convert":
+                jobs.append((source, target))
+        return jobs
+
+    def _existing(self, source: Path, target: Path, *, walked: bool) -> _Where:
+        """Kept (a tree, without a manifest; or verified), converted again, or failed."""
+        if self.previous is None:
+            if not walked:
+                return "failed"
+            self.result.existing.append(source)
+            return "existing"
+        sha256 = self.previous.verified(source, target, self.syntax)
+        if sha256 is None:
+            return "convert"  # not verified: converted again, atomically
+        self.result.existing.append(source)
+        if self.writer is not None:
+            from dicomframe.manifest import kept
+
+            self.writer.write(kept(source, target, sha256))
+        return "existing"
+
+    def _failed(self, source: Path, target: Path, why: str) -> None:
+        self.result.failed.append((source, why))
+        self._line(source, target, "failed", why)
+
+    def _line(self, source: Path, target: Path | None, status: Any, why: str) -> None:
+        if self.writer is not None:
+            from dicomframe.manifest import untouched
+
+            self.writer.write(untouched(source, target, status, why))
+
+
+_EXISTS = " exists: give --overwrite to replace it"
 
 
 def _triage(source: Path, target: Path, *, walked: bool, overwrite: bool) -> tuple[_Where, str]:
@@ -283,7 +395,7 @@ def _triage(source: Path, target: Path, *, walked: bool, overwrite: bool) -> tup
     if os.path.lexists(target) and not overwrite:
         if walked:
             return "existing", ""
-        return "failed", f"{target} exists: give --overwrite to replace it"
+        return "failed", f"{target}{_EXISTS}"
     return "convert", ""
 
 
@@ -295,14 +407,6 @@ def _same_file(source: Path, target: Path) -> bool:
         return False
 
 
-def _convert_many(pairs: list[tuple[str, str]], job: Job) -> list[Outcome]:
-    """Run in a worker: several files per task, so small files do not pay a round trip each."""
-    try:
-        return [_attempt(job, source, target) for source, target in pairs]
-    except Terminated:  # the file being written has removed its temporary file on the way
-        os._exit(1)
-
-
 def _start_worker() -> None:
     """Run in each new worker: SIGTERM unwinds (removing temporary files) instead of killing.
 
@@ -311,36 +415,6 @@ def _start_worker() -> None:
     signal.signal(signal.SIGTERM, unwind)
 
 
-@dataclass
-class _Feed:
-    """The files not handed out yet, in order: one at a time, or in shrinking chunks."""
-
-    jobs: list[tuple[Path, Path]]
-    workers: int
-    position: int = 0
-
-    @property
-    def remaining(self) -> int:
-        """How many files are left."""
-        return len(self.jobs) - self.position
-
-    def take(self, size: int = 1) -> list[tuple[Path, Path]]:
-        """The next ``size`` files (fewer at the end)."""
-        chunk = self.jobs[self.position : self.position + size]
-        self.position += len(chunk)
-        return chunk
-
-    def chunk(self) -> list[tuple[Path, Path]]:
-        """A worker task: up to 16 files while many remain, fewer towards the end.
-
-        Big enough that a task's round trip (pickling the paths, a pipe)
-        costs little next to its files; small enough at the end that no
-        process waits long for the others to finish.
-        """
-        return self.take(max(1, min(_CHUNK, self.remaining // (4 * self.workers))))
-
-
-_CHUNK = 16
 _WARM_UP = 8  # files converted here before forking, at most, when they keep failing
 
 
@@ -348,7 +422,7 @@ def _run_pool(
     jobs: list[tuple[Path, Path]],
     job: Job,
     workers: int,
-    finished: Callable[[Path, Outcome], None],
+    finished: _Tally,
 ) -> int:
     """Convert on up to ``workers`` forked processes; return how many there were.
 
@@ -360,13 +434,13 @@ def _run_pool(
     worker that dies (a backend crashing on a file) fails the files the
     workers held then, and new workers convert the rest.
     """
-    feed = _Feed(jobs, workers)
+    feed = Feed(jobs, workers)
 
     def here() -> bool:
         ((source, target),) = feed.take()
-        outcome = _attempt(job, str(source), str(target))
-        finished(source, outcome)
-        return outcome.error is None
+        done = measure(job, str(source), str(target), digest=finished.digest)
+        finished(source, target, done)
+        return done.outcome.error is None
 
     while feed.remaining and not here() and feed.position < _WARM_UP:
         pass
@@ -381,27 +455,26 @@ def _run_pool(
 
 
 class _Pool:
-    """Forked worker processes, each with up to two tasks queued so none waits for work."""
+    """Worker processes, each with up to two tasks queued so none waits for work.
+
+    Forked here by default; or a caller's executor, which is neither shut
+    down nor replaced: once it breaks, the files not handed out fail.
+    """
 
     def __init__(
         self,
         children: int,
         job: Job,
-        finished: Callable[[Path, Outcome], None],
+        finished: _Tally,
+        executor: Executor | None = None,
     ) -> None:
-        import multiprocessing  # here: a run on one process does not need it
-        from concurrent.futures import ProcessPoolExecutor
-
-        from dicomframe.parallel import can_fork
-
-        # Fork where it is safe: the workers start with everything this process loaded.
-        context = multiprocessing.get_context("fork") if can_fork() else None
-        self._executor = ProcessPoolExecutor(
-            max_workers=children, mp_context=context, initializer=_start_worker
-        )
+        self._owned = executor is None
+        if executor is None:
+            executor = _fork_pool(children)
+        self._executor = executor
         self._children = children
         self._job, self._finished = job, finished
-        self._pending: dict[Future[list[Outcome]], list[tuple[Path, Path]]] = {}
+        self._pending: dict[Future[list[Done]], list[tuple[Path, Path]]] = {}
         self._broken = False
         self._lost: list[Path] = []
 
@@ -409,21 +482,28 @@ class _Pool:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._owned:
+            self._executor.shutdown(wait=True, cancel_futures=True)
         for target in self._lost:  # a worker stopped as it created one leaves it behind
-            for temporary in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
-                temporary.unlink(missing_ok=True)  # atomic_file's temporary file name
+            remove_temporaries(target)
 
-    def fill(self, feed: _Feed) -> None:
+    def fill(self, feed: Feed) -> None:
         """Hand out chunks until every worker has two queued."""
         while not self._broken and feed.remaining and len(self._pending) < 2 * self._children:
             chunk = feed.chunk()
             pairs = [(str(source), str(target)) for source, target in chunk]
             try:
-                future = self._executor.submit(_convert_many, pairs, self._job)
-            except BrokenExecutor:  # a worker died: a new pool takes this chunk
-                feed.position -= len(chunk)
+                future = self._executor.submit(
+                    convert_many, pairs, self._job, self._finished.digest
+                )
+            except BrokenExecutor as exc:  # a worker died: a new pool takes this chunk
                 self._broken = True
+                if self._owned:
+                    feed.position -= len(chunk)
+                    return
+                for source, target in [*chunk, *feed.take(feed.remaining)]:
+                    error = f"{type(exc).__name__}: {exc}"
+                    self._finished(source, target, failed(error, str(source)))
                 return
             self._pending[future] = chunk
 
@@ -435,13 +515,47 @@ class _Pool:
         for future in ready:
             chunk = self._pending.pop(future)
             try:
-                outcomes = future.result()
+                dones = future.result()
             except Exception as exc:  # a worker that died: report its files, go on
-                outcomes = [Outcome(f"{type(exc).__name__}: {exc}")] * len(chunk)
+                error = f"{type(exc).__name__}: {exc}"
+                dones = [failed(error, str(source)) for source, _ in chunk]
                 self._lost.extend(target for _, target in chunk)
-            for (source, _), outcome in zip(chunk, outcomes, strict=True):
-                self._finished(source, outcome)
+            for (source, target), done in zip(chunk, dones, strict=True):
+                self._finished(source, target, done)
         return True
+
+
+def _fork_pool(children: int) -> Executor:
+    """A process pool, forked where that is safe: the workers start with what this one loaded."""
+    import multiprocessing  # here: a run on one process does not need it
+    from concurrent.futures import ProcessPoolExecutor
+
+    from dicomframe.parallel import can_fork
+
+    context = multiprocessing.get_context("fork") if can_fork() else None
+    return ProcessPoolExecutor(max_workers=children, mp_context=context, initializer=_start_worker)
+
+
+@contextlib.contextmanager
+def connected(scheduler: str | None) -> Iterator[Any]:
+    """A Dask client of ``scheduler`` (``tcp://HOST:PORT``) for a run, closed after it.
+
+    None without an address: the run stays on the local pool, and Dask is not imported.
+    """
+    if not scheduler:
+        yield None
+        return
+    try:
+        from dicomframe.cluster import connect
+    except ImportError as exc:
+        raise ValueError(
+            f"--scheduler needs Dask's distributed ({exc}): pip install 'dicomframe[distributed]'"
+        ) from exc
+    client = connect(scheduler)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def _draw(stream: TextIO, done: int, total: int, failed: int) -> None:
