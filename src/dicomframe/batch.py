@@ -551,7 +551,7 @@ def connected(scheduler: str | None) -> Iterator[Any]:
         raise ValueError(
             f"--scheduler needs Dask's distributed ({exc}): pip install 'dicomframe[distributed]'"
         ) from exc
-    client = connect(scheduler)
+    client: Any = connect(scheduler)
     try:
         yield client
     finally:
