@@ -225,15 +225,14 @@ def _extract_frames(args: argparse.Namespace) -> int:
 
 
 def _transcode(args: argparse.Namespace) -> int:
-    from dicomframe.batch import NOT_DICOM, default_progress, run
+    from dicomframe.batch import NOT_DICOM, check_engine, connected, default_progress, run
     from dicomframe.core.transfer_syntax import resolve
 
     syntax = resolve(args.to)  # an unknown name fails here, before any file is touched
     src, dst = Path(args.src), Path(args.dst)
     if not src.exists():
         raise FileNotFoundError(f"{src} does not exist")
-    if args.workers < 1:
-        raise ValueError(f"--workers must be at least 1, not {args.workers}")
+    check_engine(args.workers, args.scheduler)
     _check_codecs(args.decoder, args.encoder, syntax)
     options = {
         "keep_uid": args.keep_uid,
@@ -247,16 +246,19 @@ def _transcode(args: argparse.Namespace) -> int:
     def report(path: Path, error: str) -> None:
         sys.stderr.write(f"{start}dicomframe transcode: {path}: {error}\n")
 
-    result = run(
-        src,
-        dst,
-        syntax.uid,
-        workers=args.workers,
-        overwrite=args.overwrite,
-        options=options,
-        report=report,
-        progress=progress,
-    )
+    with connected(args.scheduler) as client:  # no --scheduler: the local pool
+        result = run(
+            src,
+            dst,
+            syntax.uid,
+            workers=args.workers,
+            overwrite=args.overwrite,
+            options=options,
+            report=report,
+            progress=progress,
+            executor=client,
+            manifest=args.manifest,
+        )
     for path, why in result.skipped:
         if why != NOT_DICOM:  # rare, and worth knowing: what it is
             sys.stderr.write(f"dicomframe transcode: {path}: skipped: {why}\n")
@@ -321,6 +323,8 @@ def _add_extract(commands: Any) -> None:
 
 
 def _add_transcode(commands: Any) -> None:
+    from dicomframe.batch import add_engine
+
     transcode = commands.add_parser(
         "transcode", help="convert files or a directory tree to another transfer syntax"
     )
@@ -350,6 +354,7 @@ def _add_transcode(commands: Any) -> None:
         metavar="CODEC",
         help="encode only with this codec; another decoder verifies it where one is installed",
     )
+    add_engine(transcode)
     _add_debug(transcode)
     transcode.set_defaults(run=_transcode)
 
