@@ -1,7 +1,8 @@
 """``dicomframe deidentify``: PS3.15 de-identification of a file or a tree of files.
 
 The job per file is :func:`dicomframe.deid.files.deidentify_job`, run by the
-tree machinery transcode uses (:func:`dicomframe.batch.run_jobs`). Here are
+tree machinery transcode uses (:func:`dicomframe.batch.run_jobs`), on the
+local pool or, with ``--scheduler``, on a Dask cluster. Here are
 what only the command has: its options, the salt (``--salt-file``, or one
 random salt for the run), mask rules loaded before any file, and where each
 file's errors, warnings and report rows are told.
@@ -24,6 +25,8 @@ __all__ = ["add_deidentify", "run"]
 
 def add_deidentify(commands: Any) -> argparse.ArgumentParser:
     """Add the ``deidentify`` command to the subparsers; return its parser."""
+    from dicomframe.batch import add_engine
+
     deid = commands.add_parser(
         "deidentify",
         help="de-identify files or a directory tree (PS3.15 Basic Profile and its options)",
@@ -60,6 +63,7 @@ def add_deidentify(commands: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="replace outputs that exist (by default a tree keeps them, a file fails)",
     )
+    add_engine(deid)
     deid.set_defaults(run=run)
     return deid  # type: ignore[no-any-return]
 
@@ -68,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``dicomframe deidentify``; the exit status."""
     from functools import partial
 
-    from dicomframe.batch import NOT_DICOM, default_progress, run_jobs
+    from dicomframe.batch import NOT_DICOM, check_engine, connected, default_progress, run_jobs
     from dicomframe.core.writer import atomic_file
     from dicomframe.deid.files import ReportWriter, deidentify_job
     from dicomframe.deid.options import parse_options
@@ -77,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
     src, dst = Path(args.src), Path(args.dst)
     if not src.exists():
         raise FileNotFoundError(f"{src} does not exist")
-    if args.workers < 1:
-        raise ValueError(f"--workers must be at least 1, not {args.workers}")
+    check_engine(args.workers, args.scheduler)
     salt = _salt(args.salt_file)
     rules = None
     if args.mask_config is not None:  # a bad file fails here, before any file
@@ -98,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         strict=args.strict,
     )
     with contextlib.ExitStack() as stack:
+        client = stack.enter_context(connected(args.scheduler))  # none: the local pool
         told = _Told("\r" if progress is not None else "")  # over the progress bar, if any
         if args.report is not None:  # written as files finish, renamed into place at the end
             Path(args.report).parent.mkdir(parents=True, exist_ok=True)
@@ -111,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
             report=told.error,
             progress=progress,
             collect=told.rows,
+            executor=client,
+            manifest=args.manifest,
         )
         if told.sink is not None:
             for source in result.existing:
