@@ -7,7 +7,8 @@ re-encoded on the way) and the files are sent in one request as
 Store Instances Response (PS3.18 10.5.3) in the DICOM JSON model: the
 instances it kept (Referenced SOP Sequence) and those it refused (Failed SOP
 Sequence, each with a Failure Reason). Any refusal raises, naming the
-instance and the reason; the response is returned as a dataset otherwise.
+instance and the reason, and so does a response that lists fewer instances
+kept than were sent; the response is returned as a dataset otherwise.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ def store_dicomweb(
     )
     result = _response_dataset(response.body)
     failures = _failures(result)
+    kept = len(result[_REFERENCED_SOPS].sequence) if _REFERENCED_SOPS in result else None
+    if not failures and kept is not None and kept < len(datasets):
+        failures = [f"the server kept {kept} of {len(datasets)} instances, naming no reason"]
     if failures or response.status >= 400:
         detail = "; ".join(failures) or response.body[:200].decode("utf-8", "replace")
         raise WriteError(f"{url} refused the store (HTTP {response.status}): {detail}", path=url)
