@@ -93,7 +93,7 @@ def measure(job: Job, source: str, target: str, *, digest: bool) -> Done:
     bytes_out = sha256 = None
     if outcome.error is None:
         bytes_out = _size(target)
-        if digest:
+        if digest and bytes_out is not None:  # None: the job wrote no output, or not there
             sha256 = sha256_of(target)
     return Done(outcome, seconds, _size(source), bytes_out, sha256, os.getpid())
 
