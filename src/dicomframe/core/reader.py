@@ -9,7 +9,8 @@ hold such a value, so it is read whole instead, which costs a third of
 mapping it (a header scan opens thousands). A read that stops before the
 pixels reads the first 16 KiB (``HEAD_BYTES``) and parses them; only a header
 that goes on past them makes it read the rest, resuming where the head ended.
-Bytes and file objects are parsed from memory.
+Bytes and file objects are parsed from memory. A URL (``s3://``, ``https://``...)
+is read in range requests (:mod:`dicomframe.core.remote`, ``docs/remote.md``).
 
 Lenient cases, each as DCMTK or pydicom are lenient (see ``docs/reading.md``):
 
@@ -33,8 +34,9 @@ import stat
 import struct
 import warnings
 import zlib
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import Iterator, Mapping
+from functools import partial
+from typing import Any, BinaryIO
 
 from dicomframe.core.codecs import FrameCodecs, find_syntax
 from dicomframe.core.dataset import Dataset
@@ -51,6 +53,8 @@ from dicomframe.core.parser import (
     iter_dataset,
     parse_into,
 )
+from dicomframe.core.remote import RemoteSource, RemoteTarget, target
+from dicomframe.core.remote_parse import iter_remote, parse_remote
 from dicomframe.core.source import Source, read_stream
 from dicomframe.core.transfer_syntax import (
     ExplicitVRBigEndian,
@@ -85,11 +89,13 @@ _HEAD_MIN = 256  # the preamble, the DICM prefix and what follows
 _SYNTAXES: dict[bytes, TransferSyntax] = {}
 _MAX_SYNTAXES = 64
 
-SourceLike = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
+SourceLike = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO | RemoteTarget
 
 
 def _open(source: SourceLike, defer_size: int, limits: Limits, head: int = 0) -> Source:
     most = limits.max_stream_bytes
+    if isinstance(source, RemoteTarget):
+        return source.open(limits)
     if isinstance(source, str | os.PathLike):
         try:
             # A file smaller than defer_size holds no value to leave in it: read, not mapped.
@@ -194,6 +200,8 @@ def _parse_resuming(
     element the head did not hold, with the character sets then in force.
     Returns the context of the source parsed last and where parsing stopped.
     """
+    if isinstance(ctx.source, RemoteSource):
+        return parse_remote(ctx, pos, level, mode)
     pos = parse_into(ctx, pos, len(ctx.buffer), level, mode=mode)
     source = ctx.source
     if not source.is_head or _ended(ctx, pos, level, mode):
@@ -382,13 +390,16 @@ def read(  # noqa: PLR0913 - every option is keyword-only
     limits: Limits | None = None,
     lenient: bool = False,
     codecs: FrameCodecs | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Dataset:
     """Read a DICOM file or dataset.
 
     Parameters
     ----------
     source
-        A path, the file's bytes, or a binary file object.
+        A path, the file's bytes, a binary file object, or a URL fsspec opens
+        (``s3://``, ``https://``, an ``fsspec.core.OpenFile``...): read in
+        range requests, with ``storage_options`` (credentials, endpoint).
     stop_before_pixels
         Stop at the first of (7FE0,0008/0009/0010) at the top level.
     defer_size
@@ -436,7 +447,7 @@ def read(  # noqa: PLR0913 - every option is keyword-only
     """
     resolved = resolve_limits(limits)
     prepared = _Prepared(
-        source,
+        target(source, storage_options),
         force=force or lenient,
         defer_size=defer_size,
         limits=resolved,
@@ -550,7 +561,7 @@ def _is_located(element: DataElement) -> bool:
     return not element.is_loaded
 
 
-def iter_elements(
+def iter_elements(  # noqa: PLR0913 - every option is keyword-only
     source: SourceLike,
     *,
     force: bool = False,
@@ -558,21 +569,24 @@ def iter_elements(
     stop_before_pixels: bool = False,
     limits: Limits | None = None,
     codecs: FrameCodecs | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Iterator[DataElement]:
     """Yield the file meta elements, then each top-level element of the dataset.
 
     Elements are parsed one at a time as the iteration goes; for a path of
     ``defer_size`` bytes or more the file is mapped, not read, so values
-    never asked for are never loaded.
+    never asked for are never loaded; a URL is read as by :func:`read`.
     """
-    resolved = resolve_limits(limits)
+    resolved, found = resolve_limits(limits), target(source, storage_options)
     prepared = _Prepared(
-        source, force=force, defer_size=defer_size, limits=resolved, codecs=codecs, one_by_one=True
+        found, force=force, defer_size=defer_size, limits=resolved, codecs=codecs, one_by_one=True
     )
     yield from prepared.meta
     ctx = prepared.context(stop_before_pixels=stop_before_pixels, strict=False)
     located = False
-    for element, _ in iter_dataset(ctx, prepared.pos, len(ctx.buffer)):
+    remote = isinstance(ctx.source, RemoteSource)
+    elements = iter_remote if remote else partial(iter_dataset, end=len(ctx.buffer))
+    for element, _ in elements(ctx, prepared.pos):
         located = located or _is_located(element)  # in a sequence's items too
         yield element
     if not located:
