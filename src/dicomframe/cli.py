@@ -225,7 +225,8 @@ def _extract_frames(args: argparse.Namespace) -> int:
 
 
 def _transcode(args: argparse.Namespace) -> int:
-    from dicomframe.batch import NOT_DICOM, check_engine, connected, default_progress, run
+    from dicomframe.batch import NOT_DICOM, default_progress, run
+    from dicomframe.cli_engine import check_engine, connected
     from dicomframe.core.transfer_syntax import resolve
 
     syntax = resolve(args.to)  # an unknown name fails here, before any file is touched
@@ -323,7 +324,7 @@ def _add_extract(commands: Any) -> None:
 
 
 def _add_transcode(commands: Any) -> None:
-    from dicomframe.batch import add_engine
+    from dicomframe.cli_engine import add_engine
 
     transcode = commands.add_parser(
         "transcode", help="convert files or a directory tree to another transfer syntax"

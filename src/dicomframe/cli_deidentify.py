@@ -25,7 +25,7 @@ __all__ = ["add_deidentify", "run"]
 
 def add_deidentify(commands: Any) -> argparse.ArgumentParser:
     """Add the ``deidentify`` command to the subparsers; return its parser."""
-    from dicomframe.batch import add_engine
+    from dicomframe.cli_engine import add_engine
 
     deid = commands.add_parser(
         "deidentify",
@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     """Run ``dicomframe deidentify``; the exit status."""
     from functools import partial
 
-    from dicomframe.batch import NOT_DICOM, check_engine, connected, default_progress, run_jobs
+    from dicomframe.batch import NOT_DICOM, default_progress, run_jobs
+    from dicomframe.cli_engine import check_engine, connected
     from dicomframe.core.writer import atomic_file
     from dicomframe.deid.files import ReportWriter, deidentify_job
     from dicomframe.deid.options import parse_options

@@ -46,8 +46,12 @@ ATTEMPTS = 2  # the workers a file may take down before it is reported failed
 _dask: Any = distributed
 
 
-def connect(address: str, *, timeout: float = 30.0) -> distributed.Client:
+CONNECT_TIMEOUT = 10.0  # seconds the commands wait for a scheduler before they give up
+
+
+def connect(address: str, *, timeout: float | None = None) -> distributed.Client:
     """A client of the scheduler at ``address``, ``tcp://HOST:PORT``; OSError if it is not there."""
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
     if "://" not in address:
         raise ValueError(f"--scheduler {address!r}: give the scheduler's address, tcp://HOST:PORT")
     client: distributed.Client = _dask.Client(address, timeout=timeout, set_as_default=False)
