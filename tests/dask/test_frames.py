@@ -235,3 +235,21 @@ def test_decoded_on_the_workers(client: Any, monkeypatch: pytest.MonkeyPatch) ->
     assert len(built) == array.shape[0]
     assert {pid for pid, _ in built} <= worker_pids
     assert len({pid for pid, _ in built}) == 2  # 60 tasks: both workers took some
+
+
+def test_import_dicomframe_imports_no_dask_nor_requests() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dicomframe as dcf; dcf.read('testdata/rle_multiframe.dcm').pixel_array; "
+        "print(sorted(m for m in ('dask', 'distributed', 'requests') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=TESTDATA.parent,
+    )
+    assert result.stdout.strip() == "[]"
