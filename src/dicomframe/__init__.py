@@ -143,6 +143,29 @@ def read_dicomdir(path: str | os.PathLike[str], /, **options: Any) -> FileSet:
     return _read_dicomdir(path, **options)
 
 
+def read_dicomweb(
+    base_url: str, study_uid: str, series_uid: str, sop_uid: str, /, **options: Any
+) -> Dataset:
+    """One instance from a DICOMweb server: WADO-RS metadata now, each frame on first use.
+
+    Frames arrive as stored (``transfer-syntax=*``) and decode through the
+    codec registry. See :func:`dicomframe.dicomweb.read_dicomweb`.
+    """
+    from dicomframe.dicomweb import read_dicomweb as _read_dicomweb
+
+    return _read_dicomweb(base_url, study_uid, series_uid, sop_uid, **options)
+
+
+def store_dicomweb(ds_or_datasets: Any, base_url: str, /, **options: Any) -> Dataset:
+    """Send one dataset or several to a DICOMweb server with STOW-RS; return its response.
+
+    See :func:`dicomframe.dicomweb.store_dicomweb`.
+    """
+    from dicomframe.dicomweb import store_dicomweb as _store_dicomweb
+
+    return _store_dicomweb(ds_or_datasets, base_url, **options)
+
+
 def list_codecs() -> list[CodecStatus]:
     """Every registered codec and whether it can be used.
 
@@ -195,6 +218,8 @@ __all__ = [
     "list_codecs",
     "read",
     "read_dicomdir",
+    "read_dicomweb",
+    "store_dicomweb",
     "to_frame",
     "transcode",
     "transcode_file",
