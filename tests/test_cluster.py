@@ -8,11 +8,15 @@ is told by the workers' addresses and process ids, not by the outputs alone.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
@@ -34,8 +38,16 @@ RLE = "1.2.840.10008.1.2.5"
 PYDICOM = {p.name: p for p in pydicom_files()}
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
+@contextlib.contextmanager
+def local_cluster() -> Iterator[Any]:
+    """A LocalCluster of two worker processes, and its client; no thread of Dask's stays after.
+
+    distributed keeps an offload thread for the life of the process, and
+    dicomframe does not fork a process that runs other threads
+    (``dicomframe.parallel``): the tests after these, in the same session,
+    fork. So that thread's pool is shut down, and a new one, without a thread
+    until it is used, put in its place.
+    """
     with (
         distributed.LocalCluster(
             n_workers=2,
@@ -46,6 +58,20 @@ def client() -> Iterator[Any]:
         ) as cluster,
         distributed.Client(cluster) as dask_client,
     ):
+        yield dask_client
+    utils = distributed.utils
+    utils._offload_executor.shutdown(wait=True)
+    utils._offload_executor = ThreadPoolExecutor(1, "Dask-Offload")
+    for _ in range(100):  # the client's event loop thread ends on its own, soon
+        if threading.active_count() == 1:
+            break
+        time.sleep(0.05)
+    assert [thread.name for thread in threading.enumerate()] == ["MainThread"]
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    with local_cluster() as dask_client:
         yield dask_client
 
 

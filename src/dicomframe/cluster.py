@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -52,10 +53,30 @@ CONNECT_TIMEOUT = 10.0  # seconds the commands wait for a scheduler before they 
 def connect(address: str, *, timeout: float | None = None) -> distributed.Client:
     """A client of the scheduler at ``address``, ``tcp://HOST:PORT``; OSError if it is not there."""
     timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    _reachable(address, timeout)
     if "://" not in address:
         raise ValueError(f"--scheduler {address!r}: give the scheduler's address, tcp://HOST:PORT")
     client: distributed.Client = _dask.Client(address, timeout=timeout, set_as_default=False)
     return client
+
+
+def _reachable(address: str, timeout: float) -> None:
+    """Fail at once, with OSError, when nothing listens at a ``tcp://`` address.
+
+    A client that cannot connect would wait out its timeout, and leave its
+    event loop's thread running in this process.
+    """
+    scheme, _, rest = address.partition("://")
+    if scheme != "tcp":
+        return
+    host, _, port = rest.rpartition(":")
+    if not port.isdigit():
+        raise ValueError(f"--scheduler {address!r}: give the scheduler's port, tcp://HOST:PORT")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise OSError(f"cannot reach the scheduler at {address}: {exc.strerror or exc}") from exc
 
 
 def run_on_cluster(
