@@ -148,7 +148,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._finish(412, 0, {"Content-Length": "0"})
             return
         start, end, status = 0, size, 200
-        match = _RANGE.match(self.headers.get("Range", "")) if not self.server_owner.ignore_ranges else None
+        match = (
+            _RANGE.match(self.headers.get("Range", ""))
+            if not self.server_owner.ignore_ranges
+            else None
+        )
         if match and body:
             first, last = match.groups()
             if first:

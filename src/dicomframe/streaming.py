@@ -10,13 +10,20 @@ written first with room kept for what is only known at the end (the Basic
 or Extended Offset Table, the Lossy Image Compression Ratio), which is filled
 in before the temporary file is renamed over the destination. The
 bookkeeping is the same as :func:`dicomframe.transcode`'s.
+
+URLs (``s3://...``, ``https://...``): a source URL is downloaded whole to
+a temporary file first (every frame is needed, and one transfer costs less
+than a request per frame); a destination URL is written to a temporary file
+and uploaded in one step once the transcode succeeded, so a failed one
+uploads nothing (:mod:`dicomframe.core.remote_write`).
 """
 
 from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
@@ -29,6 +36,9 @@ from dicomframe.core.encoder import EncodeContext, encode_dataset
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import PIXEL_KEYWORDS
 from dicomframe.core.reader import read
+from dicomframe.core.remote import is_remote
+from dicomframe.core.remote import target as remote_target
+from dicomframe.core.remote_write import local_copy, uploading
 from dicomframe.core.set_pixels import describe_pixels, native_value, set_syntax
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
 from dicomframe.core.vr import VR
@@ -99,6 +109,7 @@ def transcode_file(  # noqa: PLR0913 - every option is keyword-only
     verify: bool | None = None,
     allow_second_generation_lossy: bool = True,
     offset_table: str = "auto",
+    storage_options: Mapping[str, Any] | None = None,
     **encode_options: Any,
 ) -> None:
     """Transcode the file ``src`` into ``dst``, one frame at a time.
@@ -109,8 +120,30 @@ def transcode_file(  # noqa: PLR0913 - every option is keyword-only
     (:func:`dicomframe.converting.verify_frame`), right after its encoding.
     ``workers=``, ``parallel=`` and ``report=`` say how many frames are
     converted at once and how, and record what ran (:mod:`dicomframe.converting`).
-    ``dst`` is written atomically and may not be ``src``.
+    ``dst`` is written atomically and may not be ``src``. Either may be a
+    URL fsspec opens, with ``storage_options`` (see the module).
     """
+    if is_remote(src) or is_remote(dst):
+        if is_remote(src) and is_remote(dst) and remote_target(src).name == remote_target(dst).name:
+            raise EncodingError(f"will not overwrite the input {remote_target(src).name}")
+        options = storage_options or {}
+        remote_src = local_copy(src, options) if is_remote(src) else _as_is(src)
+        remote_dst = uploading(dst, options) if is_remote(dst) else _as_is(dst)
+        with remote_src as local_src, remote_dst as local_dst:
+            transcode_file(
+                local_src,
+                local_dst,
+                transfer_syntax,
+                codecs=codecs,
+                decoder=decoder,
+                encoder=encoder,
+                keep_uid=keep_uid,
+                verify=verify,
+                allow_second_generation_lossy=allow_second_generation_lossy,
+                offset_table=offset_table,
+                **encode_options,
+            )
+        return
     if os.path.exists(dst) and os.path.samefile(src, dst):
         raise EncodingError(f"will not overwrite the input {os.fspath(src)}: choose another output")
     if offset_table not in ("auto", "basic", "extended"):
@@ -150,6 +183,11 @@ def transcode_file(  # noqa: PLR0913 - every option is keyword-only
             "choice": choice,
             "running": running,
         })  # fmt: skip
+
+
+@contextmanager
+def _as_is(path: str | os.PathLike[str]) -> Iterator[str | os.PathLike[str]]:
+    yield path
 
 
 def _streamable(ds: Dataset, target: TransferSyntax) -> bool:

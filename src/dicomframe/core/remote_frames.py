@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, Protocol, overload
 
 import numpy as np
 
@@ -32,8 +32,16 @@ from dicomframe.core import encapsulation
 from dicomframe.core.limits import Budget
 from dicomframe.errors import InvalidDicomError
 
-if TYPE_CHECKING:
-    from dicomframe.core.remote import RemoteSource
+
+class RemoteSource(Protocol):
+    """What this module asks of a :class:`dicomframe.core.remote.RemoteSource`."""
+
+    @property
+    def buffer(self) -> memoryview: ...
+    def fill(self, start: int, end: int) -> None: ...
+    def view(self, offset: int, length: int) -> memoryview: ...
+    def note_extent(self, start: int, end: int) -> None: ...
+
 
 __all__ = ["frame_spans", "walk_items"]
 

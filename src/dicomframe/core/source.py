@@ -26,7 +26,7 @@ import contextlib
 import mmap
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -243,6 +243,20 @@ class Source:
             if count <= 0:
                 raise DicomError(f"{self.name}: file ended while reading {len(out)} bytes")
             done += count
+
+    def frame_spans(
+        self, offset: int, length: int, frames: int, extended: Any = None
+    ) -> Sequence[list[tuple[int, int]]]:
+        """Each frame's fragment spans in the encapsulated value at ``offset`` (PS3.5 A.4).
+
+        Here the value is viewed and its items walked
+        (:func:`~dicomframe.core.encapsulation.frame_spans`); a source at a
+        URL (:class:`~dicomframe.core.remote.RemoteSource`) fetches only the
+        offset tables and the item headers it needs instead.
+        """
+        from dicomframe.core.encapsulation import frame_spans
+
+        return frame_spans(self.view(offset, length), frames, extended=extended)
 
     def release(self, offset: int, length: int) -> None:
         """Let the kernel drop the mapped pages of a range from this process.

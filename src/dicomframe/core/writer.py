@@ -5,6 +5,8 @@ destination's directory and renamed over the destination only once it is
 complete, so a failure leaves no partial file and never harms a file that
 was already there. Everything is encoded before the temporary file is
 created, so a value that cannot be encoded fails before any byte is written.
+A URL (``s3://...``) is written to a local temporary file and uploaded in
+one step once complete (:mod:`dicomframe.core.remote_write`).
 
 The file meta information is regenerated for the syntax written: (0002,0000)
 group length recomputed, Transfer Syntax UID set, Media Storage SOP
@@ -20,14 +22,16 @@ import os
 import struct
 import tempfile
 import zlib
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import Iterator, Mapping
+from typing import Any, BinaryIO
 
 from dicomframe._version import __version__
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
 from dicomframe.core.encoder import Chunks, EncodeContext, encode_dataset, encode_element
 from dicomframe.core.limits import Limits, resolve_limits
+from dicomframe.core.remote import is_remote
+from dicomframe.core.remote_write import uploading
 from dicomframe.core.signals import deferred, unwinding
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
 from dicomframe.core.vr import VR
@@ -140,6 +144,7 @@ def write(
     transfer_syntax: str | TransferSyntax | None = None,
     sequence_lengths: str = "as_read",
     limits: Limits | None = None,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``ds`` as a DICOM Part 10 file.
 
@@ -148,7 +153,8 @@ def write(
     ds
         The dataset; its ``meta`` is used as a starting point for the new meta.
     dest
-        A path (written atomically) or a binary file object.
+        A path (written atomically), a binary file object, or a URL fsspec
+        opens (``s3://bucket/key``...), uploaded in one step once complete.
     transfer_syntax
         UID or keyword; defaults to the syntax the dataset was read in, else
         Explicit VR Little Endian.
@@ -157,6 +163,8 @@ def write(
     limits
         Sequences nested deeper than ``limits.max_depth`` (the reader's limit,
         default :func:`~dicomframe.core.limits.default_limits`) are refused.
+    storage_options
+        For a URL: the fsspec filesystem's options (credentials, endpoint).
 
     Raises
     ------
@@ -173,6 +181,12 @@ def write(
     syntax = resolve(transfer_syntax) if transfer_syntax is not None else None
     syntax = syntax or ds.transfer_syntax or ExplicitVRLittleEndian
     chunks = encode_file(ds, syntax, sequence_lengths=sequence_lengths, limits=limits)
+    if is_remote(dest):
+        with uploading(dest, storage_options) as local, atomic_file(local) as handle:
+            _write_chunks(chunks, handle)
+        return
+    if storage_options:
+        raise TypeError("storage_options is for URLs (s3://, https://...), not for a local path")
     if not isinstance(dest, str | os.PathLike):
         _write_chunks(chunks, dest)
         return
