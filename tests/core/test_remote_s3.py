@@ -32,7 +32,7 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, dict[str
     """An s3fs filesystem on moto's server with a bucket of testdata/, and its options."""
     pytest.importorskip("s3fs")
     pytest.importorskip("moto")
-    import s3fs
+    import s3fs  # type: ignore[import-untyped]
 
     with s3_server() as (_, options):
         fs = s3fs.S3FileSystem(**options)
