@@ -9,6 +9,7 @@ is told by the workers' addresses and process ids, not by the outputs alone.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import subprocess
@@ -107,7 +108,18 @@ def worker_pids(client: Any) -> dict[str, int]:
 
 def test_same_bytes_as_the_local_pool(client: Any, tree: Path, tmp_path: Path) -> None:
     local = run(tree, tmp_path / "local", RLE, workers=2, manifest=tmp_path / "local.jsonl")
-    dask = run(tree, tmp_path / "dask", RLE, executor=client, manifest=tmp_path / "dask.jsonl")
+    progress = io.StringIO()
+    dask = run(
+        tree,
+        tmp_path / "dask",
+        RLE,
+        executor=client,
+        manifest=tmp_path / "dask.jsonl",
+        progress=progress,
+    )
+    bars = progress.getvalue().split("\r")[1:]
+    assert len(bars) == 24  # one redraw per file, as results come back
+    assert bars[-1] == "[" + "#" * 30 + "] 24/24 files, 1 failed\n"
     assert (dask.converted, [p.name for p, _ in dask.failed]) == (23, ["corrupt.dcm"])
     assert dask.failed[0][1].startswith("InvalidDicomError: ")
     assert [(p.name, why) for p, why in dask.skipped] == [("notes.txt", "not DICOM")]
