@@ -430,7 +430,8 @@ class Dataset:
         """
         from dicomframe.core.json_model import from_json
 
-        return from_json(data, bulk_data_uri_handler=bulk_data_uri_handler)
+        result: Dataset = from_json(data, bulk_data_uri_handler=bulk_data_uri_handler)
+        return result
 
     def overlay_array(self, group: int = 0x6000) -> Any:
         """The overlay plane of repeating group ``group`` (0x6000-0x601E) as a uint8 array of 0/1.
