@@ -23,8 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
-
 from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
 from dicomframe.core.implicit_vr import implicit_vr
@@ -45,7 +43,6 @@ from dicomframe.core.parser import (
     parse_into,
 )
 from dicomframe.core.remote import HEAD_BYTES, RemoteSource
-from dicomframe.core.remote_frames import last_frame_start, walk_items
 from dicomframe.core.source import Located
 from dicomframe.core.vr import VR
 from dicomframe.errors import InvalidDicomError
@@ -145,6 +142,10 @@ def _pixel_element(
     ctx: ParseContext, tag: int, start: int, value: int, level: _Level
 ) -> tuple[DataElement, int]:
     """Encapsulated Pixel Data, located: its end found from the tables and the last frame."""
+    import numpy as np  # here: reading a header without pixels never loads numpy
+
+    from dicomframe.core.remote_frames import last_frame_start, walk_items
+
     source = ctx.source
     assert isinstance(source, RemoteSource)
     size = len(source)
