@@ -201,6 +201,24 @@ def test_encapsulated_frame_is_one_request(folder: Path, http: RangeServer, tabl
         np.testing.assert_array_equal(ds.pixel_array, local.pixel_array)
 
 
+@pytest.mark.parametrize("table", ["basic", "extended"])
+def test_a_compressed_frame_fetches_little_through_pixel_data(
+    folder: Path, http: RangeServer, table: str
+) -> None:
+    """``ds.pixel_data[i]`` asks the source for spans: the tables and one frame, not the value."""
+    path = folder / f"rle_{table}.dcm"
+    local = dcf.read(path)
+    with dcf.read(f"{http.url}/{path.name}") as ds:
+        http.reset()
+        frame = ds.pixel_data[5]
+        assert isinstance(frame, dcf.EncapsulatedFrame)
+        assert bytes(frame.data) == bytes(local.pixel_data[5].data)
+        np.testing.assert_array_equal(frame.decode().array, local.pixel_data[5].decode().array)
+        value_bytes = ds["PixelData"]._raw.length
+        assert len(http.gets()) <= 3  # the offset table (and its item header), the frame
+        assert http.bytes_sent < value_bytes / 4
+
+
 def test_every_encapsulated_file_has_the_local_spans(folder: Path, http: RangeServer) -> None:
     """Spans found from the tables and item headers are those of walking the local file."""
     checked = 0

@@ -42,7 +42,7 @@ itself holds no bytes. The core only calls the function: whoever fetches
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -83,7 +83,7 @@ class PixelData:
         self.is_encapsulated = self.element.undefined_length
         self._fetch = _fetcher_for(ds, self.element)
         self._edited: dict[int, NativeFrame] = {}
-        self._spans: list[list[Span]] | None = None
+        self._spans: Sequence[list[Span]] | None = None
         self._extended = _extended_table(ds) if self.is_encapsulated else None
         self._dataset = weakref.ref(ds)  # for its limits, without keeping it alive
         # ... and as they were, for pixel data that outlives its dataset (read(...).pixel_data)
@@ -335,10 +335,16 @@ class PixelData:
             out[index] = frame.array
 
     # -- encapsulated ----------------------------------------------------------
-    def _frame_spans(self) -> list[list[Span]]:
+    def _frame_spans(self) -> Sequence[list[Span]]:
         if self._spans is None:
-            raw = self._view(0, self._raw_length())
-            self._spans = frame_spans(raw, self.info.number_of_frames, extended=self._extended)
+            raw = self.element._raw
+            if isinstance(raw, Located):  # the source finds them: one at a URL fetches little
+                self._spans = raw.source.frame_spans(
+                    raw.offset, raw.length, self.info.number_of_frames, self._extended
+                )
+            else:
+                view = self._view(0, self._raw_length())
+                self._spans = frame_spans(view, self.info.number_of_frames, extended=self._extended)
         return self._spans
 
     def _encapsulated_frame(self, index: int) -> EncapsulatedFrame:
