@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from dicomframe._version import __version__
+from dicomframe.cli_remote import add_storage_options, source_of, transcode_url, wants_url
 from dicomframe.core.signals import Terminated, unwinding
 from dicomframe.errors import DicomError, DicomWarning, RepairWarning
 
@@ -53,7 +54,10 @@ def _dump(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as repairs:
         warnings.simplefilter("always", RepairWarning)
         ds = read(
-            args.file, force=args.force, stop_before_pixels=args.no_pixels, lenient=args.lenient
+            source_of(args.file, args),
+            force=args.force,
+            stop_before_pixels=args.no_pixels,
+            lenient=args.lenient,
         )
     for repair in repairs:  # one line each on stderr, the dump itself stays on stdout
         print(f"dicomframe dump: repaired: {repair.message}", file=sys.stderr)
@@ -202,7 +206,7 @@ def _extract_frames(args: argparse.Namespace) -> int:
     from dicomframe.core.reader import read
     from dicomframe.extract import extract
 
-    with read(args.file, force=args.force) as ds:
+    with read(source_of(args.file, args), force=args.force) as ds:
         count = len(ds.pixel_data)
         if args.all:
             frames: list[int] | None = list(range(count))
@@ -230,9 +234,6 @@ def _transcode(args: argparse.Namespace) -> int:
     from dicomframe.core.transfer_syntax import resolve
 
     syntax = resolve(args.to)  # an unknown name fails here, before any file is touched
-    src, dst = Path(args.src), Path(args.dst)
-    if not src.exists():
-        raise FileNotFoundError(f"{src} does not exist")
     check_engine(args.workers, args.scheduler)
     _check_codecs(args.decoder, args.encoder, syntax)
     options = {
@@ -241,6 +242,11 @@ def _transcode(args: argparse.Namespace) -> int:
         "decoder": args.decoder,
         "encoder": args.encoder,
     }
+    if wants_url(args.src, args.dst):
+        return transcode_url(args, syntax, options)
+    src, dst = Path(args.src), Path(args.dst)
+    if not src.exists():
+        raise FileNotFoundError(f"{src} does not exist")
     progress = default_progress()
     start = "\r" if progress is not None else ""  # over the progress bar, on a terminal
 
@@ -293,7 +299,7 @@ def _add_extract(commands: Any) -> None:
     extract = commands.add_parser(
         "extract", help="save frames as PNG, TIFF or JPEG (by the extension)"
     )
-    extract.add_argument("file", help="a DICOM file")
+    extract.add_argument("file", help="a DICOM file, or its URL (s3://, https://...)")
     extract.add_argument("out", help="the image file: .png, .tif or .jpg")
     which = extract.add_mutually_exclusive_group()
     which.add_argument("--frame", type=int, default=0, help="the frame to save (default 0)")
@@ -313,6 +319,7 @@ def _add_extract(commands: Any) -> None:
         help="burn the overlays (groups 6000-601E) into the frames, in white",
     )
     extract.add_argument("--force", action="store_true", help="read files without preamble or meta")
+    add_storage_options(extract)
     extract.add_argument(
         "--decoder",
         "--codec",
@@ -329,8 +336,13 @@ def _add_transcode(commands: Any) -> None:
     transcode = commands.add_parser(
         "transcode", help="convert files or a directory tree to another transfer syntax"
     )
-    transcode.add_argument("src", help="a DICOM file or a directory (walked recursively)")
-    transcode.add_argument("dst", help="the output file, or the directory to mirror the tree in")
+    transcode.add_argument(
+        "src", help="a DICOM file or a directory (walked recursively); or a file's URL"
+    )
+    transcode.add_argument(
+        "dst", help="the output file, or the directory to mirror the tree in; or a URL"
+    )
+    add_storage_options(transcode)
     transcode.add_argument(
         "--to", required=True, metavar="SYNTAX", help="UID or keyword, e.g. JPEG2000Lossless"
     )
@@ -369,7 +381,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     dump = commands.add_parser("dump", help="print every element of a file, like dcmdump")
-    dump.add_argument("file", help="a DICOM file")
+    dump.add_argument("file", help="a DICOM file, or its URL (s3://, https://...)")
     dump.add_argument("--force", action="store_true", help="read files without preamble or meta")
     dump.add_argument("--no-pixels", action="store_true", help="stop before the pixel data")
     dump.add_argument(
@@ -378,6 +390,7 @@ def _parser() -> argparse.ArgumentParser:
         help="recover what a damaged file still holds; each repair is named on stderr",
     )
     dump.add_argument("--width", type=int, default=64, help="cut values longer than this")
+    add_storage_options(dump)
     _add_debug(dump)
     dump.set_defaults(run=_dump)
     codecs = commands.add_parser(
