@@ -24,6 +24,8 @@ LAYERS = [
             "dicomframe.cli",
             "dicomframe.cli_deidentify",
             "dicomframe.cli_dicomdir",
+            "dicomframe.cli_engine",
+            "dicomframe.cli_remote",
             "dicomframe._wiring",
         ),
     ),
