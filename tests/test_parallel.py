@@ -594,3 +594,18 @@ def test_the_mode_of_several_codecs_counts_each(monkeypatch: pytest.MonkeyPatch)
     assert parallel.choose_mode("auto", [RELEASES, HOLDS], 2, 10) == "serial"
     with pytest.raises(ValueError, match="parallel must be one of"):
         parallel.choose_mode("fibers", [RELEASES], 2, 10)
+
+
+@pytest.mark.skipif(not parallel.can_fork(), reason="needs os.fork")
+@pytest.mark.parametrize(("name", "forks"), [("fsspecIO", True), ("someone-elses", False)])
+def test_only_fork_aware_threads_let_workers_fork(name: str, forks: bool) -> None:
+    """fsspec resets its IO loop in a forked child; any other thread keeps workers unforked."""
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait, name=name, daemon=True)
+    thread.start()
+    try:
+        assert parallel._forkable() is forks
+    finally:
+        release.set()
+        thread.join()
+    assert parallel._forkable()

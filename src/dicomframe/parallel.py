@@ -217,9 +217,17 @@ def choose_mode(parallel: str, codecs: Sequence[Codec], workers: int, jobs: int)
     return "threads"
 
 
+# Threads that make forking safe themselves: fsspec resets its IO loop in a forked child
+# (os.register_at_fork), so a process that read a URL still forks its workers.
+_FORK_AWARE_THREADS = frozenset({"fsspecIO"})
+
+
 def _forkable() -> bool:
     """Whether forking workers is safe here: no other thread, and not a daemonic worker."""
-    if not can_fork() or threading.active_count() > 1:
+    if not can_fork():
+        return False
+    current = threading.current_thread()
+    if any(t is not current and t.name not in _FORK_AWARE_THREADS for t in threading.enumerate()):
         return False
     from multiprocessing import process  # here: importing multiprocessing takes 20 ms
 

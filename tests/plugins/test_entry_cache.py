@@ -375,3 +375,18 @@ def test_a_fresh_process_imports_no_metadata_when_the_cache_answers(tmp_path: Pa
         [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
     ).stdout.splitlines()
     assert off == runs[0]
+
+
+def test_the_importlib_metadata_backport_keeps_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dask imports importlib_metadata, whose finder reads sys.path as PathFinder does."""
+    backport = pytest.importorskip("importlib_metadata")
+    finder = backport.MetadataPathFinder()
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, finder])
+    assert entry_cache.cache_file() is not None
+
+    class Other:
+        def find_distributions(self, *args: object) -> list[object]:
+            return []
+
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Other()])
+    assert entry_cache.cache_file() is None  # an unknown finder: nothing is remembered

@@ -209,9 +209,17 @@ def _other_finders() -> bool:
     from importlib.machinery import PathFinder
 
     return any(
-        finder is not PathFinder and hasattr(finder, "find_distributions")
+        finder is not PathFinder
+        and hasattr(finder, "find_distributions")
+        and not _same_as_path_finder(finder)
         for finder in sys.meta_path
     )
+
+
+def _same_as_path_finder(finder: object) -> bool:
+    """The importlib_metadata backport's finder (dask imports it): sys.path, as PathFinder."""
+    kind = type(finder)
+    return kind.__name__ == "MetadataPathFinder" and kind.__module__ == "importlib_metadata"
 
 
 def _path_entry(entry: object) -> list[Any]:
