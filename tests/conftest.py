@@ -32,13 +32,15 @@ def _no_threads_left_behind() -> Iterator[None]:
 
     dicomframe forks its workers only from a process without other threads
     (fsspec's IO thread excepted), so a thread left by one module (fsspec's
-    loop executor, a test server's keep-alive handler) would turn the forking
-    tests of a later module into serial runs. fsspec's loop is stopped here,
-    and the others are given a moment to end.
+    loop executor, dask's local scheduler pool, a test server's keep-alive
+    handler) would turn the forking tests of a later module into serial runs.
+    fsspec's loop and dask's pool are stopped here, and the others are given
+    a moment to end.
     """
     before = set(threading.enumerate())
     yield
     _stop_fsspec_loop()
+    _stop_dask_pool()
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
@@ -70,6 +72,15 @@ def _stop_fsspec_loop() -> None:
         loop.close()
     asyn.loop[0] = None
     asyn.iothread[0] = None
+
+
+def _stop_dask_pool() -> None:
+    """Shut the pool of dask's local threaded scheduler (a ``compute()`` without a cluster)."""
+    threaded = sys.modules.get("dask.threaded")
+    pool = None if threaded is None else threaded.default_pool
+    if pool is not None:
+        pool.shutdown(wait=True)
+        threaded.default_pool = None
 
 
 def _subclasses(kind: type) -> list[type]:
