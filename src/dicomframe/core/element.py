@@ -169,13 +169,18 @@ class DataElement:
         if value is not _UNSET:
             return value
         raw = self._raw
-        if type(raw) is bytes and self.vr in _PLAIN_TEXT and raw.isascii():
-            # One ASCII value of a VR whose text is itself (UI, CS, LO, SH, AE, AS): the same
-            # in every character set but ISO 2022's (an ESC) and needing no type, so
-            # decoded here, without the general path's dispatch.
-            if b"\\" not in raw and b"\x1b" not in raw:
-                value = self._value = raw.decode("ascii").strip(" \0")
-                return value
+        # One ASCII value of a VR whose text is itself (UI, CS, LO, SH, AE, AS): the same in
+        # every character set but ISO 2022's (an ESC) and needing no type, so decoded here,
+        # without the general path's dispatch.
+        if (
+            type(raw) is bytes
+            and self.vr in _PLAIN_TEXT
+            and raw.isascii()
+            and b"\\" not in raw
+            and b"\x1b" not in raw
+        ):
+            value = self._value = raw.decode("ascii").strip(" \0")
+            return value
         if type(raw) is Unparsed:  # a sequence whose items are parsed on first use
             value = self._value = raw.parse()
             self._raw = None

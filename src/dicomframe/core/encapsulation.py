@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import struct
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,6 +106,25 @@ def frame_spans(
 def _by_extended(
     raw: memoryview, base: int, offsets: np.ndarray, lengths: np.ndarray
 ) -> list[list[Span]]:
+    def is_item(at: int) -> bool:
+        return bytes(raw[at : at + 4]) == _ITEM
+
+    return extended_spans(offsets, lengths, base, len(raw), is_item)
+
+
+def extended_spans(
+    offsets: np.ndarray,
+    lengths: np.ndarray,
+    base: int,
+    size: int,
+    is_item: Callable[[int], bool] | None = None,
+) -> list[list[Span]]:
+    """One span per frame from the Extended Offset Table and its lengths (PS3.5 A.4).
+
+    ``base`` is where the first fragment's item starts in the value of
+    ``size`` bytes; ``is_item(at)`` checks that an item header begins at
+    ``at`` where those bytes are at hand (a value at a URL is not fetched for it).
+    """
     if len(offsets) != len(lengths):
         raise InvalidDicomError(
             f"Extended Offset Table has {len(offsets)} offsets but {len(lengths)} lengths",
@@ -114,7 +133,7 @@ def _by_extended(
     spans = []
     for index, (offset, length) in enumerate(zip(offsets.tolist(), lengths.tolist(), strict=True)):
         start = base + offset + 8
-        if start + length > len(raw) or bytes(raw[base + offset : base + offset + 4]) != _ITEM:
+        if start + length > size or (is_item is not None and not is_item(base + offset)):
             raise InvalidDicomError(
                 f"Extended Offset Table entry {index} ({offset}, length {length}) does not point "
                 "at a fragment inside the Pixel Data",

@@ -160,22 +160,9 @@ def _by_extended(
     offsets: np.ndarray[Any, Any],
     lengths: np.ndarray[Any, Any],
 ) -> list[list[Span]]:
-    if len(offsets) != len(lengths):
-        raise InvalidDicomError(
-            f"Extended Offset Table has {len(offsets)} offsets but {len(lengths)} lengths",
-            tag=0x7FE00001,
-        )
-    spans = []
-    for index, (start, size) in enumerate(zip(offsets.tolist(), lengths.tolist(), strict=True)):
-        at = first + start + 8
-        if at + size > length:
-            raise InvalidDicomError(
-                f"Extended Offset Table entry {index} ({start}, length {size}) does not point "
-                "at a fragment inside the Pixel Data",
-                tag=0x7FE00001,
-            )
+    spans = encapsulation.extended_spans(offsets, lengths, first, length)
+    for ((at, size),) in spans:
         source.note_extent(offset + at - 8, offset + at + size)
-        spans.append([(at, size)])
     return spans
 
 
