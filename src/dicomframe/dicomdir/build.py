@@ -44,6 +44,7 @@ from dicomframe.dicomdir.fileset import (
     NEXT_RECORD,
     RECORD_TYPE,
     REFERENCED_FILE_ID,
+    text_of,
 )
 from dicomframe.dicomdir.records import RECORD_KEYS, Key, record_type_for
 from dicomframe.errors import DicomError, InvalidDicomError
@@ -117,8 +118,8 @@ class _Builder:
     def add(self, path: Path, parts: tuple[str, ...], ds: Dataset, meta: Dataset) -> str | None:
         """Add one file's records; why it was not added, else None."""
         # The dataset's UIDs first: a meta that disagrees with them is the one that is wrong.
-        sop_class = _text(ds.get("SOPClassUID") or meta.get("MediaStorageSOPClassUID"))
-        sop_instance = _text(ds.get("SOPInstanceUID") or meta.get("MediaStorageSOPInstanceUID"))
+        sop_class = text_of(ds.get("SOPClassUID") or meta.get("MediaStorageSOPClassUID"))
+        sop_instance = text_of(ds.get("SOPInstanceUID") or meta.get("MediaStorageSOPInstanceUID"))
         if not sop_class or not sop_instance:
             return "no SOP Class UID or SOP Instance UID"
         record_type = record_type_for(sop_class, uid_name(sop_class))
@@ -128,18 +129,18 @@ class _Builder:
             return f"SOP Instance {sop_instance} is already in the DICOMDIR"
         for level in ("STUDY", "SERIES"):
             missing = [k.keyword for k in RECORD_KEYS[level] if k.kind == "required"]
-            absent = [keyword for keyword in missing if not _text(ds.get(keyword))]
+            absent = [keyword for keyword in missing if not text_of(ds.get(keyword))]
             if absent:
                 return f"no {', '.join(absent)}"
-        patient_key = _text(ds.get("PatientID")) or "name:" + _text(ds.get("PatientName"))
+        patient_key = text_of(ds.get("PatientID")) or "name:" + text_of(ds.get("PatientName"))
         patient = self._node(self.patients, patient_key, "PATIENT", ds, path)
-        study = self._node(patient.children, _text(ds.StudyInstanceUID), "STUDY", ds, path)
-        series = self._node(study.children, _text(ds.SeriesInstanceUID), "SERIES", ds, path)
+        study = self._node(patient.children, text_of(ds.StudyInstanceUID), "STUDY", ds, path)
+        series = self._node(study.children, text_of(ds.SeriesInstanceUID), "SERIES", ds, path)
         leaf = _Node(self._record(record_type, ds, path))
         leaf.record.set(REFERENCED_FILE_ID, list(parts), VR.CS)
         leaf.record.set(0x00041510, sop_class, VR.UI)
         leaf.record.set(0x00041511, sop_instance, VR.UI)
-        leaf.record.set(0x00041512, _text(meta.get("TransferSyntaxUID")), VR.UI)
+        leaf.record.set(0x00041512, text_of(meta.get("TransferSyntaxUID")), VR.UI)
         series.children[sop_instance] = leaf
         self.instances.add(sop_instance)
         return None
@@ -173,7 +174,7 @@ class _Builder:
     def _key(self, key: Key, ds: Dataset, path: Path) -> DataElement | None:
         """One key's element: from ``ds``, an alternative, invented, empty or none."""
         for keyword in (key.keyword, *key.alternatives):
-            if keyword in ds and (key.kind in "23" or _text(ds.get(keyword))):
+            if keyword in ds and (key.kind in "23" or text_of(ds.get(keyword))):
                 if keyword != key.keyword:
                     self._warn(path, f"{key.keyword} missing, using {keyword}")
                 return _copy(ds[keyword], key.keyword)
@@ -398,10 +399,10 @@ def _verified_at(record: Dataset, ds: Dataset) -> None:
 
     The instance keeps it in each item of the Verifying Observer Sequence.
     """
-    if _text(ds.get("VerificationFlag")) != "VERIFIED":
+    if text_of(ds.get("VerificationFlag")) != "VERIFIED":
         return
     times = [
-        _text(item.get("VerificationDateTime"))
+        text_of(item.get("VerificationDateTime"))
         for item in ds.get("VerifyingObserverSequence") or []
     ]
     times = [time for time in times if time]
@@ -417,11 +418,3 @@ def _has_text(record: Dataset) -> bool:
         if element.vr is VR.SQ and any(_has_text(item) for item in element.sequence):
             return True
     return False
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return "\\".join(str(v) for v in value)
-    return str(value).strip()

@@ -87,7 +87,7 @@ class Record:
         self.dataset = dataset
         self.offset = offset
         self.path = path
-        self.record_type = _text(dataset.get(RECORD_TYPE))
+        self.record_type = text_of(dataset.get(RECORD_TYPE))
         self.parent: Record | None = None
         self.children: tuple[Record, ...] = ()
         self.depth = 0
@@ -155,7 +155,7 @@ class FileSet:
     @property
     def file_set_id(self) -> str:
         """The File-set ID (0004,1130); ``""`` when there is none."""
-        return _text(self.dataset.get("FileSetID"))
+        return text_of(self.dataset.get("FileSetID"))
 
     def __iter__(self) -> Iterator[Record]:
         for root in self.roots:
@@ -177,12 +177,12 @@ class FileSet:
         IMAGE records of that series of that patient. Values compare as
         text, so ``SeriesNumber=2`` matches ``"2"``.
         """
-        wanted = {keyword: _text(value) for keyword, value in keys.items()}
+        wanted = {keyword: text_of(value) for keyword, value in keys.items()}
         return [
             record
             for record in self
             if (record_type is None or record.record_type == record_type)
-            and all(_text(record.lookup(k)) == v for k, v in wanted.items())
+            and all(text_of(record.lookup(k)) == v for k, v in wanted.items())
         ]
 
     def patients(self) -> list[Record]:
@@ -362,7 +362,7 @@ def _referenced_path(item: Dataset, folder: Path, offset: int) -> Path | None:
     return folder.joinpath(*parts)
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
     """A value as text: multi-valued ones joined with backslashes, None as ``""``."""
     if value is None:
         return ""
