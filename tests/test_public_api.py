@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 
@@ -35,6 +36,7 @@ ERRORS = [
     "EncodingError",
     "NoCodecError",
     "WriteError",
+    "MissingDependencyError",
     "DicomWarning",
 ]
 
@@ -69,6 +71,7 @@ def test_errors_are_the_errors_module_classes(name: str) -> None:
         ("PluginError", (errors.DicomError,)),
         ("EncodingError", (errors.DicomError, ValueError)),
         ("WriteError", (errors.DicomError, OSError)),
+        ("MissingDependencyError", (errors.DicomError, ImportError)),
         ("DicomWarning", (UserWarning,)),
         ("CodecFallbackWarning", (errors.DicomWarning,)),
         ("CharsetWarning", (errors.DicomWarning,)),
@@ -144,3 +147,25 @@ def test_lazy_names_are_listed_and_unknown_names_fail() -> None:
     assert dcf.PixelData.__module__ == "dicomframe.core.pixel_data"
     with pytest.raises(AttributeError, match="no attribute 'NoSuchName'"):
         _ = dcf.NoSuchName  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("missing", "use"),
+    [
+        ("fsspec", lambda: dcf.read("s3://bucket/file.dcm")),
+        ("dask", lambda: __import__("dicomframe.dask", fromlist=["frames"]).frames(["x.dcm"])),
+        ("requests", lambda: dcf.read_dicomweb("http://127.0.0.1:1", "1", "2", "3")),
+    ],
+)
+def test_a_missing_optional_package_names_its_extra(
+    missing: str, use: Callable[[], object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """URLs, Dask arrays and DICOMweb need the distributed extra: the error says so."""
+    for name in list(sys.modules):
+        if name == missing or name.startswith(missing + "."):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, missing, None)  # importing it now raises ImportError
+    with pytest.raises((errors.MissingDependencyError, OSError)) as caught:
+        use()
+    assert isinstance(caught.value, errors.DicomError)
+    assert "pip install 'dicomframe[distributed]'" in str(caught.value)

@@ -17,7 +17,9 @@ input, ``OSError`` for a failed write), so ``except ValueError`` still works::
     ├── PluginError(DicomError)                          .plugin
     ├── EncodingError(DicomError, ValueError)            .tag
     ├── ImageModeError(DicomError, ValueError)           .info .mode
-    └── WriteError(DicomError, OSError)                  .path
+    ├── WriteError(DicomError, OSError)                  .path
+    ├── DeidentificationError(DicomError, ValueError)
+    └── MissingDependencyError(DicomError, ImportError)  .requires (an optional package)
     DicomWarning(UserWarning) → CodecFallbackWarning, CharsetWarning,
                                 RepairWarning (.tag .offset .action), PluginWarning
 
@@ -44,6 +46,7 @@ __all__ = [
     "ImageModeError",
     "InvalidDicomError",
     "LimitError",
+    "MissingDependencyError",
     "NoCodecError",
     "PluginError",
     "PluginWarning",
@@ -51,6 +54,7 @@ __all__ = [
     "SourceChangedError",
     "UnknownTransferSyntaxError",
     "WriteError",
+    "require",
 ]
 
 
@@ -228,6 +232,28 @@ class WriteError(DicomError, OSError):
 
 class DeidentificationError(DicomError, ValueError):
     """A de-identified output failed its check (see dicomframe.deid.verify); nothing was written."""
+
+
+class MissingDependencyError(DicomError, ImportError):
+    """A feature needs an optional package that is not installed; the message says which extra."""
+
+    def __init__(self, message: str, *, requires: str = "") -> None:
+        super().__init__(message)
+        self.requires = requires
+
+
+def require(module: str, feature: str, extra: str) -> Any:
+    """Import ``module`` for ``feature``, or raise :class:`MissingDependencyError` (``extra``)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        package = module.split(".", 1)[0]
+        raise MissingDependencyError(
+            f"{feature} needs {package}, which is not installed: pip install 'dicomframe[{extra}]'",
+            requires=package,
+        ) from exc
 
 
 class DicomWarning(UserWarning):

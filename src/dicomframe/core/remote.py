@@ -113,8 +113,13 @@ class RemoteTarget(NamedTuple):
         """The fsspec filesystem and the path on it."""
         if not isinstance(self.url, str):
             return self.url.fs, self.url.path
-        import fsspec.core  # type: ignore[import-untyped]
-
+        try:
+            import fsspec.core  # type: ignore[import-untyped]
+        except ImportError as exc:
+            raise RemoteError(
+                f"cannot open {self.url}: URLs are read with fsspec, which is not installed "
+                "(pip install 'dicomframe[distributed]', and s3fs, gcsfs... for the storage)"
+            ) from exc
         try:
             fs, path = fsspec.core.url_to_fs(self.url, **dict(self.storage_options))
         except (ImportError, ValueError) as exc:  # an unknown protocol, a missing backend

@@ -33,6 +33,7 @@ import numpy as np
 
 from dicomframe.core.reader import read
 from dicomframe.dask.layout import FileFrames, PathOrUrl, scan
+from dicomframe.errors import require
 from dicomframe.rendering.apply import apply_modality_lut, apply_voi_lut
 
 __all__ = ["frames"]
@@ -80,6 +81,7 @@ def frames(
         When no file is given, ``chunks`` is below 1, or a file's frames
         differ from the first file's (the message names it).
     """
+    require("dask.array", "dicomframe.dask.frames", "distributed")  # or a clear error
     import dask.array as da
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dicomframe.errors import LimitError
+from dicomframe.errors import LimitError, require
 
 if TYPE_CHECKING:
     import requests
@@ -43,9 +43,9 @@ def session_or_new(session: requests.Session | None) -> requests.Session:
     """``session``, or a new ``requests.Session`` (importing requests now, not before)."""
     if session is not None:
         return session
-    import requests
-
-    return requests.Session()
+    requests_module = require("requests", "DICOMweb", "distributed")
+    session_: requests.Session = requests_module.Session()
+    return session_
 
 
 def get(
