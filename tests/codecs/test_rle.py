@@ -35,7 +35,7 @@ from tests.codecs.common import case_id, read_quietly, require_backend
 from tests.reference import TESTDATA, project_files, pydicom_files, require_tool
 
 RLE, PYLIBJPEG_RLE = rle.RLE, rle.PYLIBJPEG_RLE
-CODECS = (RLE, PYLIBJPEG_RLE)  # the decoders
+CODECS = (RLE, PYLIBJPEG_RLE, IMAGECODECS_RLE)  # the decoders
 ENCODERS = (RLE, PYLIBJPEG_RLE, IMAGECODECS_RLE)
 RLE_UID = "1.2.840.10008.1.2.5"
 EXPLICIT_LE = "1.2.840.10008.1.2.1"
@@ -806,8 +806,8 @@ def test_codec_facts() -> None:
     assert RLE.transfer_syntaxes == PYLIBJPEG_RLE.transfer_syntaxes == frozenset({RLE_UID})
     assert rle.dicomframe_codecs() == [RLE, PYLIBJPEG_RLE]
     assert IMAGECODECS_RLE.name == "imagecodecs-rle"
-    assert IMAGECODECS_RLE.priority > PYLIBJPEG_RLE.priority  # the first encoder when installed
-    assert IMAGECODECS_RLE.decode is None  # pylibjpeg-rle decodes faster
+    assert IMAGECODECS_RLE.priority > PYLIBJPEG_RLE.priority  # the first RLE codec when installed
+    assert IMAGECODECS_RLE.decode is not None
     assert IMAGECODECS_RLE.transfer_syntaxes == frozenset({RLE_UID})
 
 
@@ -819,6 +819,9 @@ def test_each_direction_goes_to_its_fastest_backend() -> None:
     encoded, used = manager.encode_with(frame, "RLELossless")
     assert used == "imagecodecs-rle"
     decoded, used = manager.decode_with(encoded)
+    assert used == "imagecodecs-rle"
+    np.testing.assert_array_equal(decoded.array, frame.array)
+    decoded, used = manager.decode_with(encoded, block=["imagecodecs-rle"])
     assert used == "pylibjpeg-rle"
     np.testing.assert_array_equal(decoded.array, frame.array)
     _, used = manager.encode_with(frame, "RLELossless", block=["imagecodecs-rle"])
@@ -827,12 +830,15 @@ def test_each_direction_goes_to_its_fastest_backend() -> None:
     assert used == "rle"
 
 
-def test_pylibjpeg_rle_is_tried_first(codecs: CodecManager) -> None:
+def test_the_order_of_the_rle_decoders(codecs: CodecManager) -> None:
     require_backend(PYLIBJPEG_RLE)
+    require_backend(IMAGECODECS_RLE)
     frame = read_quietly(RLE_FILES[0]).pixel_data[0]
     _, used = codecs.decode_with(frame)
+    assert used == "imagecodecs-rle"
+    _, used = codecs.decode_with(frame, block=["imagecodecs-rle"])
     assert used == "pylibjpeg-rle"
-    _, used = codecs.decode_with(frame, block=["pylibjpeg-rle"])
+    _, used = codecs.decode_with(frame, block=["imagecodecs-rle", "pylibjpeg-rle"])
     assert used == "rle"
 
 
@@ -867,3 +873,18 @@ def test_passes_the_conformance_checks(codec: Codec) -> None:
     require_backend(codec)
     report = check_codec(codec)
     assert len(report.round_trips) >= 8
+
+
+def test_a_packbits_bomb_is_refused_before_it_is_allocated(codecs: CodecManager) -> None:
+    """A segment that expands 64x past its plane: imagecodecs-rle stops at the plane."""
+    require_backend(IMAGECODECS_RLE)
+    info = FrameInfo(rows=4, columns=4, transfer_syntax_uid=RLE_UID)
+    bomb = bytes([0x81, 0]) * 50_000  # each pair: 128 zero bytes, 6.4 MB in all
+    frame = EncapsulatedFrame([_header(1, 64) + bomb], info)
+    assert IMAGECODECS_RLE.decode is not None
+    with pytest.raises(DecodeError, match="more than the 16 bytes of its plane") as caught:
+        IMAGECODECS_RLE.decode(frame)
+    assert caught.value.codec == "imagecodecs-rle"
+    # a last run that overshoots by less than one run is cut, as every RLE decoder cuts it
+    cut = EncapsulatedFrame([_header(1, 64) + bytes([0x81, 9])], info)
+    assert codecs.decode(cut, codec="imagecodecs-rle").data.tolist() == [9] * 16

@@ -66,9 +66,12 @@ __all__ = [
     "PYLIBJPEG_RLE",
     "RLE",
     "check_encodable",
+    "decoded_info",
     "dicomframe_codecs",
     "encapsulate_segments",
+    "native_frame",
     "parse_header",
+    "segments_to_values",
     "why_not",
 ]
 
@@ -147,7 +150,7 @@ def _typed(values: Array, info: FrameInfo) -> Array:
     return flat
 
 
-def _segments_to_values(
+def segments_to_values(
     pieces: list[tuple[int, int, Array]], info: FrameInfo, out: Array | None
 ) -> Array:
     """Segments' bytes (sample by sample, most significant first) shifted into the values.
@@ -182,7 +185,7 @@ def _full(photometric: str) -> str:
 
 
 @functools.lru_cache(maxsize=32)
-def _decoded_info(info: FrameInfo) -> FrameInfo:
+def decoded_info(info: FrameInfo) -> FrameInfo:
     """What a decoded frame of ``info`` is (the frames of a file share it: made once)."""
     return info.replace(
         photometric_interpretation=_full(info.photometric_interpretation),
@@ -191,8 +194,9 @@ def _decoded_info(info: FrameInfo) -> FrameInfo:
     )
 
 
-def _output(values: Array, info: FrameInfo) -> NativeFrame:
-    return NativeFrame(values, _decoded_info(info))
+def native_frame(values: Array, info: FrameInfo) -> NativeFrame:
+    """The decoded frame of flat ``values``, its info as :func:`decoded_info` says."""
+    return NativeFrame(values, decoded_info(info))
 
 
 def _decode_rle(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
@@ -203,8 +207,8 @@ def _decode_rle(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
         pieces = decode_pieces(data, parse_header(data, info), info.rows, info.columns)
     except ValueError as exc:
         raise DecodeError(str(exc), codec=_RLE, frame_index=frame.index) from exc
-    out = decode_target(options, _decoded_info(info), f"<u{info.bits_allocated // 8}")
-    return _output(_segments_to_values(pieces, info, out), info)
+    out = decode_target(options, decoded_info(info), f"<u{info.bits_allocated // 8}")
+    return native_frame(segments_to_values(pieces, info, out), info)
 
 
 # -- numpy encoding ---------------------------------------------------------------------
@@ -349,7 +353,7 @@ def _decode_pylibjpeg(frame: EncapsulatedFrame, /, **_options: Any) -> NativeFra
     planes = np.frombuffer(raw, dtype=np.uint8).reshape(info.samples_per_pixel, pixels, width)
     if info.samples_per_pixel > 1:
         planes = planes.transpose(1, 0, 2).copy()
-    return _output(_planes_to_values(planes, info), info)
+    return native_frame(_planes_to_values(planes, info), info)
 
 
 def _encode_pylibjpeg(
