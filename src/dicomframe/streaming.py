@@ -39,7 +39,7 @@ from dicomframe.core.reader import read
 from dicomframe.core.remote import is_remote
 from dicomframe.core.remote import target as remote_target
 from dicomframe.core.remote_write import local_copy, uploading
-from dicomframe.core.set_pixels import describe_pixels, native_value, set_syntax
+from dicomframe.core.set_pixels import describe_pixels, frame_bytes, set_syntax
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
 from dicomframe.core.vr import VR
 from dicomframe.core.writer import atomic_file, build_meta, encode_file
@@ -353,7 +353,7 @@ def _write_native(handle: BinaryIO, job: _Job) -> None:
     for index, converted in job.converted():  # big endian: swapped in the VR's unit, as in memory
         frame = converted.frame
         assert isinstance(frame, NativeFrame)  # a native target: decoded, never encoded
-        handle.write(native_value([frame], vr, little_endian=target.is_little_endian))
+        handle.write(frame_bytes(frame, vr, little_endian=target.is_little_endian))
         job.written(index)
     if length % 2:
         handle.write(b"\0")

@@ -302,6 +302,19 @@ def native_value(frames: Sequence[NativeFrame], vr: VR, *, little_endian: bool) 
     return (swap_units(logical, unit) if unit > 1 else logical).tobytes()
 
 
+def frame_bytes(frame: NativeFrame, vr: VR, *, little_endian: bool) -> bytes | memoryview:
+    """One frame's bytes as :func:`native_value` stores them, for the streaming writer.
+
+    A view on the frame's data, not a copy, where neither byte swapping nor
+    bit packing is needed.
+    """
+    info = frame.info
+    if info.bits_allocated == 1 or swap_unit(vr, little_endian=little_endian) > 1:
+        return native_value([frame], vr, little_endian=little_endian)
+    values = np.ascontiguousarray(interleaved(frame), info.dtype).reshape(-1)
+    return memoryview(values.view(np.uint8))  # type: ignore[arg-type] # numpy is a Buffer
+
+
 def interleaved(frame: NativeFrame) -> np.ndarray[Any, Any]:
     """The frame's values colour-by-pixel (its flat data unless it is planar)."""
     info = frame.info
