@@ -497,3 +497,22 @@ def test_written_file_read_by_dcmread_equals(tmp_path: Path) -> None:
     again = dcf.read(out.getvalue())
     assert np.array_equal(again.pixel_array, ds.pixel_array)
     assert again.to_json_dict() == ds.to_json_dict()
+
+
+def test_values_that_break_their_vr_are_kept_as_read_and_written_back() -> None:
+    """Real files hold ACR-NEMA dates and hex UIDs: from JSON they stay as they came."""
+    model = {
+        "00080020": {"vr": "DA", "Value": ["1997.04.24"]},
+        "00080018": {"vr": "UI", "Value": ["dccc9599087131742838cc1162a630fe"]},
+        "00200010": {"vr": "SH", "Value": ["a-study-id-longer-than-sixteen"]},
+    }
+    ds = dcf.Dataset.from_json(model)
+    written = io.BytesIO()
+    dcf.write(ds, written, transfer_syntax="ExplicitVRLittleEndian")
+    back = dcf.read(written.getvalue(), force=True)
+    assert back.StudyDate == "1997.04.24"
+    assert back.SOPInstanceUID == "dccc9599087131742838cc1162a630fe"
+    assert back.StudyID == "a-study-id-longer-than-sixteen"
+    back.StudyDate = "1997.04.25"  # a value set by the user is checked as ever
+    with pytest.raises(dcf.EncodingError, match=r"\(0008,0020\)"):
+        dcf.write(back, io.BytesIO(), transfer_syntax="ExplicitVRLittleEndian")

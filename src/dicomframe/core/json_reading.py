@@ -47,6 +47,7 @@ from dicomframe.core.element import DataElement, Sequence
 from dicomframe.core.json_values import decoded_text, encoded_numbers, json_type, number, texts
 from dicomframe.core.limits import Budget, Limits, allow_recursion, resolve_limits
 from dicomframe.core.tag import Tag
+from dicomframe.core.values import follows_rules
 from dicomframe.core.vr import BINARY_NUMBER_FORMATS, BYTES_VRS, VR
 from dicomframe.errors import InvalidDicomError, LimitError
 
@@ -133,7 +134,15 @@ class _Reader:
                 ]
                 return DataElement(tag, vr, numbers[0] if len(numbers) == 1 else numbers)
             return _binary_element(tag, vr, encoded_numbers(members, vr, tag))
-        return DataElement(tag, vr, decoded_text(texts(members, vr, tag), vr, tag))
+        text = texts(members, vr, tag)
+        if text.isascii() and "\x1b" not in text and not follows_rules(text, vr):
+            # A value that breaks its VR's rules (an ACR-NEMA date, a UID in hex, a long SH)
+            # comes from a file that held it: kept as read, as dcf.read keeps it, so it is
+            # written back as it came rather than refused as a new value would be. ASCII
+            # without an escape is the same bytes in every character set.
+            raw = text.encode("ascii")
+            return DataElement(tag, vr, raw=raw + (b"\0" if vr is VR.UI else b" ") * (len(raw) % 2))
+        return DataElement(tag, vr, decoded_text(text, vr, tag))
 
     def bulk_data(self, tag: Tag, vr: VR, uri: str, depth: int) -> DataElement:
         if self.handler is None:

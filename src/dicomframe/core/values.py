@@ -378,6 +378,13 @@ def _ds_text(member: numbers.Real, tag: int | None) -> str:
         raise _error(str(exc), member, VR.DS, tag) from exc
 
 
+def follows_rules(text: str, vr: VR | str) -> bool:
+    """Whether each value of ``text`` (backslash-separated) keeps its VR's length and characters."""
+    vr = VR(vr)
+    pieces = [text] if vr in SINGLE_VALUE_TEXT_VRS else text.split("\\")
+    return all(_is_valid(piece, vr) for piece in pieces)
+
+
 def _is_valid(text: str, vr: VR) -> bool:
     try:
         _check_text(text, vr, None)
