@@ -100,7 +100,8 @@ def get_image(  # noqa: PLR0913 - the options are keyword-only
         A NativeFrame, an EncapsulatedFrame (decoded through ``codecs``) or a Dataset
         (its frame ``frame_index``, default 0).
     dataset
-        The frame's dataset, for the Modality LUT, VOI and palette (a Dataset frame's own).
+        The frame's dataset, for the Modality LUT, VOI and palette (a Dataset frame's own);
+        an enhanced multi-frame dataset's per-frame functional groups come first.
     display
         Render an 8-bit "L" or "RGB" image; implied by the four options below.
     modality_lut
@@ -144,7 +145,7 @@ def get_image(  # noqa: PLR0913 - the options are keyword-only
     native, ds = _native(frame, dataset, frame_index, codecs, decode_options)
     image, kept = _made_image(
         native, ds, display, modality_lut, (voi, window, voi_function), palette,
-        allow_precision_loss,
+        allow_precision_loss, number,
     )  # fmt: skip
     if overlays:
         from dicomframe.overlay_burn import burn_overlays
@@ -165,6 +166,7 @@ def _made_image(  # noqa: PLR0913, PLR0917 - get_image's options, passed on
     voi_options: tuple[int | None, tuple[float, float] | None, str | None],
     palette: bool,
     allow_precision_loss: bool,
+    number: int | None,
 ) -> tuple[Image.Image, bool]:
     """The image, and whether it holds the frame's values as stored (no rendering)."""
     info = native.info
@@ -179,7 +181,7 @@ def _made_image(  # noqa: PLR0913, PLR0917 - get_image's options, passed on
         return image, True
     _check_samples(info)
     if info.samples_per_pixel == 1:
-        return _gray_image(native, ds, modality_lut, voi_options), False
+        return _gray_image(native, ds, modality_lut, voi_options, number), False
     if adjusted:
         message = "the Modality LUT and VOI apply to MONOCHROME1/2 frames, not "
         raise ImageModeError(message + info.photometric_interpretation, info=info)
@@ -312,15 +314,18 @@ def _gray_image(
     ds: Dataset | None,
     modality_lut: bool | None,
     options: tuple[int | None, tuple[float, float] | None, str | None],
+    number: int | None,
 ) -> Image.Image:
-    """Modality LUT, VOI and MONOCHROME1 inversion: an 8-bit "L" image."""
+    """Modality LUT, VOI and MONOCHROME1 inversion: an 8-bit "L" image (frame ``number``'s)."""
     info = native.info
     if modality_lut and ds is None:
         raise ValueError("modality_lut=True needs the dataset: pass dataset= or the Dataset")
     values = native.array.astype(np.float64)
     if ds is not None and modality_lut is not False:
-        values = rendering.read_modality(ds, values, signed=info.pixel_representation == 1)
-    return _image(_render_gray(values, ds, info, options))
+        rescale = rendering.frame_source(ds, number, rendering.PIXEL_VALUE_TRANSFORMATION)
+        values = rendering.read_modality(rescale, values, signed=info.pixel_representation == 1)
+    voi = None if ds is None else rendering.frame_source(ds, number, rendering.FRAME_VOI_LUT)
+    return _image(_render_gray(values, voi, info, options))
 
 
 def _colour_image(native: NativeFrame) -> Image.Image:

@@ -44,6 +44,8 @@ from dicomframe.rendering.pipeline import (
     window_problem,
 )
 from dicomframe.rendering.readers import (
+    FRAME_VOI_LUT,
+    PIXEL_VALUE_TRANSFORMATION,
     frame_source,
     read_lut,
     read_modality,
@@ -54,7 +56,9 @@ from dicomframe.rendering.readers import (
 )
 
 __all__ = [
+    "FRAME_VOI_LUT",
     "LUT",
+    "PIXEL_VALUE_TRANSFORMATION",
     "VOI_FUNCTIONS",
     "apply_modality_lut",
     "apply_palette",
