@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 
 from dicomframe.core.limits import Limits, resolve_limits
 from dicomframe.core.source import Source
-from dicomframe.errors import DicomError, InvalidDicomError, SourceChangedError
+from dicomframe.errors import DicomError, InvalidDicomError, SourceChangedError, require
 
 __all__ = [
     "HEAD_BYTES",
@@ -113,15 +113,9 @@ class RemoteTarget(NamedTuple):
         """The fsspec filesystem and the path on it."""
         if not isinstance(self.url, str):
             return self.url.fs, self.url.path
+        fsspec_core = require("fsspec.core", f"{self.url}: reading a URL", "distributed")
         try:
-            import fsspec.core  # type: ignore[import-untyped]
-        except ImportError as exc:
-            raise RemoteError(
-                f"cannot open {self.url}: URLs are read with fsspec, which is not installed "
-                "(pip install 'dicomframe[distributed]', and s3fs, gcsfs... for the storage)"
-            ) from exc
-        try:
-            fs, path = fsspec.core.url_to_fs(self.url, **dict(self.storage_options))
+            fs, path = fsspec_core.url_to_fs(self.url, **dict(self.storage_options))
         except (ImportError, ValueError) as exc:  # an unknown protocol, a missing backend
             raise RemoteError(f"cannot open {self.url}: {exc}") from exc
         return fs, path
@@ -450,7 +444,7 @@ class RemoteSource(Source):
     def _filesystem(self) -> Any:
         """The filesystem; a fresh one in a forked child, whose parent's event loop is gone."""
         if os.getpid() != self._pid:
-            import fsspec
+            import fsspec  # type: ignore[import-untyped]
 
             self._fs = fsspec.filesystem(self._protocol, skip_instance_cache=True, **self._options)
             self._lock = threading.RLock()

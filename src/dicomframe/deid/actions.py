@@ -88,6 +88,10 @@ assert set(DUMMY) | {VR.SQ, VR.UI} == set(VR)  # every VR has its dummy
 assert all(vr in DUMMY for vr in BINARY_NUMBER_FORMATS)
 
 
+# The actions a combined code's choices are tried in, by the attribute's type in the IOD.
+_BY_TYPE = {Required.TYPE1: "DZX", Required.TYPE2: "ZDX", Required.OPTIONAL: "XZD"}
+
+
 def resolve(code: str, vr: VR, required: Required = Required.UNKNOWN) -> str:
     """One action (X, Z, D, U, K or C) for an element of ``vr`` under ``code``.
 
@@ -99,8 +103,7 @@ def resolve(code: str, vr: VR, required: Required = Required.UNKNOWN) -> str:
     if "U*" in choices:
         return {VR.SQ: "K", VR.UI: "U"}.get(vr, "Z")
     if required is not Required.UNKNOWN:
-        wanted = {Required.TYPE1: "DZX", Required.TYPE2: "ZDX", Required.OPTIONAL: "XZD"}
-        return next(action for action in wanted[required] if action in choices)
+        return next(action for action in _BY_TYPE[required] if action in choices)
     if vr is VR.SQ:
         return "Z" if "Z" in choices else "D"
     return "D" if "D" in choices else "Z"

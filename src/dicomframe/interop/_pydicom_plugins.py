@@ -82,7 +82,7 @@ def _add_decoder(uid: str) -> bool:
     """Add the plugin to pydicom's decoder for ``uid``; False when pydicom has none."""
     try:
         decoder = get_decoder(uid)
-    except NotImplementedError:
+    except NotImplementedError:  # pydicom's answer for a syntax it has no decoder for
         return False
     if not decoder.is_encapsulated:
         return False  # native data: pydicom reads it itself, there is nothing to decode
@@ -95,7 +95,7 @@ def _add_encoder(uid: str) -> bool:
     """Add the plugin to pydicom's encoder for ``uid``; False when pydicom has none."""
     try:
         encoder = get_encoder(uid)
-    except NotImplementedError:
+    except NotImplementedError:  # pydicom's answer for a syntax it has no encoder for
         return False
     if LABEL not in encoder.available_plugins:
         encoder.add_plugin(LABEL, ("dicomframe.interop._pydicom_encoder", "encode_frame"))

@@ -85,7 +85,7 @@ def decode_rle(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
         try:
             got = len(imagecodecs.packbits_decode(segment, out=planes[index]))
         except (ValueError, RuntimeError):  # ImcdError: the segment runs past its plane
-            got = _cut_last_run(imagecodecs, segment, planes[index], index, frame.index)
+            got = _cut_last_run(segment, planes[index], index, frame.index)
         if got != pixels:
             raise DecodeError(
                 f"RLE segment {index} decodes to {got} bytes; the frame's "
@@ -99,13 +99,15 @@ def decode_rle(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
 
 
 def _cut_last_run(
-    imagecodecs: Any, segment: bytes, plane: np.ndarray[Any, Any], index: int, frame: int | None
+    segment: bytes, plane: np.ndarray[Any, Any], index: int, frame: int | None
 ) -> int:
     """A segment whose last run overshoots its plane is cut there, as the other decoders do.
 
     Only one run's worth (at most 128 bytes) past the plane is tolerated: more
     is damage, or a bomb, and is refused without being allocated.
     """
+    import imagecodecs
+
     pixels = plane.size
     try:
         decoded = imagecodecs.packbits_decode(segment, out=pixels + 128)
