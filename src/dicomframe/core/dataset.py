@@ -93,6 +93,33 @@ def to_tag(key: int | str) -> Tag:
         raise KeyError(f"{key!r} is neither a tag nor a DICOM keyword") from None
 
 
+class _Keyword:
+    """A DICOM keyword read as an attribute of every dataset: ``ds.PatientID``.
+
+    ``Dataset.__getattr__`` puts one on the class the first time a keyword is
+    read, so later reads find it as any attribute is found, without the
+    failed lookup, the exception and the keyword search that reach
+    ``__getattr__`` (a header scan reads the same few keywords of every
+    file). Only reading goes through it: ``Dataset.__setattr__`` still takes
+    every assignment. A keyword the dataset lacks raises AttributeError here,
+    and ``__getattr__`` then gives the full message.
+    """
+
+    __slots__ = ("name", "number")
+
+    def __init__(self, name: str, number: int) -> None:
+        self.name = name
+        self.number = number
+
+    def __get__(self, ds: Dataset | None, owner: type | None = None) -> Any:
+        if ds is None:
+            return self
+        element = ds._elements.get(self.number)  # type: ignore[call-overload] # int == Tag
+        if element is None:
+            raise AttributeError(self.name)
+        return element.value
+
+
 class Dataset:
     """An ordered collection of data elements.
 
@@ -250,6 +277,8 @@ class Dataset:
         number = _keyword_index()(name)
         if number is None:
             raise AttributeError(f"{name!r} is not a DICOM keyword")
+        if name not in vars(Dataset):
+            setattr(Dataset, name, _Keyword(name, number))  # the next read goes straight there
         element = self._elements.get(number)  # type: ignore[call-overload] # int == Tag
         if element is None:
             raise AttributeError(f"dataset has no {name} {Tag(number)}")
@@ -300,7 +329,8 @@ class Dataset:
 
     def __dir__(self) -> list[str]:
         keywords = [e.keyword for e in self._elements.values() if e.keyword]
-        return sorted(set(super().__dir__()) | set(keywords))
+        own = (n for n in super().__dir__() if not isinstance(vars(Dataset).get(n), _Keyword))
+        return sorted(set(own) | set(keywords))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Dataset:
         """A copy that owns all its values (located ones are read), with no open source."""

@@ -39,7 +39,10 @@ __all__ = [
 
 _ITEM_HEADER = {True: struct.Struct("<HHL"), False: struct.Struct(">HHL")}
 _LENGTH = {True: struct.Struct("<L"), False: struct.Struct(">L")}
+_LENGTH_FROM = {little: unpacker.unpack_from for little, unpacker in _LENGTH.items()}
 _new_tuple, _new = tuple.__new__, object.__new__
+_SQ = VR.SQ  # an enum member looked up on its class costs ~100 ns a time
+_UNDEFINED = 0xFFFFFFFF
 # PS3.5 7.1: undefined length is allowed only on these, and on UN read as a sequence.
 _UNDEFINED_OK = frozenset({VR.SQ, VR.OB, VR.OW, VR.UN})
 
@@ -65,18 +68,42 @@ def sequence(
     if not ctx.lazy:
         seq, _ = read_items(ctx, head, end, level)
         return sequence_element(head, seq, little, undefined_length=undefined)
-    outer = parser._Level(level.depth, level.charsets)  # items never look at their parent
-
-    def parse() -> Sequence:
-        return read_items(ctx, head, end, outer)[0]
-
+    args = (ctx, head.tag, head.length, head.start, head.value, end, level.depth, level.charsets)
     return DataElement._parsed(
-        head.tag, VR.SQ, _UNSET, Unparsed(parse, ctx.source), little, (), undefined, head.start
+        head.tag,
+        _SQ,
+        _UNSET,
+        Unparsed(_parse_items, ctx.source, args),
+        little,
+        (),
+        undefined,
+        head.start,
     )
 
 
-def lazy_sequence(
-    ctx: ParseContext, tag: Tag, pos: int, end: int, level: _Level
+def _parse_items(  # noqa: PLR0913, PLR0917 - what Unparsed keeps of a sequence left as bytes
+    ctx: ParseContext,
+    tag: Tag,
+    length: int,
+    start: int,
+    value: int,
+    end: int,
+    depth: int,
+    charsets: tuple[str, ...],
+) -> Sequence:
+    """The items of a sequence left unparsed: its header and level are rebuilt only now."""
+    head = parser._Header(tag, _SQ, length, start, value)
+    return read_items(ctx, head, end, parser._Level(depth, charsets))[0]  # no parent needed
+
+
+def lazy_sequence(  # noqa: PLR0913, PLR0917 - the parser's locals, passed as they are
+    ctx: ParseContext,
+    buf: memoryview,
+    tag: Tag,
+    pos: int,
+    end: int,
+    depth: int,
+    charsets: tuple[str, ...],
 ) -> tuple[DataElement, int] | None:
     """An explicit SQ at ``pos`` left unparsed, straight from its header: the common sequence.
 
@@ -84,33 +111,32 @@ def lazy_sequence(
     more left; None when the sequence needs what :func:`read_undefined` or
     the parser's checks say of it (a length past ``end``, an odd one when
     strict), which then read it the general way, errors and all. A header
-    scan meets a few sequences in every file, so the named tuples are made
-    with ``tuple.__new__`` and the element's slots set here, without calls.
+    scan meets a few sequences in every file, so the objects are made with
+    ``__new__`` and their slots set here, without calls, and what the items
+    will need is one tuple (:func:`_parse_items`).
     """
     little = ctx.little_endian
-    (length,) = _LENGTH[little].unpack_from(ctx.buffer, pos + 8)
+    length = _LENGTH_FROM[little](buf, pos + 8)[0]
     value = pos + 12
-    if length == parser.UNDEFINED:
-        walk = _new_tuple(Walk, (ctx.buffer, ctx.explicit_vr, little, ctx.max_depth, None))
-        after = skip_items(walk, tag, value, end, level.depth)
+    if length == _UNDEFINED:
+        walk = _new_tuple(Walk, (buf, ctx.explicit_vr, little, ctx.max_depth, None))
+        after = skip_items(walk, tag, value, end, depth)
     else:
         after = value + length
         if after > end or (length & 1 and ctx.strict):
             return None
-    head = _new_tuple(parser._Header, (tag, VR.SQ, length, pos, value))
-    outer = _new_tuple(parser._Level, (level.depth, level.charsets, None))
-
-    def parse() -> Sequence:
-        return read_items(ctx, head, after, outer)[0]
-
+    lazy = _new(Unparsed)
+    lazy._parse = _parse_items
+    lazy.source = ctx.source
+    lazy.args = (ctx, tag, length, pos, value, after, depth, charsets)
     element = _new(DataElement)
     element.tag = tag
-    element.vr = VR.SQ
-    element._raw = Unparsed(parse, ctx.source)
+    element.vr = _SQ
+    element._raw = lazy
     element._value = _UNSET
     element.little_endian = little
     element.charsets = ()
-    element.undefined_length = length == parser.UNDEFINED
+    element.undefined_length = length == _UNDEFINED
     element.offset = pos
     return element, after
 

@@ -323,27 +323,31 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
     defer, odd = min(ctx.defer_size, UNDEFINED), int(ctx.strict)
     meta = mode == MODE_META
     lowest, highest = (0x00020000, 0x00030000) if meta else (0, _FIRST_PIXEL_TAG)
-    tags, charsets, new, unset = _TAGS, level.charsets, object.__new__, _UNSET
+    tags, charsets, new, unset, depth = _TAGS, level.charsets, object.__new__, _UNSET, level.depth
     sq, lazy, code = _SQ_CODE[little], ctx.lazy, 0
     headers = _headers(explicit, little, meta, odd, defer)
     head64 = _HEAD64[little].unpack_from
     # Every element takes 8 bytes or more, so the element budget can only run out past
-    # check_at: one comparison per element, and none of the counting, until then.
+    # check_at: the inner loop runs to there (or to the end) without counting anything.
     budget, before = ctx.budget, len(elements)
     check_at = end if budget is None else pos + 8 * budget.left
     vr: VR | None
-    while pos < end:
-        if end - pos >= 8:
+    # The inner loop reads whole 8-byte headers up to check_at; the last few bytes, if
+    # any, are padding or a truncated header (_tail).
+    last_header = end - 8
+    hot = min(last_header, check_at)
+    while True:
+        while pos <= hot:
             # A header met before in this kind of data: what it says is known already.
             hit = headers.get(head64(buf, pos)[0])
             if hit is not None:
-                tag, vr, after, number = hit
-                value, after = pos + 8, pos + after
+                tag, vr, size, number = hit
+                after = pos + size
                 if after <= end:
                     element = new(DataElement)
                     element.tag = tag
                     element.vr = vr
-                    element._raw = bytes(data[value:after]) if copy else data[value:after]
+                    element._raw = bytes(data[pos + 8 : after]) if copy else data[pos + 8 : after]
                     element._value = unset
                     element.little_endian = little
                     element.charsets = charsets
@@ -355,12 +359,8 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
                         ordered = False
                     elements[tag] = element
                     pos = after
-                    if pos > check_at:
-                        check_at = _spend(ctx, len(elements) - before, pos)
-                        before = len(elements)
                     continue
-        vr, private = None, False
-        if end - pos >= 8:
+            vr, private = None, False
             value = pos + 8
             if explicit:
                 g, e, code, length = unpack(buf, pos)
@@ -387,62 +387,77 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
             after = value + length
             if not (lowest <= number < highest and after <= end and length < defer) or length & odd:
                 vr = None
-        if vr is None:
-            # Only the last bytes or a tag out of range may end the elements here.
-            if (end - pos < 8 or not lowest <= number < highest) and _stops(
-                ctx, pos, end, level, mode
-            ):
-                break
-            try:
-                # An SQ in a lazy read: straight to its items' end (past them, when undefined).
-                found = (
-                    code == sq
-                    and explicit
-                    and lazy
-                    and end - pos >= 12
-                    and lowest <= number < highest
-                    and items.lazy_sequence(ctx, tags.get(number) or _tag(number), pos, end, level)
-                )
-                if found:
-                    element, after = found
-                else:
-                    head = _read_header(ctx, pos, end)
-                    element, after = _read_element(ctx, head, end, level)
-            except InvalidDicomError:
-                if ctx.source.is_head:
-                    break  # the element may go on past the head: the reader reads on
-                raise
-            number = tag = element.tag
+            if vr is None:
+                # Only a tag out of range may end the elements here.
+                if not lowest <= number < highest and _stops(ctx, pos, end, level, mode):
+                    break
+                try:
+                    # An SQ in a lazy read: straight to its items' end (past them, when undefined).
+                    found = (
+                        code == sq
+                        and explicit
+                        and lazy
+                        and end - pos >= 12
+                        and lowest <= number < highest
+                        and items.lazy_sequence(
+                            ctx, buf, tags.get(number) or _tag(number), pos, end, depth, charsets
+                        )
+                    )
+                    if found:
+                        element, after = found
+                    else:
+                        head = _read_header(ctx, pos, end)
+                        element, after = _read_element(ctx, head, end, level)
+                except InvalidDicomError:
+                    if ctx.source.is_head:
+                        break  # the element may go on past the head: the reader reads on
+                    raise
+                number = tag = element.tag
+            else:
+                element = new(DataElement)
+                element.tag = tag = tags.get(number) or _tag(number)
+                element.vr = vr
+                element._raw = bytes(data[value:after]) if copy else data[value:after]
+                element._value = unset
+                element.little_endian = little
+                element.charsets = charsets
+                element.undefined_length = False
+                element.offset = pos
+                if value == pos + 8 and number != SPECIFIC_CHARACTER_SET and not private:  # 8 bytes
+                    if len(headers) >= _MAX_HEADERS:
+                        headers.clear()
+                    headers[head64(buf, pos)[0]] = (tag, vr, after - pos, number)
+            if number > last:
+                last = number
+            elif number < last:
+                ordered = False
+            elements[tag] = element
+            pos = after
+            if number == SPECIFIC_CHARACTER_SET:
+                level = _with_charsets(level, element)
+                charsets = level.charsets
         else:
-            element = new(DataElement)
-            element.tag = tag = tags.get(number) or _tag(number)
-            element.vr = vr
-            element._raw = bytes(data[value:after]) if copy else data[value:after]
-            element._value = unset
-            element.little_endian = little
-            element.charsets = charsets
-            element.undefined_length = False
-            element.offset = pos
-            if value == pos + 8 and number != SPECIFIC_CHARACTER_SET and not private:  # 8 bytes
-                if len(headers) >= _MAX_HEADERS:
-                    headers.clear()
-                headers[head64(buf, pos)[0]] = (tag, vr, after - pos, number)
-        if number > last:
-            last = number
-        elif number < last:
-            ordered = False
-        elements[tag] = element
-        pos = after
-        if number == SPECIFIC_CHARACTER_SET:
-            level = _with_charsets(level, element)
-            charsets = level.charsets
-        if pos > check_at:
-            check_at = _spend(ctx, len(elements) - before, pos)
-            before = len(elements)
+            if pos <= last_header:  # at check_at: count what was read, and go on
+                check_at = _spend(ctx, len(elements) - before, pos)
+                before, hot = len(elements), min(last_header, check_at)
+                continue
+            if pos < end:
+                _tail(ctx, pos, end, level, mode)
+        break  # the end, or what ends the elements before it
     if budget is not None:
         _spend(ctx, len(elements) - before, pos)
     object.__setattr__(ds, "_order", ordered)
     return pos
+
+
+def _tail(ctx: ParseContext, pos: int, end: int, level: _Level, mode: int) -> None:
+    """Fewer than 8 bytes remain: padding (or what ``mode`` stops at) ends the elements.
+
+    Anything else is a truncated header, an error unless the bytes are a
+    head, which the reader then reads on from in the whole file.
+    """
+    if not _stops(ctx, pos, end, level, mode) and not ctx.source.is_head:
+        _read_header(ctx, pos, end)  # raises: the header needs 8 bytes
 
 
 def _headers(

@@ -82,7 +82,10 @@ def is_url(text: object) -> bool:
     path such as ``C:\data``. Chained fsspec URLs (``simplecache::s3://...``)
     are. The CLI and batch code use this to route their arguments.
     """
-    return isinstance(text, str) and _URL.search(text) is not None
+    # Most strings are plain paths: two substring tests rule them out before the pattern.
+    return (
+        isinstance(text, str) and ("://" in text or "::" in text) and _URL.search(text) is not None
+    )
 
 
 def _is_open_file(source: object) -> bool:

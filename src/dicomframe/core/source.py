@@ -34,6 +34,9 @@ from dicomframe.errors import DicomError, InvalidDicomError, LimitError, SourceC
 
 __all__ = ["Located", "Patched", "Source", "Unparsed", "file_kind", "read_stream"]
 
+# O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused once open.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0)
+
 
 class Source:
     """A readable, random-access byte buffer with an explicit lifetime."""
@@ -73,8 +76,7 @@ class Source:
         :meth:`finish`. A header scan that stops before the pixels reads a few
         kilobytes with one ``pread`` instead of mapping the whole file.
         """
-        # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
+        fd = os.open(path, _OPEN_FLAGS)
         name = os.fspath(path)
         source = cls.from_fd(fd, name=name, map_from=map_from, max_bytes=max_bytes, head=head)
         if source.is_mapped or source._rest is not None:
@@ -426,19 +428,25 @@ class Patched:
 class Unparsed:
     """A value left as bytes in its source and parsed on first use: a sequence's items.
 
-    ``parse`` reads the items from ``source``; the source is checked first,
-    so a sequence touched after its file was closed or changed raises a
-    :class:`~dicomframe.errors.DicomError` rather than parsing other bytes.
+    ``parse(*args)`` reads the items from ``source``; the source is checked
+    first, so a sequence touched after its file was closed or changed raises
+    a :class:`~dicomframe.errors.DicomError` rather than parsing other bytes.
+    The arguments are kept rather than bound in a closure: a header scan
+    leaves a few sequences in every file, and a tuple is the cheapest way to
+    remember where each one lies.
     """
 
-    __slots__ = ("_parse", "source")
+    __slots__ = ("_parse", "args", "source")
 
-    def __init__(self, parse: Callable[[], Any], source: Source) -> None:
+    def __init__(
+        self, parse: Callable[..., Any], source: Source, args: tuple[Any, ...] = ()
+    ) -> None:
         self._parse = parse
         self.source = source
+        self.args = args
 
     def parse(self) -> Any:
         """The parsed value."""
         self.source.buffer  # noqa: B018 - raises when closed
         self.source.check_unchanged()
-        return self._parse()
+        return self._parse(*self.args)
