@@ -661,7 +661,8 @@ def test_conformance(codec: Codec, syntaxes: set[str] | None) -> None:
 
 
 def test_codec_facts() -> None:
-    assert plugin.dicomframe_codecs() == [*ALL, plugin.RLE]  # the RLE encoder: test_rle.py
+    # the RLE encoder: test_rle.py; the lossless JPEG decoder: test_imagecodecs_ljpeg.py
+    assert plugin.dicomframe_codecs() == [*ALL, plugin.RLE, plugin.LJPEG]
     assert plugin.RLE.modules == ("imagecodecs",)
     assert plugin.RLE.requires == ("imagecodecs>=2024.1.1",)
     assert [c.name for c in ALL] == [

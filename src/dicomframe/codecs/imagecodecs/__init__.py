@@ -1,7 +1,8 @@
 """Codecs backed by imagecodecs (BSD-3-Clause; its libraries are BSD, MIT, IJG or zlib).
 
-Six codecs. Five at priority 1 (after the single-purpose pyjpegls at 5, before
-pylibjpeg's at 0 and -10), and an RLE encoder at 10, the fastest there is.
+Seven codecs. Five at priority 1 (after the single-purpose pyjpegls at 5, before
+pylibjpeg's at 0 and -10), an RLE encoder at 10, the fastest there is, and a
+lossless JPEG decoder at 0.
 imagecodecs may be built without some of its libraries, so each codec's
 ``extra_check`` asks whether the one it needs is there
 (``imagecodecs.JPEG8.available`` and so on) and declines with a reason when
@@ -20,6 +21,13 @@ it is not.
     libjpeg-turbo 3 (``JPEG8.all_precisions``). Also decodes the retired
     spectral selection (.53) and full progression (.55) processes, 8 or 12
     bits, which it does not encode.
+``imagecodecs-ljpeg`` (liblj92)
+    Decodes JPEG Lossless (.57, .70) only (:mod:`.ljpeg`): a decoder written
+    apart from libjpeg-turbo, so it verifies what ``imagecodecs-jpeg``
+    encodes (2-4 ms a 512x512 16-bit frame, against 15-18 ms for
+    pylibjpeg-libjpeg, which holds the GIL). Priority 0: libjpeg-turbo stays
+    the first decoder of lossless JPEG. Declines streams with restart
+    markers or a point transform.
 ``imagecodecs-jpegls`` (CharLS)
     JPEG-LS (.80, .81) decode and encode; ``lossy_error`` as for ``pyjpegls``.
     imagecodecs sets P from the container (8 or 16 bits), so signed samples
@@ -70,6 +78,7 @@ from dicomframe.codecs.imagecodecs.common import (
     JPEG_NAME,
     JPEGLS_NAME,
     JPEGXL_NAME,
+    LJPEG_NAME,
     RLE_NAME,
     built_with,
     lossy_check,
@@ -84,10 +93,13 @@ from dicomframe.codecs.imagecodecs.jpeg import (
     jpeg_check,
 )
 from dicomframe.codecs.imagecodecs.jpegxl import decode_jpegxl, encode_jpegxl, jpegxl_check
+from dicomframe.codecs.imagecodecs.ljpeg import decode_ljpeg
 from dicomframe.codecs.imagecodecs.packbits import decode_rle, encode_rle
 from dicomframe.codecs.jpegls import JPEGLS_PHOTOMETRIC
 from dicomframe.core.transfer_syntax import (
     JPEGXL,
+    JPEGLossless,
+    JPEGLosslessSV1,
     JPEGXLJPEGRecompression,
     JPEGXLLossless,
     RLELossless,
@@ -95,7 +107,7 @@ from dicomframe.core.transfer_syntax import (
 from dicomframe.plugins import Capabilities, Codec, hookimpl
 from dicomframe.plugins.codec import Threading
 
-__all__ = ["HTJ2K", "J2K", "JPEG", "JPEGLS", "JPEGXL_CODEC", "RLE", "dicomframe_codecs"]
+__all__ = ["HTJ2K", "J2K", "JPEG", "JPEGLS", "JPEGXL_CODEC", "LJPEG", "RLE", "dicomframe_codecs"]
 
 _REQUIRES = ("imagecodecs>=2024.1.1",)
 _JPEGXL_SYNTAXES = frozenset(ts.uid for ts in (JPEGXLLossless, JPEGXLJPEGRecompression, JPEGXL))
@@ -178,6 +190,15 @@ JPEGXL_CODEC = _imagecodecs(
     psnr_floor=30.0,
 )
 
+LJPEG = _imagecodecs(
+    name=LJPEG_NAME,
+    transfer_syntaxes=frozenset({JPEGLossless.uid, JPEGLosslessSV1.uid}),
+    decode=decode_ljpeg,
+    decode_caps=_UP_TO_16,
+    extra_check=built_with("LJPEG", "lossless JPEG (liblj92)"),
+    priority=0,  # after libjpeg-turbo (1), before pylibjpeg-libjpeg (-10)
+)
+
 RLE = _imagecodecs(
     name=RLE_NAME,
     transfer_syntaxes=frozenset({RLELossless.uid}),
@@ -196,4 +217,4 @@ RLE = _imagecodecs(
 @hookimpl
 def dicomframe_codecs() -> list[Codec]:
     """The imagecodecs codecs (imagecodecs is imported on first use)."""
-    return [JPEG, JPEGLS, J2K, HTJ2K, JPEGXL_CODEC, RLE]
+    return [JPEG, JPEGLS, J2K, HTJ2K, JPEGXL_CODEC, RLE, LJPEG]

@@ -27,13 +27,14 @@ if TYPE_CHECKING:
     from dicomframe.core.frame_info import FrameInfo
     from dicomframe.core.transfer_syntax import TransferSyntax
 
-JPEG_NAME, JPEGLS_NAME, J2K_NAME, HTJ2K_NAME, JPEGXL_NAME, RLE_NAME = (
+JPEG_NAME, JPEGLS_NAME, J2K_NAME, HTJ2K_NAME, JPEGXL_NAME, RLE_NAME, LJPEG_NAME = (
     "imagecodecs-jpeg",
     "imagecodecs-jpegls",
     "imagecodecs-j2k",
     "imagecodecs-htj2k",
     "imagecodecs-jpegxl",
     "imagecodecs-rle",
+    "imagecodecs-ljpeg",
 )
 Array = helpers.Array  # the codec modules name it from here
 
