@@ -31,23 +31,34 @@ This module imports nothing but numpy; the codecs use it for JPEG's YCbCr.
 from __future__ import annotations
 
 import functools
-from fractions import Fraction
 from math import lcm
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    Matrix = tuple[tuple[Fraction, ...], ...]
 
 __all__ = ["rgb_to_ybr", "subsample_422", "upsample_422", "ybr_to_rgb"]
 
 Array = np.ndarray[Any, Any]
-Matrix = tuple[tuple[Fraction, ...], ...]
 
-# T.871 section 7 (PS3.3 C.7.6.3.1.2): rows give Y, Cb, Cr from R, G, B, exactly.
-_FULL: Matrix = (
-    (Fraction(299, 1000), Fraction(587, 1000), Fraction(114, 1000)),
-    (Fraction(-299, 1772), Fraction(-587, 1772), Fraction(886, 1772)),
-    (Fraction(701, 1402), Fraction(-587, 1402), Fraction(-114, 1402)),
-)
+
+def _full() -> Matrix:
+    """T.871 section 7 (PS3.3 C.7.6.3.1.2): rows give Y, Cb, Cr from R, G, B, exactly.
+
+    Made on first use: ``fractions`` takes 2 ms to import, and most commands
+    convert no colour.
+    """
+    from fractions import Fraction
+
+    return (
+        (Fraction(299, 1000), Fraction(587, 1000), Fraction(114, 1000)),
+        (Fraction(-299, 1772), Fraction(-587, 1772), Fraction(886, 1772)),
+        (Fraction(701, 1402), Fraction(-587, 1402), Fraction(-114, 1402)),
+    )
 
 
 @functools.cache
@@ -59,14 +70,17 @@ def _conversion(bits: int, *, partial: bool, inverse: bool) -> tuple[Array, Arra
     error decides a rounding (T.871's equations have exact halves, e.g.
     ``1.772 * 125``). Every intermediate fits int64 up to 16 bits.
     """
+    from fractions import Fraction
+
+    full = _full()
     half = Fraction(1 << (bits - 1))
-    matrix = _FULL
+    matrix = full
     offsets = (Fraction(0), half, half)
     if partial:
         step = Fraction(1 << bits, 256)
         top = (1 << bits) - 1
         scale = (219 * step / top, 224 * step / top, 224 * step / top)
-        matrix = tuple(tuple(v * s for v in row) for row, s in zip(_FULL, scale, strict=True))
+        matrix = tuple(tuple(v * s for v in row) for row, s in zip(full, scale, strict=True))
         offsets = (16 * step, half, half)
     before, after = (offsets, (Fraction(0),) * 3) if inverse else ((Fraction(0),) * 3, offsets)
     if inverse:
@@ -90,6 +104,8 @@ def _inverse(m: Matrix) -> Matrix:
         r1, r2 = (i + 1) % 3, (i + 2) % 3
         c1, c2 = (j + 1) % 3, (j + 2) % 3
         return m[r1][c1] * m[r2][c2] - m[r1][c2] * m[r2][c1]
+
+    from fractions import Fraction
 
     det = sum((m[0][j] * cofactor(0, j) for j in range(3)), Fraction(0))
     return tuple(tuple(cofactor(j, i) / det for j in range(3)) for i in range(3))

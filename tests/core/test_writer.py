@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import tempfile
 import warnings
 import zlib
 from pathlib import Path
@@ -245,16 +244,16 @@ def test_a_signal_as_the_temporary_file_is_made_is_held(
     # is raised once the name is, so the file is removed on the way out.
     out = tmp_path / "keep.dcm"
     out.write_bytes(b"precious")
-    mkstemp = tempfile.mkstemp
+    exclusive = writer_module._exclusive
     previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as in a fresh process
 
     def signalled(*args: Any, **kwargs: Any) -> tuple[int, str]:
-        made = mkstemp(*args, **kwargs)
+        made = exclusive(*args, **kwargs)
         assert signal.getsignal(signal.SIGTERM) is unwind  # else the signal would end pytest
         signal.raise_signal(signal.SIGTERM)
         return made
 
-    monkeypatch.setattr(tempfile, "mkstemp", signalled)
+    monkeypatch.setattr(writer_module, "_exclusive", signalled)
     try:
         with pytest.raises(Terminated):
             dcf.write(_read(CT_SMALL), out)
@@ -262,3 +261,47 @@ def test_a_signal_as_the_temporary_file_is_made_is_held(
         signal.signal(signal.SIGTERM, previous)
     assert out.read_bytes() == b"precious"
     assert sorted(os.listdir(tmp_path)) == ["keep.dcm"]
+
+
+def test_a_large_file_is_handed_to_writeback_as_it_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each 8 MiB written is handed to the kernel's writeback at once, so the sync before the
+    # rename waits only for the rest; the file is the same either way.
+    advised: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(
+        writer_module,
+        "_FADVISE",
+        lambda fd, start, length, advice: advised.append((start, length, advice)),
+    )
+    monkeypatch.setattr(writer_module, "_WRITEBACK_BYTES", 1 << 20)
+    out = tmp_path / "big.bin"
+    chunk = os.urandom(300_000)
+    with writer_module.atomic_file(out) as handle:
+        for _ in range(10):
+            handle.write(chunk)
+    assert out.read_bytes() == chunk * 10
+    assert [start for start, _, _ in advised] == [0, 1_200_000]  # the last 600 kB: the sync
+    assert all(length == 1_200_000 for _, length, _ in advised)
+    assert {advice for _, _, advice in advised} == {os.POSIX_FADV_DONTNEED}
+    assert sorted(os.listdir(tmp_path)) == ["big.bin"]
+
+
+def test_the_temporary_file_is_owner_only_until_it_takes_the_old_mode(tmp_path: Path) -> None:
+    out = tmp_path / "keep.dcm"
+    out.write_bytes(b"old")
+    out.chmod(0o640)
+    fd, temp = writer_module._exclusive(str(tmp_path), "keep.dcm")
+    try:
+        assert os.stat(temp).st_mode & 0o777 == 0o600
+        assert os.path.basename(temp).startswith(".keep.dcm.")
+        assert temp.endswith(".tmp")
+        other, second = writer_module._exclusive(str(tmp_path), "keep.dcm")
+        os.close(other)
+        os.unlink(second)
+        assert second != temp  # a new name each time
+    finally:
+        os.close(fd)
+        os.unlink(temp)
+    dcf.write(_read(CT_SMALL), out)
+    assert os.stat(out).st_mode & 0o777 == 0o640
