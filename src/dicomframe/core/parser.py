@@ -118,6 +118,22 @@ _CHARSETS: dict[bytes, tuple[str, ...]] = {}
 _MAX_CHARSETS = 256
 
 
+class _Copies:
+    """A caller's bytearray or memoryview, sliced as ``bytes``: what the parser's loop stores.
+
+    A file's bytes and a map slice as ``bytes`` themselves; wrapping the rare
+    buffer that does not keeps the loop free of a test per element.
+    """
+
+    __slots__ = ("_buffer",)
+
+    def __init__(self, buffer: memoryview) -> None:
+        self._buffer = buffer
+
+    def __getitem__(self, span: slice) -> bytes:
+        return bytes(self._buffer[span])
+
+
 class ParseContext(NamedTuple):
     """How the bytes being parsed are encoded, and where they come from.
 
@@ -314,8 +330,8 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
     last = next(reversed(elements)) if elements else -1
     buf = ctx.buffer
     slicer = ctx.source.slicer
-    copy = slicer is None  # a caller's bytearray or memoryview: slices need a bytes() copy
-    data: bytes | mmap | memoryview = buf if slicer is None else slicer
+    data: bytes | mmap | _Copies = _Copies(buf) if slicer is None else slicer  # slices: bytes
+    heads: bytes | mmap | memoryview = buf if slicer is None else slicer  # cheaper to unpack
     explicit, little = ctx.explicit_vr, ctx.little_endian
     unpack, short_vrs, long_vrs, unpack_length = _DECODERS[explicit, little]
     implicit_vrs, by_creator = IMPLICIT_VRS, PRIVATE_BY_CREATOR
@@ -339,7 +355,7 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
     while True:
         while pos <= hot:
             # A header met before in this kind of data: what it says is known already.
-            hit = headers.get(head64(buf, pos)[0])
+            hit = headers.get(head64(heads, pos)[0])
             if hit is not None:
                 tag, vr, size, number = hit
                 after = pos + size
@@ -347,7 +363,7 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
                     element = new(DataElement)
                     element.tag = tag
                     element.vr = vr
-                    element._raw = bytes(data[pos + 8 : after]) if copy else data[pos + 8 : after]
+                    element._raw = data[pos + 8 : after]
                     element._value = unset
                     element.little_endian = little
                     element.charsets = charsets
@@ -417,7 +433,7 @@ def parse_into(  # noqa: C901, PLR0912, PLR0915 - flat on purpose: a call per el
                 element = new(DataElement)
                 element.tag = tag = tags.get(number) or _tag(number)
                 element.vr = vr
-                element._raw = bytes(data[value:after]) if copy else data[value:after]
+                element._raw = data[value:after]
                 element._value = unset
                 element.little_endian = little
                 element.charsets = charsets
