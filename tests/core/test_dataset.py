@@ -443,3 +443,40 @@ def test_assigned_text_gets_the_type_a_read_value_has() -> None:
     ds.StudyDate = "20240105"
     assert isinstance(ds.StudyDate, DA)
     assert ds.StudyDate.to_date().year == 2024
+
+
+# ------------------------------------------------------------------ keyword descriptors
+
+
+def test_a_keyword_read_once_is_found_on_the_class_after(ct: dcf.Dataset) -> None:
+    from dicomframe.core.dataset import Dataset, _Keyword
+
+    assert ct.Modality == "CT"
+    installed = vars(Dataset).get("Modality")
+    assert isinstance(installed, _Keyword)
+    assert installed.number == 0x00080060
+    other = dcf.read(CT_SMALL)
+    assert other.Modality == "CT"  # the descriptor reads each dataset's own element
+    del other.Modality
+    with pytest.raises(AttributeError, match=r"dataset has no Modality \(0008,0060\)"):
+        _ = other.Modality  # the full message, from __getattr__
+    assert not hasattr(other, "Modality")
+    assert "Modality" not in dir(other)  # dir() lists the keywords present only
+    assert "Modality" in dir(ct)
+    other.Modality = "MR"  # assignment still creates the element through __setattr__
+    assert other[0x00080060].value == "MR"
+    assert other.Modality == "MR"
+    assert Dataset().get("Modality") is None
+
+
+def test_a_keyword_descriptor_reads_a_deferred_item() -> None:
+    # Items of a lazy sequence parse on first use: the descriptor's read of _elements does it.
+    path = TESTDATA / "sequences_undefined.dcm"
+    known = dcf.read(path)
+    tag, sequence = next((e.tag, e.value) for e in known if e.vr == "SQ" and e.value)
+    keyword, expected = next((e.keyword, e.value) for e in sequence[0] if e.keyword)
+    getattr(known, keyword, None)  # the descriptor is on the class from here on
+    item = dcf.read(path)[tag].value[0]
+    assert "_elements" not in vars(item)  # not parsed yet
+    assert getattr(item, keyword) == expected
+    assert "_elements" in vars(item)
