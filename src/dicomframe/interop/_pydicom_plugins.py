@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pydicom.pixels.decoders.base import get_decoder
-from pydicom.pixels.encoders.base import get_encoder
+import pydicom.pixels.decoders
+import pydicom.pixels.encoders
+from pydicom.pixels.decoders.base import Decoder
+from pydicom.pixels.encoders.base import Encoder
 
 from dicomframe.core.codecs import default_codecs
 from dicomframe.errors import DicomError
@@ -73,30 +75,28 @@ def register(codecs: CodecManager | None = None) -> tuple[list[str], list[str]]:
     _plugin.registry = manager
     _plugin.decodes = _usable(manager, encoding=False)
     _plugin.encodes = _usable(manager, encoding=True)
-    decoding = [uid for uid in sorted(_plugin.decodes) if _add_decoder(uid)]
-    encoding = [uid for uid in sorted(_plugin.encodes) if _add_encoder(uid)]
+    decoders, encoders = _pydicom_coders()
+    decoding = []
+    for uid in sorted(_plugin.decodes & decoders.keys()):
+        decoder = decoders[uid]
+        if not decoder.is_encapsulated:
+            continue  # native data: pydicom reads it itself, there is nothing to decode
+        if LABEL not in decoder.available_plugins:
+            decoder.add_plugin(LABEL, ("dicomframe.interop._pydicom_decoder", "decode_frame"))
+        decoding.append(uid)
+    encoding = sorted(_plugin.encodes & encoders.keys())
+    for uid in encoding:
+        if LABEL not in encoders[uid].available_plugins:
+            encoders[uid].add_plugin(LABEL, ("dicomframe.interop._pydicom_encoder", "encode_frame"))
     return decoding, encoding
 
 
-def _add_decoder(uid: str) -> bool:
-    """Add the plugin to pydicom's decoder for ``uid``; False when pydicom has none."""
-    try:
-        decoder = get_decoder(uid)
-    except NotImplementedError:  # pydicom's answer for a syntax it has no decoder for
-        return False
-    if not decoder.is_encapsulated:
-        return False  # native data: pydicom reads it itself, there is nothing to decode
-    if LABEL not in decoder.available_plugins:
-        decoder.add_plugin(LABEL, ("dicomframe.interop._pydicom_decoder", "decode_frame"))
-    return True
-
-
-def _add_encoder(uid: str) -> bool:
-    """Add the plugin to pydicom's encoder for ``uid``; False when pydicom has none."""
-    try:
-        encoder = get_encoder(uid)
-    except NotImplementedError:  # pydicom's answer for a syntax it has no encoder for
-        return False
-    if LABEL not in encoder.available_plugins:
-        encoder.add_plugin(LABEL, ("dicomframe.interop._pydicom_encoder", "encode_frame"))
-    return True
+def _pydicom_coders() -> tuple[dict[str, Decoder], dict[str, Encoder]]:
+    """The decoders and encoders pydicom's ``pixels`` packages publish, by UID."""
+    decoders = {
+        str(d.UID): d for d in vars(pydicom.pixels.decoders).values() if isinstance(d, Decoder)
+    }
+    encoders = {
+        str(e.UID): e for e in vars(pydicom.pixels.encoders).values() if isinstance(e, Encoder)
+    }
+    return decoders, encoders
