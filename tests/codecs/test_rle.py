@@ -801,7 +801,7 @@ def test_short_segment_after_a_full_one_names_it(codecs: CodecManager) -> None:
 def test_codec_facts() -> None:
     assert (RLE.name, RLE.priority, RLE.modules, RLE.requires) == ("rle", 0, ("numpy",), ())
     assert PYLIBJPEG_RLE.priority == 9  # the first decoder when installed
-    assert PYLIBJPEG_RLE.modules == ("rle",)
+    assert PYLIBJPEG_RLE.modules == ("rle.rle",)  # the compiled module alone
     assert PYLIBJPEG_RLE.requires == ("pylibjpeg-rle>=2.0",)
     assert RLE.transfer_syntaxes == PYLIBJPEG_RLE.transfer_syntaxes == frozenset({RLE_UID})
     assert rle.dicomframe_codecs() == [RLE, PYLIBJPEG_RLE]
@@ -866,6 +866,31 @@ def test_importing_the_plugin_imports_no_backend() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_pylibjpeg_rle_runs_without_its_package_init() -> None:
+    """Its compiled module alone is loaded (the package's ``__init__`` imports
+    importlib.metadata); ``import rle`` later still works and binds ``rle.rle``."""
+    require_backend(PYLIBJPEG_RLE)
+    code = (
+        "import sys, numpy as np, dicomframe as dcf\n"
+        "from dicomframe.core.frame import NativeFrame\n"
+        "from dicomframe.core.frame_info import FrameInfo\n"
+        "info = FrameInfo(rows=3, columns=4, bits_allocated=16, bits_stored=16,"
+        " high_bit=15, pixel_representation=1)\n"
+        "frame = NativeFrame(np.arange(-6, 6, dtype=np.int16), info)\n"
+        "from dicomframe.plugins.manager import default_manager\n"
+        "m = default_manager()\n"
+        "encoded = m.encode(frame, 'RLELossless', codec='pylibjpeg-rle')\n"
+        "decoded = m.decode(encoded, codec='pylibjpeg-rle')\n"
+        "print(decoded.data.tolist() == frame.data.tolist(), 'rle' in sys.modules)\n"
+        "import rle\n"
+        "print(rle.rle is sys.modules['rle.rle'], bytes(rle.utils.decode_pixel_data("
+        "bytes(encoded.data), version=2, rows=3, columns=4, bits_allocated=16)) =="
+        " frame.data.tobytes())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False", "True", "True"]
 
 
 @pytest.mark.parametrize("codec", ENCODERS, ids=case_id)

@@ -2,8 +2,9 @@
 
 Codec ``"rle"``, priority 0, needs only numpy; it decodes and encodes.
 Codec ``"pylibjpeg-rle"``, priority 9 (a compiled backend, preferred when
-installed), decodes and encodes through ``rle.utils.decode_pixel_data`` /
-``encode_pixel_data``; its output (sample by sample, as planar configuration
+installed), decodes and encodes through its compiled module's ``decode_frame`` /
+``encode_frame`` (loaded without the package's ``__init__``, which imports
+``importlib.metadata``); its output (sample by sample, as planar configuration
 1) is interleaved here. It is the fastest RLE decoder, but its encoder is
 4-12x slower than imagecodecs' PackBits: the ``"imagecodecs-rle"`` encoder
 (priority 10, :mod:`dicomframe.codecs.imagecodecs.rle`) comes first when
@@ -56,6 +57,8 @@ from dicomframe.errors import DecodeError, EncodeError
 from dicomframe.plugins import Capabilities, Codec, hookimpl
 from dicomframe.plugins.codec import Threading
 from dicomframe.plugins.helpers import decode_target
+from dicomframe.plugins.modules import load as load_module
+from dicomframe.plugins.modules import standalone
 
 if TYPE_CHECKING:
     from dicomframe.core.frame_info import FrameInfo
@@ -326,19 +329,26 @@ def _encode_rle(
 
 
 # -- pylibjpeg-rle ----------------------------------------------------------------------
+def _extension() -> Any:
+    """pylibjpeg-rle's compiled module ``rle.rle``, loaded without its package's ``__init__``.
+
+    The package's ``__init__`` asks ``importlib.metadata`` for its version:
+    20-40 ms of imports in a fresh process, more than the frames of a short
+    job take to verify. The compiled module does the work (``decode_frame``,
+    ``encode_frame``: what ``rle.utils`` calls); see :mod:`dicomframe.plugins.modules`.
+    """
+    return load_module("rle.rle")
+
+
 def _decode_pylibjpeg(frame: EncapsulatedFrame, /, **_options: Any) -> NativeFrame:
     """Decode an RLE Lossless frame with pylibjpeg-rle."""
-    from rle.utils import decode_pixel_data
-
     info = frame.info
     src = bytes(frame.data)
     pixels = info.rows * info.columns
     width = info.bits_allocated // 8
     try:
         parse_header(src, info)  # it infers the samples from the segment count: check first
-        raw = decode_pixel_data(
-            src, version=2, rows=info.rows, columns=info.columns, bits_allocated=info.bits_allocated
-        )
+        raw = _extension().decode_frame(src, pixels, info.bits_allocated, "<")
     except ValueError as exc:
         raise DecodeError(str(exc), codec=_PYLIBJPEG_RLE, frame_index=frame.index) from exc
     expected = pixels * info.samples_per_pixel * width
@@ -360,19 +370,13 @@ def _encode_pylibjpeg(
     frame: NativeFrame, syntax: TransferSyntax, /, **_options: Any
 ) -> EncapsulatedFrame:
     """Encode a frame as RLE Lossless with pylibjpeg-rle."""
-    from rle.utils import encode_pixel_data
-
     check_encodable(frame, _PYLIBJPEG_RLE)
     info = frame.info
     arr = np.ascontiguousarray(frame.array)  # little endian, samples interleaved
+    samples = arr.size // (info.rows * info.columns)
     try:
-        data = encode_pixel_data(
-            arr.tobytes(),
-            rows=info.rows,
-            columns=info.columns,
-            samples_per_pixel=arr.size // (info.rows * info.columns),
-            bits_allocated=info.bits_allocated,
-            byteorder="<",
+        data = _extension().encode_frame(
+            arr.tobytes(), info.rows, info.columns, samples, info.bits_allocated, "<"
         )
     except ValueError as exc:
         raise EncodeError(f"pylibjpeg-rle: {exc}", codec=_PYLIBJPEG_RLE) from exc
@@ -401,7 +405,7 @@ PYLIBJPEG_RLE = Codec(
     encode=_encode_pylibjpeg,
     decode_caps=CAPABILITIES,
     encode_caps=CAPABILITIES,
-    modules=("rle",),
+    modules=(standalone("rle.rle"),),  # without the package's __init__
     requires=("pylibjpeg-rle>=2.0",),
     priority=9,  # the fastest decoder; imagecodecs-rle (10) encodes first
     extra_check=why_not,

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -36,6 +35,9 @@ def _local_path(fs: Any, path: str) -> str | None:
 
 
 def _temporary(suffix: str) -> str:
+    """A new empty local file (``tempfile`` is imported here: only URLs need it)."""
+    import tempfile
+
     fd, name = tempfile.mkstemp(prefix="dicomframe-", suffix=suffix)
     os.close(fd)
     return name

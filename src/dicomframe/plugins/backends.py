@@ -1,6 +1,6 @@
 """A codec's backend: does it import, is it new enough, which version is installed.
 
-``Codec.is_available`` asks ``find_spec``, which imports nothing and so only
+``Codec.is_available`` asks :func:`.modules.find`, which imports nothing and so only
 says that a module is installed. A backend that is installed but fails to
 import (a missing shared library, a build for another numpy) or is older
 than the codec's ``requires`` (:meth:`~dicomframe.plugins.Codec.too_old`)
@@ -12,7 +12,6 @@ stays cheap.
 
 from __future__ import annotations
 
-import importlib
 import platform
 import re
 import sys
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from dicomframe.errors import CodecUnavailableError
 from dicomframe.plugins import entry_cache
+from dicomframe.plugins.modules import load as load_module
 
 if TYPE_CHECKING:
     from dicomframe.plugins.codec import Codec
@@ -54,8 +54,9 @@ def problem(codec: Codec) -> Problem | None:
     """Why ``codec`` cannot be used although its modules are installed, or None.
 
     First the installed versions against ``codec.requires`` (metadata only),
-    then the import of each of ``codec.modules``: any exception is the reason
-    (a backend's import may raise more than ImportError).
+    then the import of each of ``codec.modules`` (:func:`.modules.load`: a
+    compiled submodule without its package): any exception is the reason (a
+    backend's import may raise more than ImportError).
     """
     too_old = codec.too_old()
     if too_old is not None:
@@ -64,7 +65,7 @@ def problem(codec: Codec) -> Problem | None:
         return reason, CodecUnavailableError(reason, codec=codec.name, requires=codec.requires)
     for module in codec.modules:
         try:
-            importlib.import_module(module)
+            load_module(module)
         except Exception as exc:  # whatever the backend's import raises is why it is unusable
             return f"backend {module!r} failed to import: {type(exc).__name__}: {exc}", exc
     return None

@@ -1,7 +1,7 @@
 """The codec contract: a frozen dataclass of facts plus two functions.
 
 A codec declares its name, the transfer syntaxes it handles, whether it
-decodes and/or encodes, which modules it needs (probed with ``find_spec``,
+decodes and/or encodes, which modules it needs (probed with :func:`.modules.find`,
 which imports nothing) and which distribution versions (read from installed
 metadata, which imports nothing either), its limits as :class:`Capabilities`
 so the registry can skip it early and say why, how its backend may run on
@@ -26,7 +26,6 @@ contract (sign correction, colour, header parsing, ``out``).
 from __future__ import annotations
 
 import enum
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from dicomframe.plugins._requirements import unmet
+from dicomframe.plugins.modules import find as find_module
 
 if TYPE_CHECKING:
     from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
@@ -209,7 +209,7 @@ class Codec:
         missing = []
         for module in self.modules:
             try:
-                found = importlib.util.find_spec(module) is not None
+                found = find_module(module) is not None
             except (ImportError, ValueError):
                 found = False
             if not found:
