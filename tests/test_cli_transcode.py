@@ -83,13 +83,14 @@ def test_one_file_is_converted_on_every_core(
 ) -> None:
     from dicomframe import converting, executors, parallel
 
-    monkeypatch.setattr(parallel, "_FORK_FRAME_SECONDS", 0.0)  # these small frames too
+    monkeypatch.setattr(converting, "_FORK_FRAME_SECONDS", 0.0)  # these small frames too
     monkeypatch.setattr(parallel, "_FORK_TOTAL_SECONDS", 0.0)
     pids: list[set[int]] = []
     ordered = executors.ordered_in_processes
 
-    def spied(*args: Any) -> Any:
-        for index, payload in ordered(*args):
+    def spied(*args: Any, **options: Any) -> Any:
+        assert options["slot_bytes"] > 32 * 48 * 2  # room for a native frame, and more
+        for index, payload in ordered(*args, **options):
             pids.append({payload[-1]} if isinstance(payload, tuple) else set())
             yield index, payload
 

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pytest
 
-from dicomframe import executors, parallel
+from dicomframe import converting, executors, parallel
 from dicomframe.converting import Plan, convert_frames, iter_converted
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.frame_info import FrameInfo
@@ -170,7 +170,7 @@ def test_threads_convert_at_once(manager: CodecManager) -> None:
 def test_a_verifier_that_holds_the_gil_makes_it_processes(
     manager: CodecManager, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(parallel, "_FORK_FRAME_SECONDS", 0.0)  # every frame is worth forking
+    monkeypatch.setattr(converting, "_FORK_FRAME_SECONDS", 0.0)  # every frame is worth forking
     monkeypatch.setattr(parallel, "_FORK_TOTAL_SECONDS", 0.0)
     trace = tmp_path / "trace"
     manager.register(

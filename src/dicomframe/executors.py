@@ -22,12 +22,12 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from dicomframe.plugins.codec import INTERRUPTIONS
+from dicomframe.result_slots import ResultSlots
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -192,22 +192,26 @@ def ordered_in_threads(
                 future.cancel()
 
 
-@dataclass
 class _Worker:
     """A forked worker of ordered_in_processes: its process, its end of the pipe, its queue."""
 
-    process: Any
-    conn: Connection
-    queued: deque[int] = field(default_factory=deque)
-    alive: bool = True
+    __slots__ = ("alive", "conn", "number", "process", "queued")
+
+    def __init__(self, process: Any, conn: Connection, number: int) -> None:
+        self.process = process
+        self.conn = conn
+        self.number = number  # which of the slots are its own
+        self.queued: deque[int] = deque()
+        self.alive = True
 
 
 class _Ordered:
     """The parent's side of ordered_in_processes: hand out indices, collect, keep the order."""
 
-    def __init__(self, indices: Sequence[int], window: int) -> None:
+    def __init__(self, indices: Sequence[int], window: int, slots: ResultSlots | None) -> None:
         self.indices = indices
         self.window = window
+        self.slots = slots
         self.handed = 0  # positions in ``indices`` handed out so far
         self.given = 0  # positions yielded so far
         self.done: dict[int, Any] = {}
@@ -249,6 +253,8 @@ class _Ordered:
                 worker.queued.clear()
                 continue
             worker.queued.remove(index)
+            if ok and self.slots is not None:
+                payload = self.slots.take(worker.number, payload)
             self.done[index] = payload if ok else FAILED
 
     def results(self) -> Iterator[tuple[int, Any]]:
@@ -267,33 +273,44 @@ class _Ordered:
 
 
 def ordered_in_processes(
-    work: Callable[[int], Any], indices: Sequence[int], workers: int, window: int
+    work: Callable[[int], Any],
+    indices: Sequence[int],
+    workers: int,
+    window: int,
+    *,
+    slot_bytes: int = 0,
 ) -> Iterator[tuple[int, Any]]:
     """Yield ``(index, result)`` in order, ``work`` running in ``workers`` forked processes.
 
     Each worker is sent one index at a time (two queued) and sends back what
     ``work`` returned; no index is handed out more than ``window`` past the
     one being waited for. An index whose ``work`` raised, or whose worker
-    died, is yielded with :data:`FAILED` for the caller to redo.
+    died, is yielded with :data:`FAILED` for the caller to redo. With
+    ``slot_bytes``, a large buffer of a tuple result (``bytes``, an array) of
+    at most that size comes back through shared memory, not the pipe
+    (:mod:`dicomframe.result_slots`).
     """
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    job = _Ordered(indices, max(1, window))
+    slots = ResultSlots(workers, _DEPTH + 1, slot_bytes) if slot_bytes > 0 else None
+    job = _Ordered(indices, max(1, window), slots)
     finished = False
     try:
-        for _ in range(workers):
+        for number in range(workers):
             parent, child = context.Pipe()
-            process = context.Process(target=_serve, args=(child, work), daemon=True)
+            process = context.Process(target=_serve, args=(child, work, slots, number), daemon=True)
             process.start()
             child.close()
-            job.workers.append(_Worker(process, parent))
+            job.workers.append(_Worker(process, parent, number))
             job.feed(job.workers[-1])
         yield from job.results()
         finished = True
     finally:
         for worker in job.workers:
             _stop(worker, finished=finished)
+        if slots is not None:
+            slots.close()
 
 
 def _stop(worker: _Worker, *, finished: bool) -> None:
@@ -307,12 +324,15 @@ def _stop(worker: _Worker, *, finished: bool) -> None:
     worker.conn.close()
 
 
-def _serve(conn: Connection, work: Callable[[int], Any]) -> None:
+def _serve(
+    conn: Connection, work: Callable[[int], Any], slots: ResultSlots | None, number: int
+) -> None:
     """A forked worker of ordered_in_processes: do each index sent until told to stop."""
     try:
         while (index := conn.recv()) is not None:
             try:
-                conn.send((index, True, work(index)))
+                result = work(index)
+                conn.send((index, True, result if slots is None else slots.put(number, result)))
             except INTERRUPTIONS:
                 raise
             except BaseException:  # the parent does it again and reports what happened

@@ -242,15 +242,17 @@ def _log(doing: str, count: int, codec: str, mode: str, workers: int) -> None:
     logging.getLogger(__name__).debug("%s %d frames with %s on %s", doing, count, codec, on)
 
 
-def worth_forking(seconds: float, remaining: int) -> Mode:
+def worth_forking(seconds: float, remaining: int, frame_seconds: float | None = None) -> Mode:
     """Processes for the ``remaining`` frames when one took ``seconds``, else this thread.
 
     Forking costs tens of milliseconds (and filling shared memory costs more
     than private memory): for a backend that takes well under a millisecond
     a frame (pylibjpeg-rle) one thread is as fast, so forking is kept for
-    frames of 2 ms or more when there are at least 0.1 s of them.
+    frames of ``frame_seconds`` (2 ms) or more when there are at least 0.1 s
+    of them.
     """
-    worth = seconds >= _FORK_FRAME_SECONDS and seconds * remaining >= _FORK_TOTAL_SECONDS
+    least = _FORK_FRAME_SECONDS if frame_seconds is None else frame_seconds
+    worth = seconds >= least and seconds * remaining >= _FORK_TOTAL_SECONDS
     return "processes" if worth else "serial"
 
 

@@ -29,10 +29,14 @@ from types import ModuleType
 __all__ = ["find", "load", "standalone"]
 
 
+_STANDALONE: set[str] = set()  # declared: compiled submodules that need nothing of their packages
+_ALONE: dict[str, ModuleType] = {}  # those loaded without their packages
+
+
 def find(name: str) -> importlib.machinery.ModuleSpec | None:
     """The spec of module ``name``, without importing it or the packages above it."""
-    loaded = sys.modules.get(name)
-    if loaded is not None:
+    loaded = sys.modules.get(name) or _ALONE.get(name)
+    if loaded is not None:  # as cheap as find_spec for a module already imported
         return getattr(loaded, "__spec__", None) or importlib.machinery.ModuleSpec(name, None)
     parent, _, _ = name.rpartition(".")
     if not parent:
@@ -41,10 +45,6 @@ def find(name: str) -> importlib.machinery.ModuleSpec | None:
     if package is None or package.submodule_search_locations is None:
         return None
     return importlib.machinery.PathFinder.find_spec(name, list(package.submodule_search_locations))
-
-
-_STANDALONE: set[str] = set()  # declared: compiled submodules that need nothing of their packages
-_ALONE: dict[str, ModuleType] = {}  # those loaded without their packages
 
 
 def standalone(name: str) -> str:
