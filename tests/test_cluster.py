@@ -189,6 +189,52 @@ def test_a_worker_that_dies_loses_no_file(client: Any, tree: Path, tmp_path: Pat
     assert line["pid"] in worker_pids(client).values()
 
 
+class _LostFuture:
+    """A batch whose worker died after finishing it: "lost", no error, run again on result()."""
+
+    status = "lost"
+
+    def __init__(self, work: Any, args: tuple[Any, ...]) -> None:
+        self.work, self.args = work, args
+
+    def exception(self) -> None:
+        return None
+
+    def result(self) -> Any:  # the scheduler computes it again, elsewhere
+        return self.work(*self.args)
+
+
+def test_a_batch_whose_result_was_lost_is_waited_for_not_failed(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dicomframe import cluster
+
+    class Client:
+        def submit(self, work: Any, *args: Any, **_: Any) -> _LostFuture:
+            return _LostFuture(work, args)
+
+        def nthreads(self) -> dict[str, int]:
+            return {"tcp://127.0.0.1:1": 1}
+
+    class Worker:
+        address = "tcp://127.0.0.1:1"
+
+    class Completed(list[Any]):
+        def add(self, future: Any) -> None:
+            self.append(future)
+
+    fake = type("Dask", (), {"as_completed": Completed, "get_worker": staticmethod(Worker)})
+    monkeypatch.setattr(cluster, "_dask", fake)
+    pairs = [(tree / "sub" / f"ct{i:02d}.dcm", tmp_path / f"ct{i:02d}.dcm") for i in range(3)]
+    job = partial(batch._transcode_job, syntax=RLE, options={"workers": 1})
+    finished: list[Any] = []
+    cluster.run_on_cluster(Client(), pairs, job, lambda *a: finished.append(a), digest=False)
+    assert [(source, done.outcome.error) for source, _, done in finished] == [
+        (source, None) for source, _ in pairs
+    ]
+    assert all(target.exists() for _, target in pairs)
+
+
 def test_a_file_that_kills_every_worker_fails_after_two_attempts(
     client: Any, tree: Path, tmp_path: Path
 ) -> None:

@@ -116,11 +116,15 @@ class _Run:
         self._fill(feed)
         for future in self._done:
             chunk, sent = self._pending.pop(future)
-            if future.status == "finished":
-                for (source, target), done in zip(chunk, future.result(), strict=True):
-                    self._finished(source, target, done)
+            try:
+                # A batch whose worker died after finishing it has lost its result (status
+                # "lost", no error): the scheduler runs it again, and this waits for that.
+                results = future.result()
+            except Exception as exc:  # the task's error, KilledWorker, or its cancelling
+                self._failed(exc, chunk, sent)
             else:
-                self._failed(future, chunk, sent)
+                for (source, target), done in zip(chunk, results, strict=True):
+                    self._finished(source, target, done)
             self._fill(feed)
 
     def _fill(self, feed: Feed) -> None:
@@ -145,9 +149,8 @@ class _Run:
         self._pending[future] = (chunk, sent)
         self._done.add(future)
 
-    def _failed(self, future: Any, chunk: list[tuple[Path, Path]], sent: int) -> None:
+    def _failed(self, exc: BaseException, chunk: list[tuple[Path, Path]], sent: int) -> None:
         """A task the cluster gave up on: sent again after a death, else its files fail."""
-        exc = future.exception()
         # Each death raises some file's attempt count, so resending ends: 2 per file at most.
         if isinstance(exc, KilledWorker) and sent < ATTEMPTS * len(chunk):
             self._submit(chunk, sent + 1)
