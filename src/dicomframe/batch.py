@@ -279,17 +279,27 @@ def _run_elsewhere(executor: Any, jobs: list[tuple[Path, Path]], job: Job, finis
     return len(finished.result.ran_on)
 
 
-@dataclass
 class _Tally:
     """Counts each file as it finishes, reports its error and redraws the progress bar."""
 
-    result: BatchResult
-    total: int
-    report: Callable[[Path, str], None] | None
-    progress: TextIO | None
-    collect: Callable[[Path, Any], None] | None
-    writer: Writer | None = None
-    done: int = 0
+    __slots__ = ("collect", "done", "progress", "report", "result", "total", "writer")
+
+    def __init__(
+        self,
+        result: BatchResult,
+        total: int,
+        report: Callable[[Path, str], None] | None,
+        progress: TextIO | None,
+        collect: Callable[[Path, Any], None] | None,
+        writer: Writer | None = None,
+    ) -> None:
+        self.result = result
+        self.total = total
+        self.report = report
+        self.progress = progress
+        self.collect = collect
+        self.writer = writer
+        self.done = 0
 
     @property
     def digest(self) -> bool:
@@ -319,15 +329,24 @@ class _Tally:
 _Where = Literal["convert", "skipped", "existing", "failed"]
 
 
-@dataclass
 class _Triage:
     """Sorts the files: those to convert, the others to ``result`` (and the manifest)."""
 
-    result: BatchResult
-    writer: Writer | None
-    previous: Previous | None  # with a manifest: an existing output is kept only if verified
-    syntax: str | None
-    overwrite: bool
+    __slots__ = ("overwrite", "previous", "result", "syntax", "writer")
+
+    def __init__(
+        self,
+        result: BatchResult,
+        writer: Writer | None,
+        previous: Previous | None,
+        syntax: str | None,
+        overwrite: bool,
+    ) -> None:
+        self.result = result
+        self.writer = writer
+        self.previous = previous  # with a manifest: an existing output is kept only if verified
+        self.syntax = syntax
+        self.overwrite = overwrite
 
     def walk(self, src: Path, dst: Path) -> list[tuple[Path, Path]]:
         """The (input, output) pairs to convert."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -129,12 +128,14 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-@dataclass
 class _Told:
     """Where ``deidentify`` tells of each file: errors and warnings on stderr, the report."""
 
-    start: str  # "\r" to write over the progress bar
-    sink: ReportWriter | None = None
+    __slots__ = ("sink", "start")
+
+    def __init__(self, start: str, sink: ReportWriter | None = None) -> None:
+        self.start = start  # "\r" to write over the progress bar
+        self.sink = sink
 
     def error(self, path: Path, error: str) -> None:
         sys.stderr.write(f"{self.start}dicomframe deidentify: {path}: {error}\n")

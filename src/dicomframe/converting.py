@@ -17,10 +17,11 @@ with every codec of the conversion counted (:func:`~dicomframe.parallel.choose_m
 threads when all of them release the GIL; forked processes when one holds
 it (pylibjpeg-openjpeg verifying what imagecodecs encoded) and frame 1 took
 1 ms or more (results come back through shared memory); else the calling
-thread. Later frames go to those codecs by name. A forked worker uses them alone: a frame they fail on comes back
-undone and is redone in this process through the registry, whose fallback
-warns (:class:`~dicomframe.errors.CodecFallbackWarning`) and whose errors (a
-failed verification) are raised here, as for one frame.
+thread. Later frames go to those codecs by name. A forked worker uses them
+alone: a frame they fail on comes back undone and is redone in this process
+through the registry, whose fallback warns
+(:class:`~dicomframe.errors.CodecFallbackWarning`) and whose errors (a failed
+verification) are raised here, as for one frame.
 
 Results come back in order, with at most ``window`` frames handed out past
 the one the caller waits for (:func:`dicomframe.executors.ordered_in_processes`):

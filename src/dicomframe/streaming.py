@@ -24,7 +24,6 @@ import os
 import struct
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 import numpy as np
@@ -65,16 +64,26 @@ _ITEM = b"\xfe\xff\x00\xe0"
 _RATIO_MARK = "7.77777777777777"  # 16 characters, overwritten with the real ratio at the end
 
 
-@dataclass
 class _Job:
     """One streaming transcode: the header to write, and the frames converted, in order."""
 
-    header: Dataset
-    target: TransferSyntax
-    pixels: Any
-    first: Converted
-    rest: Generator[Converted, None, None]
-    settings: dict[str, Any]
+    __slots__ = ("first", "header", "pixels", "rest", "settings", "target")
+
+    def __init__(
+        self,
+        header: Dataset,
+        target: TransferSyntax,
+        pixels: Any,
+        first: Converted,
+        rest: Generator[Converted, None, None],
+        settings: dict[str, Any],
+    ) -> None:
+        self.header = header
+        self.target = target
+        self.pixels = pixels
+        self.first = first
+        self.rest = rest
+        self.settings = settings
 
     def converted(self) -> Iterator[tuple[int, Converted]]:
         """Each frame in the target syntax, with its index, as the workers finish them."""
@@ -86,14 +95,22 @@ class _Job:
         self.pixels.release(index)
 
 
-@dataclass
 class _Progress:
     """What the streaming writer has to fill in once every frame is written."""
 
-    offsets: list[int] = field(default_factory=list)
-    lengths: list[int] = field(default_factory=list)
-    native_bytes: int = 0
-    encoded_bytes: int = 0
+    __slots__ = ("encoded_bytes", "lengths", "native_bytes", "offsets")
+
+    def __init__(
+        self,
+        offsets: list[int] | None = None,
+        lengths: list[int] | None = None,
+        native_bytes: int = 0,
+        encoded_bytes: int = 0,
+    ) -> None:
+        self.offsets: list[int] = [] if offsets is None else offsets
+        self.lengths: list[int] = [] if lengths is None else lengths
+        self.native_bytes = native_bytes
+        self.encoded_bytes = encoded_bytes
 
 
 def transcode_file(  # noqa: PLR0913 - every option is keyword-only

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from dicomframe.core.lazyre import LazyPattern
@@ -246,15 +246,24 @@ def _delimiters(vr: VR | str) -> str | None:
 _TEXT_VRS = frozenset(vr.value for vr in CHARSET_VRS)
 
 
-@dataclass(slots=True)
 class _Decoder:
     """The ISO 2022 machine of PS3.5 6.1.2.5, fed one token of :data:`_TOKEN` at a time."""
 
-    plan: _Plan
-    delimiters: bytes
-    g0: _GSet = _ASCII
-    g1: _GSet | None = None
-    bad: list[bytes] = field(default_factory=list)
+    __slots__ = ("bad", "delimiters", "g0", "g1", "plan")
+
+    def __init__(
+        self,
+        plan: _Plan,
+        delimiters: bytes,
+        g0: _GSet = _ASCII,
+        g1: _GSet | None = None,
+        bad: list[bytes] | None = None,
+    ) -> None:
+        self.plan = plan
+        self.delimiters = delimiters
+        self.g0 = g0
+        self.g1 = g1
+        self.bad: list[bytes] = [] if bad is None else bad
 
     def run(self, raw: bytes) -> str:
         self.g0, self.g1 = self.plan.g0, self.plan.g1

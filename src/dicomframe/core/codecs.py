@@ -15,7 +15,6 @@ may install their own.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dicomframe.errors import DicomError
@@ -47,12 +46,20 @@ EncodeMany = Callable[..., Any]  # (frames, syntax, /, *, codecs, **options) -> 
 SyntaxFinder = Callable[[str, "FrameCodecs | None"], Any]  # (uid, codecs) -> TransferSyntax | None
 
 
-@dataclass(slots=True)
 class _Runtime:
-    default: Callable[[], FrameCodecs] | None = None
-    decode_frames: ManyFrames | None = None
-    find_syntax: SyntaxFinder | None = None
-    encode_frames: EncodeMany | None = None
+    __slots__ = ("decode_frames", "default", "encode_frames", "find_syntax")
+
+    def __init__(
+        self,
+        default: Callable[[], FrameCodecs] | None = None,
+        decode_frames: ManyFrames | None = None,
+        find_syntax: SyntaxFinder | None = None,
+        encode_frames: EncodeMany | None = None,
+    ) -> None:
+        self.default = default
+        self.decode_frames = decode_frames
+        self.find_syntax = find_syntax
+        self.encode_frames = encode_frames
 
 
 _runtime = _Runtime()

@@ -34,7 +34,6 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from dicomframe.core.limits import Limits, resolve_limits
@@ -144,12 +143,14 @@ def target(source: Any, storage_options: Mapping[str, Any] | None = None) -> Any
     return source
 
 
-@dataclass
 class Totals:
     """Requests sent and bytes received by every remote source of this process."""
 
-    requests: int = 0
-    bytes_received: int = 0
+    __slots__ = ("bytes_received", "requests")
+
+    def __init__(self, requests: int = 0, bytes_received: int = 0) -> None:
+        self.requests = requests
+        self.bytes_received = bytes_received
 
 
 _TOTALS = Totals()

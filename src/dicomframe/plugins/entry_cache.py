@@ -51,7 +51,7 @@ import re
 import sys
 import threading
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["DISABLE", "Entry", "cache_file", "entry_points", "version"]
@@ -85,23 +85,38 @@ class Entry:
         return found
 
 
-@dataclass(slots=True)
 class _State:
     """What one cache file says, once its fingerprint has been checked."""
 
-    group: str
-    entries: list[Entry] | None
-    versions: dict[str, str | None] = field(default_factory=dict)
+    __slots__ = ("entries", "group", "versions")
+
+    def __init__(
+        self,
+        group: str,
+        entries: list[Entry] | None,
+        versions: dict[str, str | None] | None = None,
+    ) -> None:
+        self.group = group
+        self.entries = entries
+        self.versions: dict[str, str | None] = {} if versions is None else versions
 
 
-@dataclass(slots=True)
 class _Checked:
     """The state last checked in this process, and what lets :func:`version` trust it."""
 
-    key: tuple[str, ...]
-    stamps: list[int | None]
-    fingerprint: list[Any]
-    state: _State
+    __slots__ = ("fingerprint", "key", "stamps", "state")
+
+    def __init__(
+        self,
+        key: tuple[str, ...],
+        stamps: list[int | None],
+        fingerprint: list[Any],
+        state: _State,
+    ) -> None:
+        self.key = key
+        self.stamps = stamps
+        self.fingerprint = fingerprint
+        self.state = state
 
 
 _lock = threading.Lock()
