@@ -24,8 +24,9 @@ Run:  python benchmarks/bench_transcode.py [--gigabytes 2] [--files 1000] [--run
     least CPU time (threads and forked workers included), which another process
     on the machine changes far less than the wall time.
 (4) ``dicomframe transcode`` against the DCMTK and GDCM command-line tools on
-    the same file (dcmcjpls, dcmdjpls, dcmcjpeg +e1, gdcmconv --j2k, gdcmconv
-    --raw, dcmcrle, dcmdrle; those not installed are left out), each run a fresh
+    the same file (dcmcjpls, dcmdjpls, dcmcjpeg +e1, gdcmconv --jpeg,
+    gdcmconv --j2k, gdcmconv --raw, dcmcrle, gdcmconv --rle, dcmdrle; those not
+    installed are left out), each run a fresh
     process, best of --runs, the tools and dicomframe taking turns. The compressed
     inputs of the decoding cases are what the tools themselves wrote. dicomframe
     runs with its defaults (verification on for lossless targets) and with
@@ -279,9 +280,11 @@ TOOLS = [
     ("native -> JPEG-LS Lossless", ["dcmcjpls"], "native", "JPEGLSLossless"),
     ("JPEG-LS Lossless -> native", ["dcmdjpls"], "jpegls", "ExplicitVRLittleEndian"),
     ("native -> JPEG Lossless SV1", ["dcmcjpeg", "+e1"], "native", "JPEGLosslessSV1"),
+    ("native -> JPEG Lossless SV1", ["gdcmconv", "--jpeg"], "native", "JPEGLosslessSV1"),
     ("native -> JPEG 2000 Lossless", ["gdcmconv", "--j2k"], "native", "JPEG2000Lossless"),
     ("JPEG 2000 Lossless -> native", ["gdcmconv", "--raw"], "j2k", "ExplicitVRLittleEndian"),
     ("native -> RLE Lossless", ["dcmcrle"], "native", "RLELossless"),
+    ("native -> RLE Lossless", ["gdcmconv", "--rle"], "native", "RLELossless"),
     ("RLE Lossless -> native", ["dcmdrle"], "rle", "ExplicitVRLittleEndian"),
 ]
 
