@@ -161,3 +161,30 @@ def test_console_script() -> None:
     assert bad.stdout == ""
     assert bad.stderr.startswith("dicomframe dump: error: ")
     assert bad.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("columns", [50, 120])
+def test_help_fits_the_width_without_importing_shutil(columns: int) -> None:
+    """The help is what argparse's stock formatter writes, for the terminal's width."""
+    code = (
+        "import argparse, sys\n"
+        "import dicomframe.cli as cli\n"
+        "def helped():\n"
+        "    try:\n"
+        "        cli.main(['transcode', '--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "helped()\n"
+        "print('shutil' in sys.modules, file=sys.stderr)\n"
+        "print('=' * 10)\n"
+        "cli._Formatter = argparse.HelpFormatter\n"
+        "helped()\n"
+    )
+    env = {**os.environ, "COLUMNS": str(columns)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    ours, stock = out.stdout.split("=" * 10 + "\n")
+    assert out.stderr.strip() == "False"  # the stock formatter imports it
+    assert ours == stock
+    assert len(ours.splitlines()) > (20 if columns == 50 else 10)

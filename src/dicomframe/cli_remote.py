@@ -15,7 +15,6 @@ destination need different ones (``'{"s3": {...}, "https": {...}}'``).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -45,6 +44,8 @@ def storage_options(args: argparse.Namespace) -> dict[str, Any] | None:
     text = getattr(args, "storage_options", None)
     if not text:
         return None
+    import json  # here: only --storage-options needs it
+
     try:
         options = json.loads(text)
     except json.JSONDecodeError as exc:
