@@ -16,11 +16,11 @@ import glob
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dicomframe.core.signals import Terminated
+from dicomframe.record import Record, record
 
 __all__ = [
     "Done",
@@ -36,8 +36,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+@record
+class Outcome(Record):
     """What a job did with one file: its error (None: converted) and what it hands back."""
 
     error: str | None = None
@@ -49,8 +49,8 @@ class Outcome:
 Job = Callable[[str, str], Outcome]
 
 
-@dataclass(frozen=True, slots=True)
-class Done:
+@record
+class Done(Record):
     """What one file's job did, measured where it ran; it travels back, so it pickles.
 
     ``sha256`` is only computed when a manifest asks for it (reading the
@@ -132,13 +132,15 @@ def remove_temporaries(target: str | os.PathLike[str]) -> None:
         temporary.unlink(missing_ok=True)
 
 
-@dataclass
 class Feed:
     """The files not handed out yet, in order: one at a time, or in shrinking chunks."""
 
-    jobs: list[tuple[Path, Path]]
-    workers: int
-    position: int = 0
+    __slots__ = ("jobs", "position", "workers")
+
+    def __init__(self, jobs: list[tuple[Path, Path]], workers: int, position: int = 0) -> None:
+        self.jobs = jobs
+        self.workers = workers
+        self.position = position
 
     @property
     def remaining(self) -> int:

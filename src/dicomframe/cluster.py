@@ -30,7 +30,6 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ import distributed
 from distributed.scheduler import KilledWorker
 
 from dicomframe.batch_work import Done, Feed, Job, failed, measure, remove_temporaries
+from dicomframe.record import replace
 
 __all__ = ["ATTEMPTS", "connect", "convert_on_worker", "run_on_cluster"]
 

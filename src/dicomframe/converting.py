@@ -38,7 +38,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -54,6 +54,7 @@ from dicomframe.parallel import (
     resolve_workers,
     worth_forking,
 )
+from dicomframe.record import Record, record
 
 if TYPE_CHECKING:
     from dicomframe.core.transfer_syntax import TransferSyntax
@@ -80,8 +81,8 @@ _PER_WORKER = 3  # frames handed out per worker past the one the caller waits fo
 _FORK_FRAME_SECONDS = 0.001
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+@record
+class Plan(Record):
     """What a conversion does to each frame.
 
     Attributes
@@ -105,11 +106,11 @@ class Plan:
     encoder: str | None = None
     verify: bool = False
     outcome: str = "nothing was changed"
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = MappingProxyType({})  # read only: one default for all
 
 
-@dataclass(frozen=True, slots=True)
-class Converted:
+@record
+class Converted(Record):
     """One frame in the target syntax, and what it took.
 
     ``native_bytes`` is the size of the decoded frame (0 for a frame passed

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import copy
 import warnings
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dicomframe.converting import (
@@ -52,6 +51,7 @@ from dicomframe.core.set_pixels import set_pixel_data
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
 from dicomframe.core.vr import VR
 from dicomframe.errors import DicomWarning, EncodingError
+from dicomframe.record import Record, record
 
 if TYPE_CHECKING:
     from dicomframe.plugins.manager import CodecManager
@@ -96,8 +96,8 @@ LOSSY_COMPRESSION, LOSSY_RATIO, LOSSY_METHOD = 0x00282110, 0x00282112, 0x0028211
 PIXEL_RANGE = (0x00280106, 0x00280107)  # Smallest / Largest Image Pixel Value
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
+@record
+class Choice(Record):
     """The codecs a transcode is asked to use; None leaves the choice to the registry."""
 
     decoder: str | None = None

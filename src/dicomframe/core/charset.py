@@ -50,18 +50,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 from dicomframe.core.lazyre import LazyPattern
 from dicomframe.core.vr import CHARSET_VRS, VR
 from dicomframe.errors import CharsetWarning, EncodingError
+from dicomframe.record import Record, record
 
 __all__ = ["decode_text", "encode_text", "normalize", "python_codec"]
 
 
-@dataclass(frozen=True, slots=True)
-class _GSet:
+@record
+class _GSet(Record):
     """A graphic set of ISO 2022: its designating escape sequence and how Python decodes it."""
 
     escape: bytes
@@ -181,8 +181,8 @@ def python_codec(term: str) -> str | None:
     return _CODECS.get(_canonical(term))
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
+@record
+class _Plan(Record):
     """How to decode and encode under one Specific Character Set value."""
 
     label: str

@@ -18,12 +18,12 @@ from __future__ import annotations
 import struct
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from dicomframe.core.limits import Budget, default_limits
 from dicomframe.errors import InvalidDicomError
+from dicomframe.record import Record, record
 
 __all__ = ["Encapsulated", "encapsulate", "fragment_spans", "frame_spans"]
 
@@ -215,8 +215,8 @@ def _group_by_end(raw: memoryview, fragments: list[Span]) -> list[list[Span]]:
     return groups
 
 
-@dataclass(frozen=True, slots=True)
-class Encapsulated:
+@record
+class Encapsulated(Record):
     """Encapsulated Pixel Data ready to write: the value and any Extended Offset Table."""
 
     value: bytes

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 
 from dicomframe.core.dataset import Dataset, Sequence
 from dicomframe.core.element import DataElement
@@ -21,6 +20,7 @@ from dicomframe.core.limits import allow_recursion, default_limits
 from dicomframe.core.tag import ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER
 from dicomframe.core.vr import LONG_HEADER_VRS, SWAP_SIZE, VR, padding_byte, swap_bytes
 from dicomframe.errors import EncodingError, LimitError
+from dicomframe.record import Record, record, replace
 
 __all__ = ["Chunks", "EncodeContext", "encode_dataset", "encode_element"]
 
@@ -28,8 +28,8 @@ Chunks = list[bytes | memoryview]
 UNDEFINED = 0xFFFFFFFF
 
 
-@dataclass(frozen=True, slots=True)
-class EncodeContext:
+@record
+class EncodeContext(Record):
     """How to encode: VR mode, byte order, and what to do with sequence lengths.
 
     ``sequence_lengths`` is ``"as_read"`` (keep each sequence and item as it

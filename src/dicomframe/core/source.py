@@ -27,10 +27,10 @@ import mmap
 import os
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from dicomframe.errors import DicomError, InvalidDicomError, LimitError, SourceChangedError
+from dicomframe.record import Record, record
 
 __all__ = ["Located", "Patched", "Source", "Unparsed", "file_kind", "read_stream"]
 
@@ -364,8 +364,8 @@ def read_stream(stream: object, name: str, max_bytes: int) -> bytes:
             raise LimitError("max_stream_bytes", done, max_bytes, what=f"reading {name}")
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
+@record
+class Located(Record):
     """A value left in its source: read on first use."""
 
     source: Source

@@ -40,7 +40,6 @@ import the parsers and :func:`frame_problem` from
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dicomframe.core.transfer_syntax import (
@@ -56,6 +55,7 @@ from dicomframe.core.transfer_syntax import (
     RLELossless,
 )
 from dicomframe.errors import DecodeError, NoCodecError
+from dicomframe.record import Record, record
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -106,8 +106,8 @@ _HEAD_BYTES = 1 << 20
 
 
 # -- the parsers ------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class J2KParameters:
+@record
+class J2KParameters(Record):
     """What a JPEG 2000 codestream's main header says (ISO/IEC 15444-1 A.5.1, A.6.1)."""
 
     rows: int
@@ -120,8 +120,8 @@ class J2KParameters:
     reversible: bool = True  # COD's wavelet: 5-3 reversible (1) or 9-7 irreversible (0)
 
 
-@dataclass(frozen=True, slots=True)
-class JPEGParameters:
+@record
+class JPEGParameters(Record):
     """What a JPEG or JPEG-LS frame header says (ISO/IEC 10918-1 B.2.2, 14495-1 C.2.2)."""
 
     precision: int
@@ -135,8 +135,8 @@ class JPEGParameters:
     lossless: bool = False  # SOF3/7/11/15: a decoder can make no colour conversion
 
 
-@dataclass(frozen=True, slots=True)
-class RLEParameters:
+@record
+class RLEParameters(Record):
     """What an RLE Lossless frame's header says (PS3.5 G.5): the segments and their offsets."""
 
     segments: int
@@ -271,8 +271,8 @@ def rle_parameters(data: bytes | memoryview) -> RLEParameters:
 
 
 # -- the header in the dataset's terms --------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Header:
+@record
+class Header(Record):
     """What a frame's codestream says about the decoded frame, as the dataset would say it.
 
     ``rows`` or ``columns`` 0: the header leaves it to a later marker (JPEG DNL,

@@ -41,13 +41,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.errors import CodecUnavailableError, DecodeError, EncodeError, NoCodecError
 from dicomframe.plugins.codec import INTERRUPTIONS  # re-exported: interruptions pass through
 from dicomframe.plugins.codestream import CodestreamError, frame_problem
+from dicomframe.record import Record, record
 
 if TYPE_CHECKING:
     from dicomframe.core.frame_info import FrameInfo
@@ -82,8 +82,8 @@ Validator = Callable[[object], "str | None"]
 Readiness = Callable[["Codec"], "tuple[str, BaseException] | None"]
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
+@record
+class Attempt(Record):
     """What happened when the registry considered one codec.
 
     ``invalid_result`` is True for a ``failed`` attempt whose codec returned
@@ -121,8 +121,8 @@ def check_limits(frame: EncapsulatedFrame, limits: Limits) -> None:
     limits.check("max_frame_bytes", decoded_bytes(frame.info), what=where)
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
+@record
+class Refusal(Record):
     """The registry's reason to call no codec on a frame: its header contradicts the dataset."""
 
     reason: str
@@ -376,8 +376,8 @@ def unknown_name(name: str, known: Iterable[str], *, what: str) -> NoCodecError:
 
 
 # -- what one call asks -----------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Choice:
+@record
+class Choice(Record):
     """What one call asks of the registry beyond the frame: which codecs, in what order.
 
     ``codec`` only that one; ``prefer`` first; ``block`` never; ``sticky``

@@ -51,8 +51,9 @@ import re
 import sys
 import threading
 import zlib
-from dataclasses import dataclass
 from typing import Any
+
+from dicomframe.record import Record, record
 
 __all__ = ["DISABLE", "Entry", "cache_file", "entry_points", "version"]
 
@@ -65,8 +66,8 @@ _INFO = (".dist-info", ".egg-info")
 _VALUE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+@record
+class Entry(Record):
     """One entry point: what ``importlib.metadata.EntryPoint`` says of it, without it."""
 
     name: str

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 import pluggy
 
@@ -37,6 +36,7 @@ from dicomframe.errors import PluginError, PluginWarning, UnknownTransferSyntaxE
 from dicomframe.plugins import entry_cache, hookspecs
 from dicomframe.plugins.codec import Codec
 from dicomframe.plugins.entry_cache import Entry
+from dicomframe.record import Record, record
 
 __all__ = [
     "Collected",
@@ -53,8 +53,8 @@ __all__ = [
 DISTRIBUTION = "dicomframe"  # whose entry points are the built-ins
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+@record
+class Origin(Record):
     """Where a plugin came from, which decides its place in the loading order.
 
     ``distribution`` is None for a plugin given to ``register()`` directly;
@@ -159,8 +159,8 @@ def validate(pm: pluggy.PluginManager, name: str, origin: Origin | None) -> Plug
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Collected:
+@record
+class Collected(Record):
     """What the plugins provide: codecs with their plugin, private syntaxes, problems."""
 
     codecs: tuple[tuple[Codec, str], ...]
