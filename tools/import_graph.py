@@ -30,7 +30,7 @@ LAYERS = [
         ),
     ),
     ("workflows", ()),  # every other top-level module
-    ("execution", ("dicomframe.parallel", "dicomframe.executors")),
+    ("execution", ("dicomframe.parallel", "dicomframe.executors", "dicomframe.result_slots")),
     ("codecs", ("dicomframe.codecs",)),
     ("plugins", ("dicomframe.plugins",)),
     # color: pure numpy colour-model conversions, imported by codecs and helpers alike

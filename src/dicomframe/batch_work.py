@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dicomframe.core.record import Record, record
 from dicomframe.core.signals import Terminated
-from dicomframe.record import Record, record
 
 __all__ = [
     "Done",

@@ -37,7 +37,7 @@ import distributed
 from distributed.scheduler import KilledWorker
 
 from dicomframe.batch_work import Done, Feed, Job, failed, measure, remove_temporaries
-from dicomframe.record import replace
+from dicomframe.core.record import replace
 
 __all__ = ["ATTEMPTS", "connect", "convert_on_worker", "run_on_cluster"]
 

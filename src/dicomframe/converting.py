@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+from dicomframe.core.record import Record, record
 from dicomframe.errors import CodecError, EncodingError
 from dicomframe.executors import FAILED, ordered_in_processes, ordered_in_threads
 from dicomframe.parallel import (
@@ -54,7 +55,6 @@ from dicomframe.parallel import (
     resolve_workers,
     worth_forking,
 )
-from dicomframe.record import Record, record
 
 if TYPE_CHECKING:
     from dicomframe.core.transfer_syntax import TransferSyntax

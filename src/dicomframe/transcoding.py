@@ -47,11 +47,11 @@ from dicomframe.core.dataset import Dataset
 from dicomframe.core.element import DataElement
 from dicomframe.core.frame import EncapsulatedFrame
 from dicomframe.core.frame_info import PIXEL_KEYWORDS
+from dicomframe.core.record import Record, record
 from dicomframe.core.set_pixels import set_pixel_data
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, TransferSyntax, resolve
 from dicomframe.core.vr import VR
 from dicomframe.errors import DicomWarning, EncodingError
-from dicomframe.record import Record, record
 
 if TYPE_CHECKING:
     from dicomframe.plugins.manager import CodecManager

@@ -53,9 +53,9 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from dicomframe.core.lazyre import LazyPattern
+from dicomframe.core.record import Record, record
 from dicomframe.core.vr import CHARSET_VRS, VR
 from dicomframe.errors import CharsetWarning, EncodingError
-from dicomframe.record import Record, record
 
 __all__ = ["decode_text", "encode_text", "normalize", "python_codec"]
 

@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from dicomframe.core.limits import Budget, default_limits
+from dicomframe.core.record import Record, record
 from dicomframe.errors import InvalidDicomError
-from dicomframe.record import Record, record
 
 __all__ = ["Encapsulated", "encapsulate", "fragment_spans", "frame_spans"]
 

@@ -17,10 +17,10 @@ from collections.abc import Iterable
 from dicomframe.core.dataset import Dataset, Sequence
 from dicomframe.core.element import DataElement
 from dicomframe.core.limits import allow_recursion, default_limits
+from dicomframe.core.record import Record, record, replace
 from dicomframe.core.tag import ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER
 from dicomframe.core.vr import LONG_HEADER_VRS, SWAP_SIZE, VR, padding_byte, swap_bytes
 from dicomframe.errors import EncodingError, LimitError
-from dicomframe.record import Record, record, replace
 
 __all__ = ["Chunks", "EncodeContext", "encode_dataset", "encode_element"]
 

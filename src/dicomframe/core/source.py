@@ -29,8 +29,8 @@ import stat
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from dicomframe.core.record import Record, record
 from dicomframe.errors import DicomError, InvalidDicomError, LimitError, SourceChangedError
-from dicomframe.record import Record, record
 
 __all__ = ["Located", "Patched", "Source", "Unparsed", "file_kind", "read_stream"]
 

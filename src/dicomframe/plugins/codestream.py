@@ -42,6 +42,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
+from dicomframe.core.record import Record, record
 from dicomframe.core.transfer_syntax import (
     HTJ2K,
     JPEG2000,
@@ -55,7 +56,6 @@ from dicomframe.core.transfer_syntax import (
     RLELossless,
 )
 from dicomframe.errors import DecodeError, NoCodecError
-from dicomframe.record import Record, record
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

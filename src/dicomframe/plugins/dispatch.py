@@ -44,10 +44,10 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
+from dicomframe.core.record import Record, record
 from dicomframe.errors import CodecUnavailableError, DecodeError, EncodeError, NoCodecError
 from dicomframe.plugins.codec import INTERRUPTIONS  # re-exported: interruptions pass through
 from dicomframe.plugins.codestream import CodestreamError, frame_problem
-from dicomframe.record import Record, record
 
 if TYPE_CHECKING:
     from dicomframe.core.frame_info import FrameInfo

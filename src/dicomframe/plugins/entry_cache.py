@@ -53,7 +53,7 @@ import threading
 import zlib
 from typing import Any
 
-from dicomframe.record import Record, record
+from dicomframe.core.record import Record, record
 
 __all__ = ["DISABLE", "Entry", "cache_file", "entry_points", "version"]
 

@@ -31,12 +31,12 @@ from collections.abc import Callable, Iterable, Sequence
 
 import pluggy
 
+from dicomframe.core.record import Record, record
 from dicomframe.core.transfer_syntax import TransferSyntax, register, resolve
 from dicomframe.errors import PluginError, PluginWarning, UnknownTransferSyntaxError
 from dicomframe.plugins import entry_cache, hookspecs
 from dicomframe.plugins.codec import Codec
 from dicomframe.plugins.entry_cache import Entry
-from dicomframe.record import Record, record
 
 __all__ = [
     "Collected",

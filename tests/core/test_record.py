@@ -8,7 +8,7 @@ import pickle
 
 import pytest
 
-from dicomframe.record import Record, record, replace
+from dicomframe.core.record import Record, record, replace
 
 
 @record
