@@ -82,3 +82,10 @@ def test_ordered_processes_give_the_same_results_either_way(
     assert all(same(got, (*payload(index)[:2], got[2])) for index, got in results)
     assert os.getpid() not in {got[2] for _, got in results}  # made in the workers
     assert received == ([True] * 12 if slot_bytes else [])
+
+
+def test_slots_past_256_mib_are_not_made() -> None:
+    """Frames so large that a few per worker pass the bound go through the pipe."""
+    assert ResultSlots.make(2, 3, 1 << 20) is not None
+    assert ResultSlots.make(2, 3, 50 << 20) is None  # 300 MiB
+    assert ResultSlots.make(2, 3, 0) is None

@@ -287,13 +287,13 @@ def ordered_in_processes(
     one being waited for. An index whose ``work`` raised, or whose worker
     died, is yielded with :data:`FAILED` for the caller to redo. With
     ``slot_bytes``, a large buffer of a tuple result (``bytes``, an array) of
-    at most that size comes back through shared memory, not the pipe
-    (:mod:`dicomframe.result_slots`).
+    at most that size comes back through shared memory, not the pipe, while
+    the slots take 256 MiB or less (:mod:`dicomframe.result_slots`).
     """
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    slots = ResultSlots(workers, _DEPTH + 1, slot_bytes) if slot_bytes > 0 else None
+    slots = ResultSlots.make(workers, _DEPTH + 1, slot_bytes)
     job = _Ordered(indices, max(1, window), slots)
     finished = False
     try:

@@ -27,6 +27,7 @@ import numpy as np
 __all__ = ["InSlot", "ResultSlots"]
 
 _SMALL = 1 << 16  # smaller buffers are not worth a slot
+_MOST = 1 << 28  # 256 MiB of slots at most: beyond, frames are large and go through the pipe
 
 
 class InSlot:
@@ -43,6 +44,20 @@ class InSlot:
 
 class ResultSlots:
     """``count`` slots of ``size`` bytes for each of ``workers`` workers, in shared memory."""
+
+    @classmethod
+    def make(cls, workers: int, count: int, size: int) -> ResultSlots | None:
+        """The slots, or None (the pipe, then) when they would pass 256 MiB or cannot be mapped.
+
+        A slot holds one frame and a quarter: frames so large that a few per
+        worker pass the bound keep their memory freed frame by frame.
+        """
+        if size <= 0 or workers * count * size > _MOST:
+            return None
+        try:
+            return cls(workers, count, size)
+        except (OSError, ValueError):  # no shared memory here: the pipe works everywhere
+            return None
 
     def __init__(self, workers: int, count: int, size: int) -> None:
         self.count = count
