@@ -247,7 +247,7 @@ def read_items(  # noqa: C901 - flat on purpose: 50,000 items cost a call each o
         )
     unpack = _ITEM_HEADER[ctx.little_endian].unpack_from
     items = Sequence(undefined_length=not defined)
-    defer, partial = Dataset._deferred, functools.partial
+    partial, new, budget, lazy = functools.partial, _new, ctx.budget, ctx.lazy
     while pos < end or not defined:
         if end - pos < 8:
             if ctx.repair(
@@ -269,15 +269,20 @@ def read_items(  # noqa: C901 - flat on purpose: 50,000 items cost a call each o
             raise InvalidDicomError(
                 f"expected an Item tag in sequence, found {Tag(item_tag)}", tag=tag, offset=pos - 8
             )
-        length = _item_length(ctx, tag, pos, length, end)
-        if ctx.budget is not None:
-            ctx.budget.spend(1, offset=pos - 8)
-        bound = end if length == parser.UNDEFINED else pos + length
-        if ctx.lazy and length != parser.UNDEFINED:  # the common item: no call but these
-            items.append(defer(partial(_load_item, ctx, pos, bound, length, level), False))
+        if length > end - pos and length != _UNDEFINED:
+            length = _item_length(ctx, tag, pos, length, end)
+        if budget is not None:
+            budget.left -= 1
+            if budget.left < 0:
+                budget.spend(0, offset=pos - 8)  # raises: the item past the limit
+        bound = end if length == _UNDEFINED else pos + length
+        if lazy and length != _UNDEFINED:  # the common item: no call but these
+            item = new(Dataset)  # what Dataset._deferred makes, without the calls
+            vars(item)["_load"] = partial(_load_item, ctx, pos, bound, length, level)
+            items.append(item)
             pos = bound
             continue
-        if ctx.lazy:
+        if lazy:
             pos = _defer_items(ctx, items, pos, bound, length, level, end)
             continue
         item, pos = _read_item(ctx, pos, bound, length, level)
