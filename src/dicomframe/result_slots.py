@@ -75,7 +75,7 @@ class ResultSlots:
         Only the items of a tuple result are looked at, and at most one
         buffer per slot turn; the rest of the result is left as it is.
         """
-        if not isinstance(result, tuple) or self.size == 0:
+        if not isinstance(result, tuple):
             return result
         items = list(result)
         for position, item in enumerate(items):

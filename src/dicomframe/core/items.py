@@ -247,7 +247,7 @@ def read_items(  # noqa: C901 - flat on purpose: 50,000 items cost a call each o
         )
     unpack = _ITEM_HEADER[ctx.little_endian].unpack_from
     items = Sequence(undefined_length=not defined)
-    partial, new, budget, lazy = functools.partial, _new, ctx.budget, ctx.lazy
+    partial, defer, budget, lazy = functools.partial, Dataset._deferred, ctx.budget, ctx.lazy
     while pos < end or not defined:
         if end - pos < 8:
             if ctx.repair(
@@ -277,9 +277,7 @@ def read_items(  # noqa: C901 - flat on purpose: 50,000 items cost a call each o
                 budget.spend(0, offset=pos - 8)  # raises: the item past the limit
         bound = end if length == _UNDEFINED else pos + length
         if lazy and length != _UNDEFINED:  # the common item: no call but these
-            item = new(Dataset)  # what Dataset._deferred makes, without the calls
-            vars(item)["_load"] = partial(_load_item, ctx, pos, bound, length, level)
-            items.append(item)
+            items.append(defer(partial(_load_item, ctx, pos, bound, length, level), False))
             pos = bound
             continue
         if lazy:
