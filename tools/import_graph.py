@@ -30,7 +30,15 @@ LAYERS = [
         ),
     ),
     ("workflows", ()),  # every other top-level module
-    ("execution", ("dicomframe.parallel", "dicomframe.executors", "dicomframe.result_slots")),
+    (
+        "execution",
+        (
+            "dicomframe.parallel",
+            "dicomframe.executors",
+            "dicomframe.result_slots",
+            "dicomframe.worker_heap",
+        ),
+    ),
     ("codecs", ("dicomframe.codecs",)),
     ("plugins", ("dicomframe.plugins",)),
     # color: pure numpy colour-model conversions, imported by codecs and helpers alike

@@ -28,6 +28,7 @@ import numpy as np
 
 from dicomframe.plugins.codec import INTERRUPTIONS
 from dicomframe.result_slots import ResultSlots
+from dicomframe.worker_heap import keep_buffers
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -299,7 +300,9 @@ def ordered_in_processes(
     try:
         for number in range(workers):
             parent, child = context.Pipe()
-            process = context.Process(target=_serve, args=(child, work, slots, number), daemon=True)
+            process = context.Process(
+                target=_serve, args=(child, work, slots, number, slot_bytes), daemon=True
+            )
             process.start()
             child.close()
             job.workers.append(_Worker(process, parent, number))
@@ -325,9 +328,19 @@ def _stop(worker: _Worker, *, finished: bool) -> None:
 
 
 def _serve(
-    conn: Connection, work: Callable[[int], Any], slots: ResultSlots | None, number: int
+    conn: Connection,
+    work: Callable[[int], Any],
+    slots: ResultSlots | None,
+    number: int,
+    block: int,
 ) -> None:
-    """A forked worker of ordered_in_processes: do each index sent until told to stop."""
+    """A forked worker of ordered_in_processes: do each index sent until told to stop.
+
+    With ``block`` (the size of a result slot), buffers of up to a frame stay
+    in the worker's heap from one frame to the next (:mod:`dicomframe.worker_heap`).
+    """
+    if block:
+        keep_buffers(block)
     try:
         while (index := conn.recv()) is not None:
             try:
