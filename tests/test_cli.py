@@ -188,3 +188,40 @@ def test_help_fits_the_width_without_importing_shutil(columns: int) -> None:
     assert out.stderr.strip() == "False"  # the stock formatter imports it
     assert ours == stock
     assert len(ours.splitlines()) > (20 if columns == 50 else 10)
+
+
+def _blas_after_main(env: dict[str, str], *, numpy_first: bool = False) -> list[str]:
+    """In a fresh process: OPENBLAS_NUM_THREADS after ``main`` ran, and numpy's thread count."""
+    code = (
+        "import os, sys\n"
+        + ("import numpy\n" if numpy_first else "")
+        + "import dicomframe.cli as cli\n"
+        "try:\n"
+        "    cli.main(['--version'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "import numpy\n"
+        "status = open('/proc/self/status').read() if os.path.exists('/proc/self/status') else ''\n"
+        "threads = [l.split()[1] for l in status.splitlines() if l.startswith('Threads:')]\n"
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'), *threads, file=sys.stderr)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    return out.stderr.split()
+
+
+def test_the_command_starts_no_blas_threads() -> None:
+    """numpy's OpenBLAS pool would spin on the cores the frame workers need."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    got = _blas_after_main(env)
+    assert got[0] == "1"
+    if len(got) > 1:  # Linux: numpy loaded after main() started no thread of its own
+        assert got[1] == "1"
+
+
+def test_a_chosen_blas_setting_is_kept() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    assert _blas_after_main({**env, "OPENBLAS_NUM_THREADS": "2"})[0] == "2"
+    # numpy already loaded (main() called from a program): its pool is started, nothing is set
+    assert _blas_after_main(env, numpy_first=True)[0] == "None"

@@ -453,6 +453,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    _one_blas_thread()
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -477,6 +478,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dicomframe {args.command}: error: {_message(exc)}", file=sys.stderr)
         return 1
     return status
+
+
+def _one_blas_thread() -> None:
+    """Ask OpenBLAS for no thread pool, unless numpy is loaded already or the user chose.
+
+    The commands do no linear algebra, but numpy's OpenBLAS starts a thread
+    per core when numpy is imported, and each spins for a while looking for
+    work: 0.1 s of CPU taken from the workers that convert frames on a small
+    machine. Forked workers and other children inherit the setting.
+    """
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 @contextlib.contextmanager
