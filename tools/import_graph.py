@@ -37,6 +37,7 @@ LAYERS = [
             "dicomframe.executors",
             "dicomframe.result_slots",
             "dicomframe.worker_heap",
+            "dicomframe.forked",
         ),
     ),
     ("codecs", ("dicomframe.codecs",)),

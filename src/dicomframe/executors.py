@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from dicomframe.forked import Channel, Worker, ready
 from dicomframe.plugins.codec import INTERRUPTIONS
 from dicomframe.result_slots import ResultSlots
 from dicomframe.worker_heap import keep_buffers
@@ -124,8 +125,8 @@ def in_processes(work: Callable[[int], Any], indices: range, workers: int) -> di
     results: dict[int, Any] = {}
     try:
         while readers:
-            for ready in wait(readers):
-                reader = cast("Connection", ready)
+            for readable in wait(readers):
+                reader = cast("Connection", readable)
                 try:
                     index, payload = reader.recv()
                 except EOFError:
@@ -194,13 +195,13 @@ def ordered_in_threads(
 
 
 class _Worker:
-    """A forked worker of ordered_in_processes: its process, its end of the pipe, its queue."""
+    """A forked worker of ordered_in_processes: its process, its channel, its queue."""
 
     __slots__ = ("alive", "conn", "number", "process", "queued")
 
-    def __init__(self, process: Any, conn: Connection, number: int) -> None:
+    def __init__(self, process: Worker, number: int) -> None:
         self.process = process
-        self.conn = conn
+        self.conn = process.channel
         self.number = number  # which of the slots are its own
         self.queued: deque[int] = deque()
         self.alive = True
@@ -235,16 +236,14 @@ class _Ordered:
 
     def collect(self) -> None:
         """Wait for at least one result (or death) from the busy workers."""
-        from multiprocessing.connection import wait
-
         busy = {w.conn: w for w in self.workers if w.alive and w.queued}
         if not busy:  # every worker died: the caller does what is left
             for index in self.indices[self.handed :]:
                 self.done[index] = FAILED
             self.handed = len(self.indices)
             return
-        for ready in wait(list(busy)):
-            worker = busy[cast("Connection", ready)]
+        for channel in ready(list(busy)):
+            worker = busy[channel]
             try:
                 index, ok, payload = worker.conn.recv()
             except (EOFError, OSError):
@@ -291,21 +290,13 @@ def ordered_in_processes(
     at most that size comes back through shared memory, not the pipe, while
     the slots take 256 MiB or less (:mod:`dicomframe.result_slots`).
     """
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork")
     slots = ResultSlots.make(workers, _DEPTH + 1, slot_bytes)
     job = _Ordered(indices, max(1, window), slots)
     finished = False
     try:
         for number in range(workers):
-            parent, child = context.Pipe()
-            process = context.Process(
-                target=_serve, args=(child, work, slots, number, slot_bytes), daemon=True
-            )
-            process.start()
-            child.close()
-            job.workers.append(_Worker(process, parent, number))
+            process = Worker(_serve, (work, slots, number, slot_bytes))
+            job.workers.append(_Worker(process, number))
             job.feed(job.workers[-1])
         yield from job.results()
         finished = True
@@ -328,7 +319,7 @@ def _stop(worker: _Worker, *, finished: bool) -> None:
 
 
 def _serve(
-    conn: Connection,
+    conn: Channel,
     work: Callable[[int], Any],
     slots: ResultSlots | None,
     number: int,

@@ -229,9 +229,10 @@ def _forkable() -> bool:
     current = threading.current_thread()
     if any(t is not current and t.name not in _FORK_AWARE_THREADS for t in threading.enumerate()):
         return False
-    from multiprocessing import process  # here: importing multiprocessing takes 20 ms
-
-    return not process.current_process().daemon
+    # A daemonic multiprocessing worker (which may not have children) was started by
+    # multiprocessing, so it has the module loaded; importing it only to ask costs 10 ms.
+    process = sys.modules.get("multiprocessing.process")
+    return process is None or not process.current_process().daemon
 
 
 def _log(doing: str, count: int, codec: str, mode: str, workers: int) -> None:

@@ -1,7 +1,7 @@
 """Large results of forked workers, handed over through shared memory instead of a pipe.
 
 A frame a worker converted (300 KB of RLE, 512 KB of native pixels) sent
-through a :mod:`multiprocessing` pipe is pickled, written 64 KB at a time
+through a pipe (:mod:`dicomframe.forked`) is pickled, written 64 KB at a time
 with a switch to the reader for each piece, read into a buffer and
 unpickled: 0.65 ms for 290 KB here, as long as encoding it, and paid on
 both sides. :class:`ResultSlots` gives each worker a few slots of anonymous

@@ -1,0 +1,149 @@
+"""Forked workers and their pipes: messages of any size, ends, errors and termination."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import pytest
+
+from dicomframe import parallel
+from dicomframe.forked import Channel, Worker, ready
+
+pytestmark = pytest.mark.skipif(not parallel.can_fork(), reason="needs os.fork")
+
+
+def echo(channel: Channel) -> None:
+    """Send back each message until the pipe ends."""
+    while True:
+        try:
+            message = channel.recv()
+        except EOFError:
+            return
+        channel.send((os.getpid(), message))
+
+
+def ended(worker: Worker, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while worker.is_alive():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.mark.parametrize(
+    "message",
+    [None, 7, "short", b"x" * (1 << 20), np.arange(300_000, dtype="<i2")],
+    ids=["none", "int", "str", "1MiB-bytes", "array-past-the-pipe-buffer"],
+)
+def test_a_message_comes_back_whole_whatever_its_size(message: Any) -> None:
+    worker = Worker(echo)
+    try:
+        worker.channel.send(message)
+        pid, back = worker.channel.recv()
+        assert pid == worker.pid != os.getpid()
+        if isinstance(message, np.ndarray):
+            np.testing.assert_array_equal(back, message)
+        else:
+            assert back == message
+    finally:
+        worker.channel.close()
+        worker.join()
+    assert not worker.is_alive()
+
+
+def test_the_end_of_a_worker_reads_as_eof_and_a_send_to_it_fails() -> None:
+    worker = Worker(lambda channel: None)  # ends at once
+    worker.join()
+    with pytest.raises(EOFError):
+        worker.channel.recv()
+    with pytest.raises(BrokenPipeError):  # nobody reads: a broken pipe, never a hang
+        worker.channel.send(b"x" * (1 << 17))
+    worker.channel.close()
+    worker.channel.close()  # again: nothing
+
+
+def test_ready_names_only_the_channels_with_something_to_read() -> None:
+    quiet, talking = Worker(echo), Worker(echo)
+    try:
+        talking.channel.send("hello")
+        assert ready([quiet.channel, talking.channel]) == [talking.channel]
+        assert talking.channel.recv()[1] == "hello"
+    finally:
+        for worker in (quiet, talking):
+            worker.channel.close()
+            worker.join()
+
+
+def test_terminate_ends_a_waiting_worker() -> None:
+    worker = Worker(echo)
+    worker.terminate()
+    worker.join()
+    assert not worker.is_alive()
+    worker.terminate()  # ended: nothing to do
+    worker.channel.close()
+
+
+def test_a_worker_does_not_hold_its_siblings_pipes_open() -> None:
+    first = Worker(echo)
+    second = Worker(echo)  # forked later: it closed its copy of first's ends
+    try:
+        first.channel.close()  # first reads EOF only if no other process holds the write end
+        assert ended(first)
+    finally:
+        second.channel.close()
+        second.join()
+
+
+def run_script(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def test_an_error_in_a_worker_is_printed_and_its_status_is_1() -> None:
+    code = (
+        "import os\n"
+        "from dicomframe.forked import Worker\n"
+        "def fail(channel):\n"
+        "    raise RuntimeError('the worker broke')\n"
+        "worker = Worker(fail)\n"
+        "_, status = os.waitpid(worker.pid, 0)\n"
+        "print(os.waitstatus_to_exitcode(status))\n"
+    )
+    done = run_script(code)
+    assert done.stdout.strip() == "1"
+    assert "RuntimeError: the worker broke" in done.stderr
+
+
+def test_an_interrupted_worker_ends_quietly() -> None:
+    code = (
+        "import os\n"
+        "from dicomframe.forked import Worker\n"
+        "def stop(channel):\n"
+        "    raise KeyboardInterrupt\n"
+        "worker = Worker(stop)\n"
+        "worker.join()\n"
+        "print(worker.is_alive())\n"
+    )
+    done = run_script(code)
+    assert done.stdout.strip() == "False"
+    assert done.stderr == ""
+
+
+def test_output_buffered_before_the_fork_is_written_once() -> None:
+    code = (
+        "import sys\n"
+        "from dicomframe.forked import Worker\n"
+        "sys.stdout.write('before the fork;')\n"  # a pipe: block-buffered, not yet written
+        "def child(channel):\n"
+        "    pass\n"
+        "Worker(child).join()\n"
+        "sys.stdout.write('after')\n"
+    )
+    assert run_script(code).stdout == "before the fork;after"
