@@ -2,9 +2,9 @@
 
 :func:`in_threads` runs a function over frame indices on threads (the calling
 thread is one of them) and re-raises the first error; :func:`in_processes`
-forks workers that take chunks of indices and send back what they made, so
-that an index that failed, or whose process died, is simply missing and the
-caller redoes it through the registry. :func:`shared_empty` is an output array
+forks workers (:mod:`dicomframe.forked`) that are handed indices and send back
+what they made, so that an index that failed, or whose process died, is simply
+missing and the caller redoes it through the registry. :func:`shared_empty` is an output array
 the forked workers write into. :mod:`dicomframe.parallel` decides which to use.
 
 :func:`ordered_in_threads` and :func:`ordered_in_processes` do the same for a
@@ -22,7 +22,7 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -30,9 +30,6 @@ from dicomframe.forked import Channel, Worker, ready
 from dicomframe.plugins.codec import INTERRUPTIONS
 from dicomframe.result_slots import ResultSlots
 from dicomframe.worker_heap import keep_buffers
-
-if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
 
 __all__ = [
     "FAILED",
@@ -104,65 +101,11 @@ def in_processes(work: Callable[[int], Any], indices: range, workers: int) -> di
     """Run ``work`` over ``indices`` in ``workers`` forked processes.
 
     Returns what ``work`` returned for each index it completed; an index that
-    raised, or whose process died, is missing, for the caller to redo.
+    raised, or whose process died, is missing, for the caller to redo. The
+    workers are those of :func:`ordered_in_processes`, with no window.
     """
-    import multiprocessing
-    from multiprocessing.connection import wait
-
-    context = multiprocessing.get_context("fork")
-    claimed = context.Value("q", 0)  # how many of ``indices`` the children have taken
-    chunk = max(1, len(indices) // (workers * 8))
-    processes, readers = [], []
-    for _ in range(workers):
-        reader, writer = context.Pipe(duplex=False)
-        process = context.Process(
-            target=_child, args=(writer, claimed, indices, chunk, work), daemon=True
-        )
-        process.start()
-        writer.close()
-        processes.append(process)
-        readers.append(reader)
-    results: dict[int, Any] = {}
-    try:
-        while readers:
-            for readable in wait(readers):
-                reader = cast("Connection", readable)
-                try:
-                    index, payload = reader.recv()
-                except EOFError:
-                    readers.remove(reader)
-                    reader.close()
-                    continue
-                results[index] = payload
-    finally:
-        for process in processes:
-            if process.is_alive() and readers:  # interrupted: stop the others
-                process.terminate()
-            process.join()
-    return results
-
-
-def _child(
-    conn: Connection, claimed: Any, indices: range, chunk: int, work: Callable[[int], Any]
-) -> None:
-    """A forked worker: take chunks of ``indices`` until none is left; send each result."""
-    try:
-        while True:
-            with claimed.get_lock():
-                start = claimed.value
-                claimed.value = start + chunk
-            if start >= len(indices):
-                return
-            for index in indices[start : start + chunk]:
-                try:
-                    payload = work(index)
-                except INTERRUPTIONS:
-                    raise
-                except BaseException:  # the parent does it again and reports what happened
-                    continue
-                conn.send((index, payload))
-    finally:
-        conn.close()
+    done = ordered_in_processes(work, indices, workers, max(1, len(indices)))
+    return {index: result for index, result in done if result is not FAILED}
 
 
 def ordered_in_threads(
