@@ -32,8 +32,6 @@ import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future
-from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -53,6 +51,8 @@ from dicomframe.core.signals import unwind
 from dicomframe.core.source import file_kind
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
+
     from dicomframe.manifest import Previous, Writer
 
 __all__ = ["NOT_DICOM", "BatchResult", "Job", "Outcome", "plan", "run", "run_jobs"]
@@ -260,6 +260,8 @@ def _open_manifest(
 
 def _run_elsewhere(executor: Any, jobs: list[tuple[Path, Path]], job: Job, finished: _Tally) -> int:
     """Run on a Dask client or a caller's executor; return how many workers converted files."""
+    from concurrent.futures import Executor  # here: one file on one process never needs it
+
     if type(executor).__module__.split(".")[0] == "distributed":
         from dicomframe.cluster import run_on_cluster
 
@@ -508,6 +510,8 @@ class _Pool:
 
     def fill(self, feed: Feed) -> None:
         """Hand out chunks until every worker has two queued."""
+        from concurrent.futures import BrokenExecutor
+
         while not self._broken and feed.remaining and len(self._pending) < 2 * self._children:
             chunk = feed.chunk()
             pairs = [(str(source), str(target)) for source, target in chunk]
@@ -528,6 +532,9 @@ class _Pool:
 
     def collect(self) -> bool:
         """Wait for a task, report its files; False once no task is left."""
+        from concurrent.futures import FIRST_COMPLETED
+        from concurrent.futures import wait as futures_wait
+
         if not self._pending:
             return False
         ready, _ = futures_wait(self._pending, return_when=FIRST_COMPLETED)

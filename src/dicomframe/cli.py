@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import os
 import sys
-import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -86,6 +85,8 @@ def _codecs(args: argparse.Namespace) -> int:
     for problem in problems:
         sys.stdout.write(f"problem: {problem}\n")
         if args.debug and problem.__cause__ is not None:
+            import traceback  # here: only --debug shows one
+
             sys.stdout.write("".join(traceback.format_exception(problem.__cause__)))
     if args.syntax is not None:
         _dispatch_order(manager, args.syntax)
@@ -516,6 +517,8 @@ def _one_line_warnings(command: str, *, debug: bool) -> Iterator[None]:
         sys.stderr.write(f"dicomframe {command}: warning: {text}\n")
         cause = getattr(message, "__cause__", None)
         if debug and cause is not None:
+            import traceback  # here: only --debug shows one
+
             sys.stderr.write("".join(traceback.format_exception(cause)))
 
     with warnings.catch_warnings():
