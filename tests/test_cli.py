@@ -225,3 +225,63 @@ def test_a_chosen_blas_setting_is_kept() -> None:
     assert _blas_after_main({**env, "OPENBLAS_NUM_THREADS": "2"})[0] == "2"
     # numpy already loaded (main() called from a program): its pool is started, nothing is set
     assert _blas_after_main(env, numpy_first=True)[0] == "None"
+
+
+def _run_program(body: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``dicomframe.cli.run()`` in a fresh process, after ``body``; ``argv`` its arguments."""
+    code = (
+        f"import sys\nimport dicomframe.cli as cli\n{body}\n"
+        f"sys.argv = ['dicomframe', *{argv!r}]\ncli.run()\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "status"),
+    [(("dump", str(CT)), 0), (("dump", str(TESTDATA / "truncated.dcm")), 1), (("dump",), 2)],
+    ids=["done", "error", "usage"],
+)
+def test_the_program_exits_with_the_commands_status_and_all_its_output(
+    argv: tuple[str, ...], status: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        returned = main(list(argv))
+    except SystemExit as stop:  # a usage error
+        returned = stop.code
+    want = capsys.readouterr()
+    done = _run_program("", *argv)
+    assert done.returncode == returned == status
+    assert done.stdout == want.out  # every line: flushed before the process ended
+    assert done.stderr == want.err
+
+
+def test_the_program_runs_the_exit_handlers_of_the_command_and_skips_teardown() -> None:
+    body = (
+        "import atexit\n"
+        "class Loud:\n"
+        "    def __del__(self):\n"
+        "        print('torn down', flush=True)\n"
+        "kept = Loud()  # freed only by the interpreter's teardown\n"
+        "command = cli.main\n"
+        "def main(argv=None):\n"
+        "    atexit.register(print, 'handler ran')  # as a library would during the command\n"
+        "    return command(argv)\n"
+        "cli.main = main\n"
+    )
+    done = _run_program(body, "--version")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert "handler ran" in lines
+    assert "torn down" not in lines
+    # the same program ending with main() alone is torn down: the check above can fail
+    plain = subprocess.run(
+        [sys.executable, "-c", body.replace("cli.main = main\n", "") + "\nmain(['codecs'])\n"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=Path(__file__).parent,
+    )
+    assert "torn down" in plain.stdout.splitlines()
