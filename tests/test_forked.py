@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dicomframe import parallel
+from dicomframe import forked, parallel
 from dicomframe.forked import Channel, Worker, ready
 
 pytestmark = pytest.mark.skipif(not parallel.can_fork(), reason="needs os.fork")
@@ -147,3 +147,19 @@ def test_output_buffered_before_the_fork_is_written_once() -> None:
         "sys.stdout.write('after')\n"
     )
     assert run_script(code).stdout == "before the fork;after"
+
+
+def test_a_child_forked_by_other_code_owns_no_channel() -> None:
+    """A pool's child keeps the pipe copies it inherited, but never closes them by number."""
+    worker = Worker(echo)
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - its status says it
+            os._exit(len(forked._open))
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert worker.channel in forked._open  # this process still owns it
+    finally:
+        worker.channel.close()
+        worker.join()
+    assert worker.channel not in forked._open

@@ -67,7 +67,11 @@ class Channel:
 
 # This process's channels to its workers. A new worker closes its copies at once: a worker
 # that kept the write end of an older one's pipe would keep that one from ever reading EOF.
+# Any forked child starts with none of its own: one forked by other code (a process pool)
+# keeps the copies it inherited, as it would have, but never closes them by number later.
 _open: set[Channel] = set()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_open.clear)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -105,6 +109,7 @@ class Worker:
 
     def __init__(self, target: Callable[..., object], args: Sequence[Any] = ()) -> None:
         """Fork now; the child closes its copies of this process's other channels."""
+        inherited = list(_open)  # cleared in the child by the fork
         to_child = os.pipe()
         from_child = os.pipe()
         for stream in (sys.stdout, sys.stderr):  # written once, here, not again by the child
@@ -114,7 +119,7 @@ class Worker:
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
             os.close(to_child[1])
             os.close(from_child[0])
-            for channel in list(_open):
+            for channel in inherited:
                 channel.close()
             _run(target, Channel(to_child[0], from_child[1]), args)
         os.close(to_child[0])
