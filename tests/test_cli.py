@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import dicomframe as dcf
+from dicomframe import worker_heap
 from dicomframe.cli import main
 from dicomframe.core.dump import dump_lines
 from tests.reference import TESTDATA
@@ -190,52 +191,75 @@ def test_help_fits_the_width_without_importing_shutil(columns: int) -> None:
     assert len(ours.splitlines()) > (20 if columns == 50 else 10)
 
 
-def _blas_after_main(env: dict[str, str], *, numpy_first: bool = False) -> list[str]:
-    """In a fresh process: OPENBLAS_NUM_THREADS after ``main`` ran, and numpy's thread count."""
-    code = (
-        "import os, sys\n"
-        + ("import numpy\n" if numpy_first else "")
-        + "import dicomframe.cli as cli\n"
-        "try:\n"
-        "    cli.main(['--version'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "import numpy\n"
-        "status = open('/proc/self/status').read() if os.path.exists('/proc/self/status') else ''\n"
-        "threads = [l.split()[1] for l in status.splitlines() if l.startswith('Threads:')]\n"
-        "print(os.environ.get('OPENBLAS_NUM_THREADS'), *threads, file=sys.stderr)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
-    return out.stderr.split()
-
-
-def test_the_command_starts_no_blas_threads() -> None:
-    """numpy's OpenBLAS pool would spin on the cores the frame workers need."""
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    got = _blas_after_main(env)
-    assert got[0] == "1"
-    if len(got) > 1:  # Linux: numpy loaded after main() started no thread of its own
-        assert got[1] == "1"
-
-
-def test_a_chosen_blas_setting_is_kept() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    assert _blas_after_main({**env, "OPENBLAS_NUM_THREADS": "2"})[0] == "2"
-    # numpy already loaded (main() called from a program): its pool is started, nothing is set
-    assert _blas_after_main(env, numpy_first=True)[0] == "None"
-
-
-def _run_program(body: str, *argv: str) -> subprocess.CompletedProcess[str]:
+def _run_program(
+    body: str, *argv: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``dicomframe.cli.run()`` in a fresh process, after ``body``; ``argv`` its arguments."""
     code = (
         f"import sys\nimport dicomframe.cli as cli\n{body}\n"
         f"sys.argv = ['dicomframe', *{argv!r}]\ncli.run()\n"
     )
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=env,
     )
+
+
+# Run inside the command (main() replaced): the BLAS setting, numpy's threads, and the page
+# faults of 8 rounds of four 1 MiB buffers made and freed.
+_INSIDE = (
+    "import os, resource\n"
+    "command = cli.main\n"
+    "def main(argv=None):\n"
+    "    import numpy as np\n"
+    "    status = open('/proc/self/status').read() if os.path.exists('/proc/self/status') else ''\n"
+    "    threads = [l.split()[1] for l in status.splitlines() if l.startswith('Threads:')]\n"
+    "    kept = [np.ones(1 << 20, np.uint8) for _ in range(4)]\n"
+    "    del kept\n"
+    "    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+    "    for _ in range(8):\n"
+    "        kept = [np.ones(1 << 20, np.uint8) for _ in range(4)]\n"
+    "        del kept\n"
+    "    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before\n"
+    "    blas = os.environ.get('OPENBLAS_NUM_THREADS')\n"
+    "    print(blas, faults, *threads, file=sys.stderr)\n"
+    "    return command(argv)\n"
+    "cli.main = main\n"
+)
+_NO_BLAS_SETTING = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+
+
+def test_the_program_starts_no_blas_threads_and_keeps_frame_buffers() -> None:
+    """numpy's OpenBLAS pool would spin on the cores the frame workers need."""
+    done = _run_program(_INSIDE, "--version", env=_NO_BLAS_SETTING)
+    blas, faults, *threads = done.stderr.split()
+    assert blas == "1"
+    if threads:  # Linux: numpy, loaded after the program started, made no thread of its own
+        assert threads == ["1"]
+    if worker_heap._glibc():  # freed buffers were reused, not given back and faulted in again
+        assert int(faults) < 8 * 256
+
+
+def test_a_program_calling_main_keeps_its_own_settings() -> None:
+    code = f"import sys\nimport dicomframe.cli as cli\n{_INSIDE}main(['--version'])\n"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_NO_BLAS_SETTING,
+        timeout=120,
+    )
+    blas, faults, *_ = done.stderr.split()
+    assert blas == "None"
+    if worker_heap._glibc():  # untouched: glibc gives the freed megabytes back each round
+        assert int(faults) > 8 * 512
+    chosen = {**_NO_BLAS_SETTING, "OPENBLAS_NUM_THREADS": "2"}
+    assert _run_program(_INSIDE, "--version", env=chosen).stderr.split()[0] == "2"
 
 
 @pytest.mark.parametrize(

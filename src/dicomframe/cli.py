@@ -455,7 +455,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    _one_blas_thread()
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -482,16 +481,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _one_blas_thread() -> None:
-    """Ask OpenBLAS for no thread pool, unless numpy is loaded already or the user chose.
+def _own_process() -> None:
+    """Set up the program's own process; a program that calls :func:`main` keeps its own settings.
 
-    The commands do no linear algebra, but numpy's OpenBLAS starts a thread
-    per core when numpy is imported, and each spins for a while looking for
-    work: 0.1 s of CPU taken from the workers that convert frames on a small
-    machine. Forked workers and other children inherit the setting.
+    - OpenBLAS gets no thread pool, unless numpy is loaded already or the user
+      chose (``OPENBLAS_NUM_THREADS``). The commands do no linear algebra, but
+      numpy's OpenBLAS starts a thread per core when numpy is imported, and
+      each spins for a while looking for work: 0.1 s of CPU taken from the
+      workers that convert frames on a small machine. Processes the command
+      starts inherit the setting.
+    - Frame-sized buffers (up to 8 MiB) stay in the heap from one frame to
+      the next, as in the forked workers (:mod:`dicomframe.worker_heap`): the
+      frames converted in this process (the first ones, and all of them on
+      threads) do not fault in fresh pages each time.
     """
     if "numpy" not in sys.modules:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from dicomframe.worker_heap import keep_buffers
+
+    keep_buffers(_FRAME_BUFFER)
+
+
+_FRAME_BUFFER = 4 << 20  # buffers of up to twice this stay in the program's heap
 
 
 @contextlib.contextmanager
@@ -540,7 +551,9 @@ def _message(exc: BaseException) -> str:
 
 
 def run() -> None:
-    """The ``dicomframe`` program: :func:`main`, then an exit without the interpreter's teardown.
+    """The ``dicomframe`` program: :func:`main` in a process of its own, then a quick exit.
+
+    The process is set up for converting frames first (:func:`_own_process`).
 
     Once a command is done and the ``atexit`` handlers have run, Python would
     still free its modules and objects one by one: 20 ms after the work is
@@ -550,6 +563,7 @@ def run() -> None:
     ends the process with the command's exit status. :func:`main` returns as
     usual, for programs that run a command in their own process.
     """
+    _own_process()
     status = [1]  # an exception that escapes main() (--debug) exits with 1
     atexit.register(_leave, status)
     try:
