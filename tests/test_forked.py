@@ -163,3 +163,15 @@ def test_a_child_forked_by_other_code_owns_no_channel() -> None:
         worker.channel.close()
         worker.join()
     assert worker.channel not in forked._open
+
+
+def test_a_fork_that_fails_leaves_no_pipe_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    before = set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else set()
+    monkeypatch.setattr(os, "fork", refuse)
+    with pytest.raises(BlockingIOError):
+        Worker(echo)
+    if before:
+        assert set(os.listdir("/proc/self/fd")) <= before

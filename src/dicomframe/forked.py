@@ -115,7 +115,12 @@ class Worker:
         for stream in (sys.stdout, sys.stderr):  # written once, here, not again by the child
             with contextlib.suppress(Exception):
                 stream.flush()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to be had (EAGAIN, ENOMEM): no pipe left open either
+            for fd in (*to_child, *from_child):
+                os.close(fd)
+            raise
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
             os.close(to_child[1])
             os.close(from_child[0])

@@ -11,10 +11,11 @@ worker's CPU time spent in the kernel. :func:`keep_buffers` raises both
 thresholds to a few frames, so the next frame reuses the memory the last one
 freed: 25 faults a frame, and 0.55 ms less CPU a frame.
 
-Only dicomframe's own forked workers call it: they are short-lived and hold a
-few frames each, so the memory kept is bounded by what they held anyway. The
-calling process's allocator is never changed. Elsewhere than glibc (musl,
-macOS, Windows) nothing is done.
+Only processes dicomframe owns call it: its forked workers, which are
+short-lived and hold a few frames each, so the memory kept is bounded by what
+they held anyway, and the ``dicomframe`` program (:func:`dicomframe.cli.run`).
+A program that uses dicomframe as a library keeps its allocator as it is.
+Elsewhere than glibc (musl, macOS, Windows) nothing is done.
 """
 
 from __future__ import annotations
