@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -175,3 +176,69 @@ def test_a_fork_that_fails_leaves_no_pipe_open(monkeypatch: pytest.MonkeyPatch) 
         Worker(echo)
     if before:
         assert set(os.listdir("/proc/self/fd")) <= before
+
+
+class StoppedError(Exception):
+    """What the test's SIGTERM handler raises (the command line raises Terminated)."""
+
+
+_SIGNAL_AFTER_FORK: list[bool] = []  # on while one test runs: at-fork hooks cannot be removed
+
+
+def _signal_self_after_fork() -> None:
+    if _SIGNAL_AFTER_FORK:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_parent=_signal_self_after_fork)
+
+
+def test_a_signal_during_the_fork_is_raised_not_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Raised in an at-fork handler (as logging's are), it would be printed and ignored."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise StoppedError(signum)
+
+    pids: list[int] = []
+    fork = os.fork
+
+    def recorded() -> int:
+        pid = fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded)
+    previous = signal.signal(signal.SIGTERM, stop)
+    _SIGNAL_AFTER_FORK.append(True)
+    try:
+        with pytest.raises(StoppedError):
+            Worker(echo)
+    finally:
+        _SIGNAL_AFTER_FORK.clear()
+        signal.signal(signal.SIGTERM, previous)
+    assert len(pids) == 1
+    with pytest.raises(ChildProcessError):  # the worker it forked was ended and reaped
+        os.waitpid(pids[0], os.WNOHANG)
+    assert not forked._open
+
+
+def test_a_signal_that_reaches_the_child_at_once_ends_only_the_child() -> None:
+    """It comes while the child is still in Worker(): it must not run on as the parent."""
+    code = (
+        "import os, signal\n"
+        "from dicomframe.forked import Worker\n"
+        "def stop(signum, frame):\n"
+        "    raise SystemExit(128 + signum)  # as the command line's handler does\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "os.register_at_fork(after_in_child=lambda: os.kill(os.getpid(), signal.SIGTERM))\n"
+        "def work(channel):\n"
+        "    print('the target ran', flush=True)\n"
+        "worker = Worker(work)\n"
+        "worker.join()\n"
+        "print('status', os.waitstatus_to_exitcode(worker._status))\n"
+    )
+    done = run_script(code)
+    assert done.stdout == "status 1\n"  # ended in the child's own try, quietly
+    assert done.stderr == ""

@@ -12,7 +12,8 @@ A worker ends with :func:`os._exit`: it never runs the parent's ``atexit``
 handlers, nor flushes buffers it inherited (this process flushes its own
 streams before forking, so nothing is written twice). An interruption
 (Ctrl-C, SIGTERM) ends it quietly; any other error that escapes its target
-is printed to stderr, and its exit status is 1.
+is printed to stderr, and its exit status is 1. Interruptions are held while
+the process forks, and raised in this process right after.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import select
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["Channel", "Worker", "ready"]
 
@@ -115,23 +116,28 @@ class Worker:
         for stream in (sys.stdout, sys.stderr):  # written once, here, not again by the child
             with contextlib.suppress(Exception):
                 stream.flush()
+        held = _hold_signals()
         try:
             pid = os.fork()
         except OSError:  # no process to be had (EAGAIN, ENOMEM): no pipe left open either
             for fd in (*to_child, *from_child):
                 os.close(fd)
+            _release_signals(held)
             raise
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
-            os.close(to_child[1])
-            os.close(from_child[0])
-            for channel in inherited:
-                channel.close()
-            _run(target, Channel(to_child[0], from_child[1]), args)
+            _run(target, args, held, (to_child, from_child), inherited)
         os.close(to_child[0])
         os.close(from_child[1])
         self.pid = pid
         self.channel = Channel(from_child[0], to_child[1])
         self._status: int | None = None
+        try:
+            _release_signals(held)  # a signal that came during the fork is raised now, here
+        except BaseException:
+            self.terminate()
+            self.join()
+            self.channel.close()
+            raise
 
     def is_alive(self) -> bool:
         """Whether the process still runs (a finished one is reaped here)."""
@@ -160,11 +166,54 @@ class Worker:
                 self._status = 0
 
 
-def _run(target: Callable[..., object], channel: Channel, args: Sequence[Any]) -> None:
-    """In the child: run ``target``, then end the process without the parent's clean-up."""
+# Held while forking: an interruption (Ctrl-C, or SIGTERM and SIGHUP, which the command line
+# turns into exceptions) raised inside the at-fork handlers Python runs (logging's) would be
+# printed and ignored there, and the command would go on as if it had never come.
+_HELD = frozenset(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _hold_signals() -> set[int] | None:
+    """Block the interruptions in this thread; what was blocked before (None: cannot block)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return set(signal.pthread_sigmask(signal.SIG_BLOCK, _HELD))
+
+
+def _release_signals(before: set[int] | None) -> None:
+    """Unblock what :func:`_hold_signals` blocked; one that came meanwhile is handled now."""
+    if before is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        _handled_now()
+
+
+def _handled_now() -> None:
+    """A call: Python runs a pending signal's handler before it, so its error is raised here."""
+
+
+def _run(
+    target: Callable[..., object],
+    args: Sequence[Any],
+    held: set[int] | None,
+    pipes: tuple[tuple[int, int], tuple[int, int]],
+    inherited: Sequence[Channel],
+) -> NoReturn:
+    """In the child: run ``target``, then end the process without the parent's clean-up.
+
+    Everything from the fork on happens inside this ``try``: the interruptions
+    are still held when it starts, so one that comes early (the parent ending
+    its workers) ends this process here, never in the parent's code.
+    """
     code = 1
     try:
-        target(channel, *args)
+        _release_signals(held)
+        (to_child, from_child) = pipes
+        os.close(to_child[1])
+        os.close(from_child[0])
+        for channel in inherited:
+            channel.close()
+        target(Channel(to_child[0], from_child[1]), *args)
         code = 0
     except (KeyboardInterrupt, SystemExit):  # interrupted, or SIGTERM (core.signals): quietly
         pass
