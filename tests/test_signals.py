@@ -108,3 +108,22 @@ def test_a_signal_while_writing_leaves_the_old_file(
     assert dst.read_bytes() == OLD
     if writer.startswith("cli-"):  # one line, no traceback
         assert err == f"dicomframe {writer[4:]}: stopped by {signal.Signals(signum).name}\n"
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks here")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_held_signal_waits_and_is_raised_by_release(signum: int) -> None:
+    import threading
+
+    from dicomframe.core.signals import Terminated, hold, release, unwinding
+
+    expected = Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+    with unwinding():
+        held = hold()
+        # To this thread: one sent to the process may be taken by another (numpy's OpenBLAS
+        # threads), whose handler Python then runs here anyway.
+        signal.pthread_kill(threading.get_ident(), signum)
+        time.sleep(0.01)  # delivered at once, were it not held
+        with pytest.raises(expected):
+            release(held)
+    assert signum not in signal.pthread_sigmask(signal.SIG_BLOCK, set())  # unblocked again

@@ -27,6 +27,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+from dicomframe.core import signals
+
 __all__ = ["Channel", "Worker", "ready"]
 
 _LENGTH = 8  # bytes of the little-endian length in front of each message
@@ -116,13 +118,13 @@ class Worker:
         for stream in (sys.stdout, sys.stderr):  # written once, here, not again by the child
             with contextlib.suppress(Exception):
                 stream.flush()
-        held = _hold_signals()
+        held = signals.hold()  # see core.signals: none is lost in an at-fork handler
         try:
             pid = os.fork()
         except OSError:  # no process to be had (EAGAIN, ENOMEM): no pipe left open either
             for fd in (*to_child, *from_child):
                 os.close(fd)
-            _release_signals(held)
+            signals.release(held)
             raise
         if pid == 0:  # pragma: no cover - the child's coverage is not collected
             _run(target, args, held, (to_child, from_child), inherited)
@@ -132,7 +134,7 @@ class Worker:
         self.channel = Channel(from_child[0], to_child[1])
         self._status: int | None = None
         try:
-            _release_signals(held)  # a signal that came during the fork is raised now, here
+            signals.release(held)  # a signal that came during the fork is raised now, here
         except BaseException:
             self.terminate()
             self.join()
@@ -141,14 +143,15 @@ class Worker:
 
     def is_alive(self) -> bool:
         """Whether the process still runs (a finished one is reaped here)."""
-        if self._status is None:
-            with contextlib.suppress(ChildProcessError):
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-                if pid == 0:
-                    return True
-                self._status = status
-            if self._status is None:  # reaped elsewhere
-                self._status = 0
+        if self._status is not None:
+            return False
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:  # reaped elsewhere
+            pid, status = self.pid, 0
+        if pid == 0:
+            return True
+        self._status = status
         return False
 
     def terminate(self) -> None:
@@ -166,32 +169,6 @@ class Worker:
                 self._status = 0
 
 
-# Held while forking: an interruption (Ctrl-C, or SIGTERM and SIGHUP, which the command line
-# turns into exceptions) raised inside the at-fork handlers Python runs (logging's) would be
-# printed and ignored there, and the command would go on as if it had never come.
-_HELD = frozenset(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
-
-
-def _hold_signals() -> set[int] | None:
-    """Block the interruptions in this thread; what was blocked before (None: cannot block)."""
-    if not hasattr(signal, "pthread_sigmask"):
-        return None
-    return set(signal.pthread_sigmask(signal.SIG_BLOCK, _HELD))
-
-
-def _release_signals(before: set[int] | None) -> None:
-    """Unblock what :func:`_hold_signals` blocked; one that came meanwhile is handled now."""
-    if before is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
-        _handled_now()
-
-
-def _handled_now() -> None:
-    """A call: Python runs a pending signal's handler before it, so its error is raised here."""
-
-
 def _run(
     target: Callable[..., object],
     args: Sequence[Any],
@@ -207,7 +184,7 @@ def _run(
     """
     code = 1
     try:
-        _release_signals(held)
+        signals.release(held)
         (to_child, from_child) = pipes
         os.close(to_child[1])
         os.close(from_child[0])

@@ -15,7 +15,11 @@ when the block ends.
 
 A few steps must not be cut in two: creating a temporary file and keeping
 its name, removing it. Inside :func:`deferred` a signal is noted rather than
-raised, and raised when the block ends.
+raised, and raised when the block ends. Forking a worker needs more: Python
+runs at-fork handlers (logging's) in which an exception is printed and
+ignored, and the child inherits the parent's handlers, so :func:`hold` blocks
+SIGINT, SIGTERM and SIGHUP in the kernel (the child inherits the block too)
+until :func:`release`.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["TERMINATING", "Terminated", "deferred", "unwind", "unwinding"]
+__all__ = ["TERMINATING", "Terminated", "deferred", "hold", "release", "unwind", "unwinding"]
 
 # SIGHUP does not exist on Windows.
 TERMINATING: tuple[signal.Signals, ...] = tuple(
@@ -111,3 +115,33 @@ def deferred() -> Iterator[None]:
         if not _STATE.depth and _STATE.pending is not None:
             signum, _STATE.pending = _STATE.pending, None
             raise Terminated(signum)  # the signal that arrived within the block
+
+
+_INTERRUPTING = frozenset((signal.SIGINT, *TERMINATING))
+
+
+def hold() -> set[int] | None:
+    """Block SIGINT, SIGTERM and SIGHUP in this thread: they wait, pending, until :func:`release`.
+
+    Returns the mask to give :func:`release` (None where there is no
+    ``pthread_sigmask``: nothing is held there). The mask is this thread's: a
+    signal sent to the process may be taken by another thread that does not
+    block it (numpy's OpenBLAS pool, a native thread), and Python then runs
+    its handler in the main thread at once. The ``dicomframe`` program forks
+    with no other thread (it starts no OpenBLAS pool, and workers are forked
+    only when no other Python thread runs), where the hold is complete.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return set(signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTING))
+
+
+def release(held: set[int] | None) -> None:
+    """Restore the mask :func:`hold` returned; a signal that came meanwhile is handled in this call.
+
+    ``pthread_sigmask`` runs the Python handlers of the signals it unblocks
+    before it returns, so their exception (``Terminated``, ``KeyboardInterrupt``)
+    is raised here.
+    """
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
