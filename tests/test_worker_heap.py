@@ -7,9 +7,12 @@ import subprocess
 import sys
 from typing import Any
 
+import numpy as np
 import pytest
 
 from dicomframe import executors, parallel, worker_heap
+from dicomframe.core.frame import NativeFrame
+from dicomframe.core.frame_info import FrameInfo
 
 forking = pytest.mark.skipif(not parallel.can_fork(), reason="needs os.fork")
 glibc = pytest.mark.skipif(not worker_heap._glibc(), reason="tunes glibc's malloc only")
@@ -82,3 +85,37 @@ def test_ordered_workers_tune_their_heap_to_the_slot_size(
     assert all(payload[1] == expected for _, payload in results)
     assert os.getpid() not in {payload[2] for _, payload in results}  # done in the workers
     assert calls == []  # this process's allocator is left alone
+
+
+@forking
+def test_unordered_workers_tune_their_heap_to_the_frame_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(executors, "keep_buffers", calls.append)  # seen by the forked workers
+    done = executors.in_processes(lambda index: tuple(calls), range(4), 2, block=5 * MIB)
+    assert sorted(done) == [0, 1, 2, 3]
+    assert set(done.values()) == {(5 * MIB,)}
+    assert calls == []
+
+
+@forking
+def test_parallel_decoding_workers_are_told_the_frame_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: dict[str, int] = {}
+    real = executors.in_processes
+
+    def spied(work: Any, indices: range, workers: int, *, block: int = 0) -> dict[int, Any]:
+        seen["block"] = block
+        return real(work, indices, workers, block=block)
+
+    monkeypatch.setattr(parallel, "in_processes", spied)
+    info = FrameInfo(rows=48, columns=64, bits_allocated=16, bits_stored=16, high_bit=15)
+    frames = [NativeFrame(np.full(64 * 48, i, "<u2"), info) for i in range(6)]
+    encoded = parallel.encode_frames(frames, "RLELossless", codec="rle", parallel="processes")
+    assert seen["block"] == info.bytes_per_frame == 64 * 48 * 2
+    seen.clear()
+    decoded = parallel.decode_frames(encoded, codec="rle", parallel="processes")
+    assert seen["block"] == info.bytes_per_frame
+    assert [int(frame[0, 0]) for frame in decoded] == list(range(6))

@@ -97,14 +97,17 @@ def shared_empty(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Array:
     return np.frombuffer(buffer, dtype=dtype, count=count).reshape(shape)
 
 
-def in_processes(work: Callable[[int], Any], indices: range, workers: int) -> dict[int, Any]:
+def in_processes(
+    work: Callable[[int], Any], indices: range, workers: int, *, block: int = 0
+) -> dict[int, Any]:
     """Run ``work`` over ``indices`` in ``workers`` forked processes.
 
     Returns what ``work`` returned for each index it completed; an index that
     raised, or whose process died, is missing, for the caller to redo. The
-    workers are those of :func:`ordered_in_processes`, with no window.
+    workers are those of :func:`ordered_in_processes`, with no window;
+    ``block`` is the size of a frame, which they keep in their heap.
     """
-    done = ordered_in_processes(work, indices, workers, max(1, len(indices)))
+    done = ordered_in_processes(work, indices, workers, max(1, len(indices)), block=block)
     return {index: result for index, result in done if result is not FAILED}
 
 
@@ -222,6 +225,7 @@ def ordered_in_processes(
     window: int,
     *,
     slot_bytes: int = 0,
+    block: int | None = None,
 ) -> Iterator[tuple[int, Any]]:
     """Yield ``(index, result)`` in order, ``work`` running in ``workers`` forked processes.
 
@@ -231,14 +235,16 @@ def ordered_in_processes(
     died, is yielded with :data:`FAILED` for the caller to redo. With
     ``slot_bytes``, a large buffer of a tuple result (``bytes``, an array) of
     at most that size comes back through shared memory, not the pipe, while
-    the slots take 256 MiB or less (:mod:`dicomframe.result_slots`).
+    the slots take 256 MiB or less (:mod:`dicomframe.result_slots`). Buffers
+    of up to ``block`` bytes (default ``slot_bytes``; 0: none) stay in each
+    worker's heap from one index to the next (:mod:`dicomframe.worker_heap`).
     """
     slots = ResultSlots.make(workers, _DEPTH + 1, slot_bytes)
     job = _Ordered(indices, max(1, window), slots)
     finished = False
     try:
         for number in range(workers):
-            process = Worker(_serve, (work, slots, number, slot_bytes))
+            process = Worker(_serve, (work, slots, number, slot_bytes if block is None else block))
             job.workers.append(_Worker(process, number))
             job.feed(job.workers[-1])
         yield from job.results()
@@ -270,8 +276,8 @@ def _serve(
 ) -> None:
     """A forked worker of ordered_in_processes: do each index sent until told to stop.
 
-    With ``block`` (the size of a result slot), buffers of up to a frame stay
-    in the worker's heap from one frame to the next (:mod:`dicomframe.worker_heap`).
+    With ``block`` (a frame's size), buffers of up to a frame stay in the
+    worker's heap from one frame to the next (:mod:`dicomframe.worker_heap`).
     """
     if block:
         keep_buffers(block)

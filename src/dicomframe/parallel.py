@@ -333,7 +333,7 @@ def decode_frames(
         job.store(index, native)
     rest = range(len(decoded), count)
     if mode == "processes":
-        done = in_processes(job.decode_in_child, rest, workers)
+        done = in_processes(job.decode_in_child, rest, workers, block=first.info.bytes_per_frame)
         report.processes.update(done.values())
         for index in rest:
             if index not in done:  # it failed in a child, or the child died: again, here
@@ -521,7 +521,9 @@ def encode_frames(
     rest = range(start, count)
     _log("encoding", count, used, mode, workers)
     if mode == "processes":
-        made = in_processes(job.encode_in_child, rest, workers)
+        made = in_processes(
+            job.encode_in_child, rest, workers, block=frames[0].info.bytes_per_frame
+        )
         for index, (data, info, pid) in made.items():
             job.results[index] = EncapsulatedFrame((data,), info, index=frames[index].index)
             report.processes.add(pid)
