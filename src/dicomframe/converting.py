@@ -254,8 +254,10 @@ class _Job:
 
     def convert(self, index: int) -> Converted:
         """Frame ``index`` converted in this process, falling back through the registry."""
+        return self._convert(self.frames[index], index)
+
+    def _convert(self, frame: Frame, index: int) -> Converted:
         self.report.threads.add(threading.get_ident())
-        frame = self.frames[index]
         target = self.plan.target
         if isinstance(frame, EncapsulatedFrame) and frame.transfer_syntax.uid == target.uid:
             return Converted(frame, 0)  # unchanged syntax, not edited: byte for byte
@@ -316,23 +318,28 @@ class _Job:
     def in_child(self, index: int) -> tuple[Any, ...]:
         """In a forked worker: the codecs of the steps alone; what the parent rebuilds from."""
         self.alone = True
-        converted = self.convert(index)
+        source = self.frames[index]
+        converted = self._convert(source, index)
         frame = converted.frame
         data = frame.data if isinstance(frame, NativeFrame) else bytes(frame.data)
         facts = (converted.native_bytes, converted.encoder, converted.verifier)
-        return data, frame.info, facts, os.getpid()
+        return data, frame.info, facts, source.index, os.getpid()
 
     def rebuild(self, index: int, payload: tuple[Any, ...]) -> Converted:
-        """The frame a forked worker converted, made again in this process."""
-        data, info, (native_bytes, encoder, verifier), pid = payload
+        """The frame a forked worker converted, made again in this process.
+
+        The source frame's index comes back with it: making the source frame
+        here only to read its index cost the parent 50 us a frame, time the
+        workers need on a machine whose cores they fill.
+        """
+        data, info, (native_bytes, encoder, verifier), source_index, pid = payload
         self.report.processes.add(pid)
-        source = self.frames[index]
         frame: Frame
         if isinstance(data, np.ndarray):
             frame = NativeFrame(data.reshape(-1), info)
-            frame.index = source.index
+            frame.index = source_index
         else:
-            frame = EncapsulatedFrame((data,), info, index=source.index)
+            frame = EncapsulatedFrame((data,), info, index=source_index)
         return Converted(frame, native_bytes, encoder, verifier)
 
     def redo(self, index: int) -> Converted:

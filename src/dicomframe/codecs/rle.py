@@ -294,7 +294,7 @@ def _encoded(data: bytes, frame: NativeFrame) -> EncapsulatedFrame:
 
 
 def encapsulate_segments(
-    segments: Sequence[bytes | bytearray], frame: NativeFrame
+    segments: Sequence[bytes | bytearray | memoryview], frame: NativeFrame
 ) -> EncapsulatedFrame:
     """The RLE frame holding ``segments`` (PackBits bytes, in segment order) of ``frame``.
 
@@ -302,7 +302,7 @@ def encapsulate_segments(
     what an encoder that compresses segment by segment leaves to this module.
     """
     lengths = np.fromiter((len(s) + (len(s) & 1) for s in segments), np.int64, len(segments))
-    parts: list[bytes | bytearray] = [_header(lengths)]
+    parts: list[bytes | bytearray | memoryview] = [_header(lengths)]
     for segment in segments:
         parts.append(segment)
         if len(segment) & 1:

@@ -3,7 +3,10 @@
 Each segment (one byte of one sample, most significant first, PS3.5 G.2) is
 handed to ``imagecodecs.packbits_encode`` as a ``(rows, columns)`` array of
 bytes; imagecodecs encodes every row on its own, so no run crosses a row
-(PS3.5 G.3.1).
+(PS3.5 G.3.1). A segment PackBits cannot shrink (the low byte of CT
+values, close to noise) is stored as literal runs with numpy instead
+(:mod:`dicomframe.codecs._rle_literal`): 0.12 ms where imagecodecs takes
+0.45 ms to find no run, for the same bytes or a fraction of a percent more.
 :func:`dicomframe.codecs.rle.encapsulate_segments` pads the segments and
 writes the header. 512x512 int16 CT: 0.9-1.8 ms a frame, where
 pylibjpeg-rle's encoder takes 7.4-10.6 ms and the numpy encoder 2.5-4.3 ms
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from dicomframe.codecs import rle
+from dicomframe.codecs._rle_literal import incompressible, literal_segment
 from dicomframe.codecs.imagecodecs.common import RLE_NAME, encoder_failed
 from dicomframe.errors import DecodeError
 from dicomframe.plugins.helpers import decode_target
@@ -50,7 +54,10 @@ def encode_rle(frame: NativeFrame, syntax: TransferSyntax, /, **_options: Any) -
 
     rle.check_encodable(frame, RLE_NAME)
     try:
-        segments = [imagecodecs.packbits_encode(plane) for plane in _byte_planes(frame)]
+        segments = [
+            literal_segment(plane) if incompressible(plane) else imagecodecs.packbits_encode(plane)
+            for plane in _byte_planes(frame)
+        ]
     except (ValueError, RuntimeError) as exc:  # imagecodecs errors are RuntimeErrors
         raise encoder_failed(RLE_NAME, exc) from exc
     return rle.encapsulate_segments(segments, frame)
