@@ -26,6 +26,7 @@ LAYERS = [
             "dicomframe.cli_dicomdir",
             "dicomframe.cli_engine",
             "dicomframe.cli_remote",
+            "dicomframe.program",
             "dicomframe._wiring",
         ),
     ),

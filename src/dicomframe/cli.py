@@ -32,6 +32,7 @@ from dicomframe._version import __version__
 from dicomframe.cli_remote import add_storage_options, source_of, transcode_url, wants_url
 from dicomframe.core.signals import Terminated, unwinding
 from dicomframe.errors import DicomError, DicomWarning, RepairWarning
+from dicomframe.program import leave, own_process, start_up_over
 
 if TYPE_CHECKING:
     from dicomframe.core.transfer_syntax import TransferSyntax
@@ -239,6 +240,7 @@ def _transcode(args: argparse.Namespace) -> int:
     syntax = resolve(args.to)  # an unknown name fails here, before any file is touched
     check_engine(args.workers, args.scheduler)
     _check_codecs(args.decoder, args.encoder, syntax)
+    start_up_over()  # numpy and the codec registry are loaded: each file's work comes next
     options = {
         "keep_uid": args.keep_uid,
         "verify": False if args.no_verify else None,
@@ -481,30 +483,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
-def _own_process() -> None:
-    """Set up the program's own process; a program that calls :func:`main` keeps its own settings.
-
-    - OpenBLAS gets no thread pool, unless numpy is loaded already or the user
-      chose (``OPENBLAS_NUM_THREADS``). The commands do no linear algebra, but
-      numpy's OpenBLAS starts a thread per core when numpy is imported, and
-      each spins for a while looking for work: 0.1 s of CPU taken from the
-      workers that convert frames on a small machine. Processes the command
-      starts inherit the setting.
-    - Frame-sized buffers (up to 8 MiB) stay in the heap from one frame to
-      the next, as in the forked workers (:mod:`dicomframe.worker_heap`): the
-      frames converted in this process (the first ones, and all of them on
-      threads) do not fault in fresh pages each time.
-    """
-    if "numpy" not in sys.modules:
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from dicomframe.worker_heap import keep_buffers
-
-    keep_buffers(_FRAME_BUFFER)
-
-
-_FRAME_BUFFER = 4 << 20  # buffers of up to twice this stay in the program's heap
-
-
 @contextlib.contextmanager
 def _one_line_warnings(command: str, *, debug: bool) -> Iterator[None]:
     """Show dicomframe's warnings as one line each on stderr, like errors; others as Python does.
@@ -551,21 +529,16 @@ def _message(exc: BaseException) -> str:
 
 
 def run() -> None:
-    """The ``dicomframe`` program: :func:`main` in a process of its own, then a quick exit.
+    """The ``dicomframe`` program: :func:`main` in a process of its own (:mod:`dicomframe.program`).
 
-    The process is set up for converting frames first (:func:`_own_process`).
-
-    Once a command is done and the ``atexit`` handlers have run, Python would
-    still free its modules and objects one by one: 20 ms after the work is
-    over, with numpy and the codecs loaded. Instead an ``atexit`` handler
-    registered before the command runs (so after every handler registered
-    later: they run last in, first out) flushes the standard streams and
-    ends the process with the command's exit status. :func:`main` returns as
-    usual, for programs that run a command in their own process.
+    The ``atexit`` handler that ends the process is registered before the
+    command runs, so it runs after every handler registered later (they run
+    last in, first out). :func:`main` returns as usual, for programs that
+    run a command in their own process.
     """
-    _own_process()
+    own_process()
     status = [1]  # an exception that escapes main() (--debug) exits with 1
-    atexit.register(_leave, status)
+    atexit.register(leave, status)
     try:
         code = main()
     except SystemExit as stop:  # argparse's usage errors and --help
@@ -576,14 +549,6 @@ def run() -> None:
         raise
     status[0] = code
     sys.exit(code)
-
-
-def _leave(status: list[int]) -> None:
-    """End the process now, with ``status[0]``; the last ``atexit`` handler of :func:`run`."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):  # a closed pipe: nothing more to say
-            stream.flush()
-    os._exit(status[0])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from dicomframe.core.writer import atomic_file
     from dicomframe.deid.files import ReportWriter, deidentify_job
     from dicomframe.deid.options import parse_options
+    from dicomframe.program import start_up_over
 
     chosen = parse_options(args.option or ())  # an unknown name fails here, before any file
     src, dst = Path(args.src), Path(args.dst)
@@ -100,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         mask_rules=rules,
         strict=args.strict,
     )
+    start_up_over()  # set up: each file's work comes next
     with contextlib.ExitStack() as stack:
         client = stack.enter_context(connected(args.scheduler))  # none: the local pool
         told = _Told("\r" if progress is not None else "")  # over the progress bar, if any

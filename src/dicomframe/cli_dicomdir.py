@@ -41,7 +41,9 @@ def add_dicomdir(commands: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run ``dicomframe dicomdir``; the exit status."""
     from dicomframe.dicomdir.build import write_dicomdir
+    from dicomframe.program import start_up_over
 
+    start_up_over()  # set up: reading every file's header comes next
     report = write_dicomdir(
         args.dir, output=args.output, fileset_id=args.fileset_id, overwrite=args.overwrite
     )
