@@ -111,7 +111,12 @@ def test_syntax_shows_the_dispatch_order_with_priority_limits_and_backend(
     slow = dataclasses.replace(RLE, name="rle-slow", priority=-3, encode=None)
     manager.register(Plugin(RLE, slow))
     picky = dataclasses.replace(
-        RLE, name="rle-picky", modules=("nowhere_xyz",), requires=("nowhere-xyz>=1",), priority=7
+        RLE,
+        name="rle-picky",
+        modules=("nowhere_xyz",),
+        requires=("nowhere-xyz>=1",),
+        priority=7,
+        encode_priority=-5,  # the last encoder: its rank there is what the table shows
     )
     manager.register(Plugin(picky))
     manager.prefer("rle-slow")
@@ -126,7 +131,7 @@ def test_syntax_shows_the_dispatch_order_with_priority_limits_and_backend(
     assert rows[0][3:] == [numpy, "available", "bits 8/16/32/64, samples 1/3, signed, more checks"]
     assert rows[1][3:5] == ["nowhere-xyz (not installed)", 'pip install "nowhere-xyz>=1"']
     assert lines[5] == "encode RLELossless (1.2.840.10008.1.2.5), in the order tried:"
-    assert [line.split()[1] for line in lines[7:]] == ["rle-picky", "rle"]
+    assert [line.split()[1:3] for line in lines[7:]] == [["rle", "0"], ["rle-picky", "-5"]]
 
 
 def test_an_unknown_syntax_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

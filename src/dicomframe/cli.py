@@ -133,8 +133,9 @@ def _dispatch_order(manager: CodecManager, name: str) -> None:
             codec = status.codec
             caps = codec.encode_caps if encoding else codec.decode_caps
             state = "available" if status.available else status.reason
+            priority = str(codec.ranked(encoding=encoding))
             rows.append(
-                (str(number), codec.name, str(codec.priority), _backend(status), state,
+                (str(number), codec.name, priority, _backend(status), state,
                  _limits(caps, more=_more_checks(codec, encoding=encoding)))
             )  # fmt: skip
         _write_table(sys.stdout, rows, indent="  ")

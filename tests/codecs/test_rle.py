@@ -806,26 +806,30 @@ def test_codec_facts() -> None:
     assert RLE.transfer_syntaxes == PYLIBJPEG_RLE.transfer_syntaxes == frozenset({RLE_UID})
     assert rle.dicomframe_codecs() == [RLE, PYLIBJPEG_RLE]
     assert IMAGECODECS_RLE.name == "imagecodecs-rle"
-    assert IMAGECODECS_RLE.priority > PYLIBJPEG_RLE.priority  # the first RLE codec when installed
+    assert IMAGECODECS_RLE.priority > PYLIBJPEG_RLE.priority  # the first RLE decoder
+    assert PYLIBJPEG_RLE.ranked(encoding=True) > IMAGECODECS_RLE.ranked(encoding=True)
     assert IMAGECODECS_RLE.decode is not None
     assert IMAGECODECS_RLE.transfer_syntaxes == frozenset({RLE_UID})
 
 
 def test_each_direction_goes_to_its_fastest_backend() -> None:
+    """imagecodecs decodes first; pylibjpeg-rle encodes first, so imagecodecs verifies it."""
     manager = CodecManager()  # the installed plugins, as a user gets them
     require_backend(PYLIBJPEG_RLE)
     require_backend(IMAGECODECS_RLE)
     frame = make_frame("<i2", shape=(64, 64))
     encoded, used = manager.encode_with(frame, "RLELossless")
-    assert used == "imagecodecs-rle"
+    assert used == "pylibjpeg-rle"
     decoded, used = manager.decode_with(encoded)
     assert used == "imagecodecs-rle"
     np.testing.assert_array_equal(decoded.array, frame.array)
+    _, used = manager.decode_with(encoded, avoid="pylibjpeg-rle")  # what verification does
+    assert used == "imagecodecs-rle"
     decoded, used = manager.decode_with(encoded, block=["imagecodecs-rle"])
     assert used == "pylibjpeg-rle"
     np.testing.assert_array_equal(decoded.array, frame.array)
-    _, used = manager.encode_with(frame, "RLELossless", block=["imagecodecs-rle"])
-    assert used == "pylibjpeg-rle"
+    _, used = manager.encode_with(frame, "RLELossless", block=["pylibjpeg-rle"])
+    assert used == "imagecodecs-rle"
     _, used = manager.encode_with(frame, "RLELossless", block=["imagecodecs", "pylibjpeg-rle"])
     assert used == "rle"
 

@@ -60,6 +60,29 @@ def test_priority_then_name_order(manager: CodecManager) -> None:
     assert used == "a-low"
 
 
+def test_encode_priority_ranks_a_codec_among_encoders_only(manager: CodecManager) -> None:
+    """A fast encoder that decodes slowly: first to encode, second to decode."""
+    register(
+        manager,
+        variant("decoder", priority=5),
+        variant("encoder", priority=3, encode_priority=8),
+    )
+    encoded, used = manager.encode_with(native(), PRIVATE.uid)
+    assert used == "encoder"
+    assert manager.decode_with(encoded)[1] == "decoder"
+    assert manager.decode_with(encoded, avoid="decoder")[1] == "encoder"
+    assert [s.codec.name for s in manager.order(PRIVATE, encoding=True)] == ["encoder", "decoder"]
+    assert [s.codec.name for s in manager.order(PRIVATE, encoding=False)] == ["decoder", "encoder"]
+    assert manager.encode_with(native(), PRIVATE.uid, prefer=["decoder"])[1] == "decoder"
+
+
+def test_without_encode_priority_priority_ranks_both_directions() -> None:
+    assert variant("plain", priority=4).ranked(encoding=True) == 4
+    assert variant("plain", priority=4).ranked(encoding=False) == 4
+    assert variant("split", priority=4, encode_priority=-2).ranked(encoding=True) == -2
+    assert variant("split", priority=4, encode_priority=-2).ranked(encoding=False) == 4
+
+
 def test_per_call_prefer_and_codec_and_block(manager: CodecManager) -> None:
     register(manager, variant("one", priority=5), variant("two"))
     encoded = manager.encode(native(), PRIVATE.uid)

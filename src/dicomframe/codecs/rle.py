@@ -1,15 +1,19 @@
 """RLE Lossless (1.2.840.10008.1.2.5, PS3.5 Annex G): our numpy codec and pylibjpeg-rle.
 
 Codec ``"rle"``, priority 0, needs only numpy; it decodes and encodes.
-Codec ``"pylibjpeg-rle"``, priority 9 (a compiled backend, preferred when
-installed), decodes and encodes through its compiled module's ``decode_frame`` /
-``encode_frame`` (loaded without the package's ``__init__``, which imports
-``importlib.metadata``); its output (sample by sample, as planar configuration
-1) is interleaved here. It is the fastest RLE decoder, but its encoder is
-4-12x slower than imagecodecs' PackBits: the ``"imagecodecs-rle"`` encoder
-(priority 10, :mod:`dicomframe.codecs.imagecodecs.rle`) comes first when
-imagecodecs is installed, and shares this module's checks and header
-(:func:`why_not`, :func:`check_encodable`, :func:`encapsulate_segments`).
+Codec ``"pylibjpeg-rle"`` (a compiled backend, preferred when installed)
+works through its compiled module, loaded without the package's
+``__init__``, which imports ``importlib.metadata``. It decodes with
+``decode_frame`` (its output, sample by sample as planar configuration 1,
+is interleaved here), priority 9: after ``"imagecodecs-rle"`` (priority 10,
+:mod:`dicomframe.codecs.imagecodecs.packbits`), which decodes 1.8x as fast.
+It encodes first (imagecodecs-rle's ``encode_priority`` is 8): segment by segment with
+``encode_segment`` (:mod:`dicomframe.codecs._rle_segments`, shared with
+imagecodecs-rle; its own ``encode_frame`` is 10x slower), about as fast as
+imagecodecs, so that a conversion that verifies decodes with the faster
+decoder: 1.1 ms a 512x512 int16 frame to encode and verify, against 1.5 the
+other way round. Both share this module's checks and header (:func:`why_not`,
+:func:`check_encodable`, :func:`encapsulate_segments`).
 
 The stream (PS3.5 G.2, G.5): a 64-byte header of 16 little-endian uint32,
 the number of segments then their offsets (unused ones 0), then one segment
@@ -51,6 +55,7 @@ import numpy as np
 
 from dicomframe.codecs import _common
 from dicomframe.codecs._rle_numpy import decode_pieces
+from dicomframe.codecs._rle_segments import encode_segments
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.transfer_syntax import ExplicitVRLittleEndian, RLELossless
 from dicomframe.errors import DecodeError, EncodeError
@@ -369,18 +374,18 @@ def _decode_pylibjpeg(frame: EncapsulatedFrame, /, **_options: Any) -> NativeFra
 def _encode_pylibjpeg(
     frame: NativeFrame, syntax: TransferSyntax, /, **_options: Any
 ) -> EncapsulatedFrame:
-    """Encode a frame as RLE Lossless with pylibjpeg-rle."""
+    """Encode a frame as RLE Lossless, segment by segment, with pylibjpeg-rle's PackBits."""
     check_encodable(frame, _PYLIBJPEG_RLE)
-    info = frame.info
-    arr = np.ascontiguousarray(frame.array)  # little endian, samples interleaved
-    samples = arr.size // (info.rows * info.columns)
+    pack = _extension().encode_segment  # one segment's bytes and its row length
+
+    def segment(plane: Array) -> bytes:
+        return bytes(pack(plane.tobytes(), plane.shape[1]))
+
     try:
-        data = _extension().encode_frame(
-            arr.tobytes(), info.rows, info.columns, samples, info.bits_allocated, "<"
-        )
+        segments = encode_segments(frame, segment)
     except ValueError as exc:
         raise EncodeError(f"pylibjpeg-rle: {exc}", codec=_PYLIBJPEG_RLE) from exc
-    return _encoded(data, frame)
+    return encapsulate_segments(segments, frame)
 
 
 CAPABILITIES = Capabilities(bits_allocated=frozenset({8, 16, 32, 64}))
@@ -407,7 +412,7 @@ PYLIBJPEG_RLE = Codec(
     encode_caps=CAPABILITIES,
     modules=(standalone("rle.rle"),),  # without the package's __init__
     requires=("pylibjpeg-rle>=2.0",),
-    priority=9,  # the fastest decoder; imagecodecs-rle (10) encodes first
+    priority=9,  # decodes after imagecodecs-rle (10), encodes before it (its encode_priority 8)
     extra_check=why_not,
     threading=Threading.HOLDS_GIL,  # PyO3 without allow_threads: 2 threads 0.8x-1.1x
 )

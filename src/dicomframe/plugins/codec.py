@@ -171,6 +171,11 @@ class Codec:
     priority
         Higher is tried first. The built-ins use -10 to 10 (docs/plugins.md
         says what a third-party codec should choose).
+    encode_priority
+        Its rank among encoders, when not ``priority`` (None): a backend
+        that encodes faster than it decodes can be the first encoder and a
+        later decoder. A conversion that verifies then decodes with the
+        faster decoder, which is another codec (:meth:`ranked`).
     extra_check
         For limits :class:`Capabilities` cannot say: returns a reason or None.
     encode_check
@@ -195,6 +200,7 @@ class Codec:
     modules: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
     priority: int = 0
+    encode_priority: int | None = None  # None: ``priority`` in both directions
     extra_check: Callable[[FrameInfo], str | None] | None = None
     encode_check: Callable[[FrameInfo, TransferSyntax], str | None] | None = None
     threading: Threading = Threading.HOLDS_GIL
@@ -237,6 +243,12 @@ class Codec:
         if not self.requires:
             return f"install {', '.join(self.missing_modules())}"
         return "pip install " + " ".join(f'"{r}"' for r in self.requires)
+
+    def ranked(self, *, encoding: bool) -> int:
+        """Its priority in that direction: ``encode_priority`` for encoding, when set."""
+        if encoding and self.encode_priority is not None:
+            return self.encode_priority
+        return self.priority
 
     def handles(self, uid: str, *, encoding: bool) -> bool:
         """True when the codec has a function for ``uid`` in that direction."""

@@ -9,7 +9,7 @@ Pure functions over a snapshot of the registry:
 2. candidates are the codecs that list the frame's transfer syntax and have
    a function for the direction asked for, ordered ``codec=`` (only that one)
    > per-call ``prefer`` > the manager's ``prefer`` > ``priority`` (high
-   first) > name;
+   first; ``encode_priority`` when encoding, if the codec sets one) > name;
 3. each candidate gives one :class:`Attempt`: ``blocked``, ``unavailable``
    (not installed: what to install), ``declined`` (its Capabilities say
    why), ``unavailable`` again when the registry's ``ready`` check finds the
@@ -189,7 +189,10 @@ def order(
     if codec is not None:
         return [c for c in found if c.name == codec]
     rank = {name: index for index, name in enumerate(prefer)}
-    return sorted(found, key=lambda c: (rank.get(c.name, len(rank)), -c.priority, c.name))
+    return sorted(
+        found,
+        key=lambda c: (rank.get(c.name, len(rank)), -c.ranked(encoding=encoding), c.name),
+    )
 
 
 def run(  # noqa: PLR0913 - keyword-only facts of one dispatch

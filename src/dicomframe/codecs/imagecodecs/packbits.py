@@ -5,12 +5,11 @@ handed to ``imagecodecs.packbits_encode`` as a ``(rows, columns)`` array of
 bytes; imagecodecs encodes every row on its own, so no run crosses a row
 (PS3.5 G.3.1). A segment PackBits cannot shrink (the low byte of CT
 values, close to noise) is stored as literal runs with numpy instead
-(:mod:`dicomframe.codecs._rle_literal`): 0.12 ms where imagecodecs takes
-0.45 ms to find no run, for the same bytes or a fraction of a percent more.
-:func:`dicomframe.codecs.rle.encapsulate_segments` pads the segments and
-writes the header. 512x512 int16 CT: 0.9-1.8 ms a frame, where
-pylibjpeg-rle's encoder takes 7.4-10.6 ms and the numpy encoder 2.5-4.3 ms
-(``benchmarks/bench_startup.py``, section 5, on a shared machine).
+(:mod:`dicomframe.codecs._rle_segments`, which pylibjpeg-rle's encoder
+shares): 0.12 ms where imagecodecs takes 0.45 ms to find no run.
+pylibjpeg-rle encodes first (this codec's ``encode_priority`` is below its
+``priority``): as fast, and a conversion that verifies then decodes with
+imagecodecs, the faster decoder.
 
 Its PackBits is the common one, not pydicom's: a run of two equal bytes
 inside literal bytes stays literal. Both are valid PackBits, which every
@@ -30,13 +29,12 @@ also loads ``importlib.metadata``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from dicomframe.codecs import rle
-from dicomframe.codecs._rle_literal import incompressible, literal_segment
+from dicomframe.codecs._rle_segments import encode_segments
 from dicomframe.codecs.imagecodecs.common import RLE_NAME, encoder_failed
 from dicomframe.errors import DecodeError
 from dicomframe.plugins.helpers import decode_target
@@ -54,35 +52,10 @@ def encode_rle(frame: NativeFrame, syntax: TransferSyntax, /, **_options: Any) -
 
     rle.check_encodable(frame, RLE_NAME)
     try:
-        segments = [
-            literal_segment(plane) if incompressible(plane) else imagecodecs.packbits_encode(plane)
-            for plane in _byte_planes(frame)
-        ]
+        segments = encode_segments(frame, imagecodecs.packbits_encode)
     except (ValueError, RuntimeError) as exc:  # imagecodecs errors are RuntimeErrors
         raise encoder_failed(RLE_NAME, exc) from exc
     return rle.encapsulate_segments(segments, frame)
-
-
-def _byte_planes(frame: NativeFrame) -> Iterator[np.ndarray[Any, Any]]:
-    """Each segment's bytes as a ``(rows, columns)`` array, in the order of PS3.5 G.2.
-
-    Sample by sample, most significant byte first. A byte is cut from the
-    values with a shift and a narrowing cast (4x faster than a transposed
-    copy of the frame's bytes: 50 us for 512x512 16-bit); 8-bit grey is
-    encoded in place.
-    """
-    info = frame.info
-    width = info.bits_allocated // 8
-    # Little endian, samples interleaved (YBR_FULL_422 chroma already upsampled)
-    values = np.ascontiguousarray(frame.array).reshape(info.rows, info.columns, -1)
-    unsigned = values.view(np.dtype(f"<u{width}"))
-    for sample in range(unsigned.shape[2]):
-        plane = unsigned[:, :, sample]
-        for shift in range(8 * (width - 1), -1, -8):
-            if width == 1:  # a copy of its own strides: imagecodecs checks them, even for 1x1
-                yield plane if unsigned.shape[2] == 1 else plane.copy()
-            else:
-                yield (plane >> shift if shift else plane).astype(np.uint8)
 
 
 def decode_rle(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:

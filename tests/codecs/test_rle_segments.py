@@ -1,9 +1,10 @@
-"""Segments PackBits cannot shrink, stored as literal runs (``dicomframe.codecs._rle_literal``).
+"""RLE frames encoded segment by segment (``dicomframe.codecs._rle_segments``).
 
-Oracles: pydicom's pure-Python PackBits segment decoder and imagecodecs' decoder for every
-stored segment; imagecodecs' searching encoder for the size the stored bytes must stay close
-to. The imagecodecs-rle encoder is checked to take this path for a noise plane and to leave a
-plane of runs to imagecodecs, its frames decoded by pydicom.
+Segments PackBits cannot shrink are stored as literal runs. Oracles: pydicom's pure-Python
+PackBits segment decoder and imagecodecs' decoder for every stored segment; imagecodecs'
+searching encoder for the size the stored bytes must stay close to. Both segment-by-segment
+encoders (imagecodecs-rle, pylibjpeg-rle) are checked to store a noise plane and to hand a
+plane of runs to their backend, their frames decoded by pydicom.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dicomframe.codecs import _rle_literal
-from dicomframe.codecs._rle_literal import incompressible, literal_segment
-from dicomframe.codecs.imagecodecs import packbits
+from dicomframe.codecs import _rle_segments, rle
+from dicomframe.codecs._rle_segments import incompressible, literal_segment
+from dicomframe.plugins import Codec
 from tests.codecs.common import require_backend
 from tests.codecs.test_rle import (
     IMAGECODECS_RLE,
+    PYLIBJPEG_RLE,
     _manager,
     assert_rows_apart,
     make_frame,
@@ -82,7 +84,7 @@ def test_the_whole_plane_decides_when_the_sampled_rows_are_noise() -> None:
     sampled = np.zeros(512, bool)
     sampled[:: 512 // 16] = True
     plane[~sampled, :64] = 7
-    assert _rle_literal._triples(plane[:: 512 // 16]) < 16
+    assert _rle_segments._triples(plane[:: 512 // 16]) < 16
     assert not incompressible(plane)
 
 
@@ -113,44 +115,85 @@ def test_stored_only_when_at_most_a_256th_bigger(
         assert len(stored) <= len(searched) + plane.size // 256 + runs + 1
 
 
-# -- the imagecodecs-rle encoder takes it -----------------------------------------------------
-def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Count the planes imagecodecs' PackBits encoder is given."""
-    require_backend(IMAGECODECS_RLE)
+# -- the segment-by-segment encoders take it ----------------------------------------------------
+def _pylibjpeg_pack(plane: Array) -> bytes:
+    return bytes(rle._extension().encode_segment(plane.tobytes(), plane.shape[1]))
+
+
+def _imagecodecs_pack(plane: Array) -> bytes:
     import imagecodecs
 
+    return bytes(imagecodecs.packbits_encode(plane))
+
+
+ENCODERS = [IMAGECODECS_RLE, PYLIBJPEG_RLE]
+
+
+def _counting(codec: Codec, monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[int]]:
+    """The planes ``codec``'s backend is given, and the planes stored as literals."""
+    require_backend(codec)
     searched: list[int] = []
-    encode = imagecodecs.packbits_encode
-
-    def counted(plane: Array) -> bytes:
-        searched.append(plane.size)
-        return bytes(encode(plane))
-
-    monkeypatch.setattr(imagecodecs, "packbits_encode", counted)
-    return searched
-
-
-def test_the_encoder_stores_a_noise_low_byte(monkeypatch: pytest.MonkeyPatch) -> None:
-    """CT-like values: a smooth high byte goes to imagecodecs, the noise low byte is stored."""
-    require_backend(IMAGECODECS_RLE)
-    searched = _counting(monkeypatch)
     stored: list[int] = []
-    store = packbits.literal_segment
-    monkeypatch.setattr(packbits, "literal_segment", lambda p: stored.append(p.size) or store(p))
+    if codec is IMAGECODECS_RLE:
+        import imagecodecs
+
+        encode = imagecodecs.packbits_encode
+        monkeypatch.setattr(
+            imagecodecs, "packbits_encode", lambda p: searched.append(p.size) or encode(p)
+        )
+    else:
+        extension = rle._extension()
+
+        class Counted:
+            def encode_segment(self, data: bytes, columns: int) -> bytes:
+                searched.append(len(data))
+                return bytes(extension.encode_segment(data, columns))
+
+        monkeypatch.setattr(rle, "_extension", Counted)
+    store = _rle_segments.literal_segment
+    monkeypatch.setattr(
+        _rle_segments, "literal_segment", lambda p: stored.append(p.size) or store(p)
+    )
+    return searched, stored
+
+
+@pytest.mark.parametrize("codec", ENCODERS, ids=lambda c: c.name)
+def test_the_encoders_store_a_noise_low_byte(codec: Codec, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CT-like values: a smooth high byte goes to the backend, the noise low byte is stored."""
+    searched, stored = _counting(codec, monkeypatch)
     rng = np.random.default_rng(5)
     values = np.repeat(np.arange(64), 64) * 64 + rng.integers(0, 256, 4096)
     frame = make_frame("<u2", shape=(64, 64), data=values.astype("<u2"))
-    encoded = _manager().encode(frame, "RLELossless", codec="imagecodecs-rle")
+    encoded = _manager().encode(frame, "RLELossless", codec=codec.name)
     assert searched == [4096]  # the high byte
     assert stored == [4096]  # the low byte
     assert_rows_apart(encoded)
     np.testing.assert_array_equal(pydicom_decode(encoded), frame.array)
 
 
-def test_the_encoder_searches_planes_with_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    require_backend(IMAGECODECS_RLE)
-    searched = _counting(monkeypatch)
+@pytest.mark.parametrize("codec", ENCODERS, ids=lambda c: c.name)
+def test_the_encoders_search_planes_with_runs(
+    codec: Codec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    searched, stored = _counting(codec, monkeypatch)
     frame = make_frame("<u2", shape=(32, 32), data=np.repeat(np.arange(32, dtype="<u2"), 32))
-    encoded = _manager().encode(frame, "RLELossless", codec="imagecodecs-rle")
+    encoded = _manager().encode(frame, "RLELossless", codec=codec.name)
     assert searched == [1024, 1024]
+    assert stored == []
+    assert_rows_apart(encoded)
+    np.testing.assert_array_equal(pydicom_decode(encoded), frame.array)
+
+
+@pytest.mark.parametrize(
+    "pack", [_imagecodecs_pack, _pylibjpeg_pack], ids=["imagecodecs", "pylibjpeg"]
+)
+@pytest.mark.parametrize(
+    ("dtype", "samples"), [("u1", 1), ("u1", 3), ("<i2", 1), ("<u4", 3), ("<i8", 1)]
+)
+def test_segments_come_in_the_order_of_ps35_g2(pack: Any, dtype: str, samples: int) -> None:
+    """Sample by sample, most significant byte first: what pydicom decodes to the frame."""
+    require_backend(IMAGECODECS_RLE if pack is _imagecodecs_pack else PYLIBJPEG_RLE)
+    frame = make_frame(dtype, samples, shape=(9, 140))
+    encoded = rle.encapsulate_segments(_rle_segments.encode_segments(frame, pack), frame)
+    assert_rows_apart(encoded)
     np.testing.assert_array_equal(pydicom_decode(encoded), frame.array)
