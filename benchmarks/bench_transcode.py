@@ -31,7 +31,11 @@ Run:  python benchmarks/bench_transcode.py [--gigabytes 2] [--files 1000] [--run
     inputs of the decoding cases are what the tools themselves wrote. dicomframe
     runs with its defaults (verification on for lossless targets) and with
     ``--no-verify``, like the tools, which do not verify. The table gives wall
-    times and, in brackets, CPU times (each process and the workers it forked).
+    times and, in brackets, CPU times (each process and the workers it forked),
+    the ratio of the best times, and the median of the ratios run by run (each
+    run's tool against the dicomframe run right after it: a slow spell of the
+    machine hits both). ``--rows TEXT`` keeps the rows whose conversion or tool
+    contains TEXT (``--rows RLE --runs 15``: the short rows, many times).
     dicomframe's processes run from compiled bytecode (``compileall`` first,
     PYTHONDONTWRITEBYTECODE removed), as an installed package does.
 """
@@ -42,6 +46,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -332,7 +337,7 @@ def cli_inputs(native: Path) -> dict[str, Path]:
     return inputs
 
 
-def cli_table(frames: int, runs: int) -> None:
+def cli_table(frames: int, runs: int, rows: str = "") -> None:
     """(4): ``dicomframe transcode`` against DCMTK and GDCM, a fresh process per run."""
     env = child_env()
     native = make_ct(frames)
@@ -341,11 +346,14 @@ def cli_table(frames: int, runs: int) -> None:
     ours = [sys.executable, "-m", "dicomframe.cli", "transcode"]
     print(f"\n(4) one file of {frames} frames of 512x512 int16 ({native.stat().st_size / 1e6:.0f} "
           f"MB native), a fresh process per run, best of {runs}\n")  # fmt: skip
-    print("| conversion | tool | tool, s (CPU s) | dicomframe, s (CPU s) | tool / dicomframe | "
-          "dicomframe --no-verify, s (CPU s) | tool / --no-verify |")  # fmt: skip
+    print("| conversion | tool | tool, s (CPU s) | dicomframe, s (CPU s) | tool / dicomframe "
+          "(median run by run) | dicomframe --no-verify, s (CPU s) | tool / --no-verify "
+          "(median run by run) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
     for label, tool, source, syntax in TOOLS:
         if shutil.which(tool[0]) is None or not inputs[source].exists():
+            continue
+        if rows and rows not in label and rows not in " ".join(tool):
             continue
         src = str(inputs[source])
         commands = {
@@ -360,9 +368,16 @@ def cli_table(frames: int, runs: int) -> None:
         best = {name: min(measured) for name, measured in times.items()}  # by wall time
         cpu = {name: min(c for _, c in measured) for name, measured in times.items()}
         tool_s, ours_s, bare_s = best["tool"][0], best["ours"][0], best["no-verify"][0]
+        pairs = {
+            name: zip(times["tool"], times[name], strict=True) for name in ("ours", "no-verify")
+        }
+        paired = {
+            name: statistics.median(t[0] / o[0] for t, o in runs_) for name, runs_ in pairs.items()
+        }
         print(f"| {label} | {' '.join(tool)} | {tool_s:.2f} ({cpu['tool']:.2f}) | "
-              f"{ours_s:.2f} ({cpu['ours']:.2f}) | {tool_s / ours_s:.2f}x | "
-              f"{bare_s:.2f} ({cpu['no-verify']:.2f}) | {tool_s / bare_s:.2f}x |")  # fmt: skip
+              f"{ours_s:.2f} ({cpu['ours']:.2f}) | {tool_s / ours_s:.2f}x "
+              f"({paired['ours']:.2f}x) | {bare_s:.2f} ({cpu['no-verify']:.2f}) | "
+              f"{tool_s / bare_s:.2f}x ({paired['no-verify']:.2f}x) |")  # fmt: skip
     out.unlink(missing_ok=True)
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end; a ratio above 1x: dicomframe is "
           "faster")  # fmt: skip
@@ -375,6 +390,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="the best of this many")
     parser.add_argument("--ct-frames", type=int, default=200, help="(3) and (4): frames")
     parser.add_argument("--sections", default="1,2,3,4", help="which to run, e.g. 3,4")
+    parser.add_argument("--rows", default="", help="(4): only the rows naming this, e.g. RLE")
     args = parser.parse_args()
     sections = {int(s) for s in args.sections.split(",") if s.strip()}
     if 1 in sections and args.gigabytes > 0:  # --gigabytes 0: the tree only
@@ -384,7 +400,7 @@ def main() -> None:
     if 3 in sections:
         j2k_side_by_side(args.ct_frames, args.runs)
     if 4 in sections:
-        cli_table(args.ct_frames, args.runs)
+        cli_table(args.ct_frames, args.runs, args.rows)
 
 
 if __name__ == "__main__":
