@@ -33,7 +33,6 @@ each step (``report.steps``), the mode, the workers, their threads and pids.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -43,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dicomframe.core.debug_log import debug
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.record import Record, record
 from dicomframe.errors import CodecError, EncodingError
@@ -70,8 +70,7 @@ __all__ = [
     "verify_frame",
 ]
 
-_log = logging.getLogger(__name__)
-_verified = logging.getLogger("dicomframe.transcoding")  # where verification was always logged
+_VERIFIED = "dicomframe.transcoding"  # the logger verification was always logged on
 Frame = NativeFrame | EncapsulatedFrame
 _PER_WORKER = 3  # frames handed out per worker past the one the caller waits for
 # Fork for frames of 1 ms or more: converted frames come back through shared memory
@@ -212,7 +211,7 @@ def iter_converted(  # noqa: PLR0913 - every option is keyword-only
         report.mode, report.workers = mode, workers if mode != "serial" else 1
         start = 2
         yield second
-    _log.debug("converting %d frames (%s) on %d %s", count, steps, workers, mode)
+    debug(__name__, "converting %d frames (%s) on %d %s", count, steps, workers, mode)
     rest = range(start, count)
     limit = max(1, workers * _PER_WORKER if window is None else window)
     if mode == "processes":
@@ -424,5 +423,6 @@ def verify_frame(
             f"{what} does not decode to the source pixels: {by}decoded by {decoder!r}; {outcome}",
             tag=0x7FE00010,
         )
-    _verified.debug("frame %s encoded by %s: verified by decoding with %s", index, encoder, decoder)
+    verified = "frame %s encoded by %s: verified by decoding with %s"
+    debug(_VERIFIED, verified, index, encoder, decoder)
     return decoder

@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 import numpy as np
 
+from dicomframe.core.debug_log import debug
 from dicomframe.core.limits import resolve_limits
 from dicomframe.errors import DecodeError, EncodeError
 from dicomframe.executors import in_processes, in_threads, shared_empty
@@ -237,10 +238,8 @@ def _forkable() -> bool:
 
 def _log(doing: str, count: int, codec: str, mode: str, workers: int) -> None:
     """Say how the frames are being done (logger ``dicomframe.parallel``, level DEBUG)."""
-    import logging  # here, not at import: one frame never needs it
-
     on = f"{workers} {mode}" if mode in ("threads", "processes") else "this thread"
-    logging.getLogger(__name__).debug("%s %d frames with %s on %s", doing, count, codec, on)
+    debug(__name__, "%s %d frames with %s on %s", doing, count, codec, on)
 
 
 def worth_forking(seconds: float, remaining: int, frame_seconds: float | None = None) -> Mode:

@@ -8,7 +8,6 @@ A syntax is named anywhere by its UID or its PS3.6 keyword.
 
 from __future__ import annotations
 
-import difflib
 import threading
 from dataclasses import dataclass
 
@@ -239,5 +238,7 @@ def resolve(value: str | TransferSyntax) -> TransferSyntax:
     lowered = {k.lower(): ts for k, ts in _BY_KEYWORD.items()}
     if text.lower() in lowered:
         return lowered[text.lower()]
+    import difflib  # here: only a mistyped name needs it (2 ms of every import of dicomframe)
+
     candidates = list(_BY_UID) + list(_BY_KEYWORD)
     raise UnknownTransferSyntaxError(value, difflib.get_close_matches(text, candidates, n=3))

@@ -39,7 +39,6 @@ Pure functions over a snapshot of the registry:
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -372,6 +371,8 @@ def failure(  # noqa: PLR0913 - the facts the error reports
 
 def unknown_name(name: str, known: Iterable[str], *, what: str) -> NoCodecError:
     """The error for a name that is no codec's: the close names, else every name."""
+    import difflib  # here: only a mistyped name needs it
+
     names = sorted(set(known))
     close = difflib.get_close_matches(name, names, n=3)
     hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(names) or 'none'}"
