@@ -98,7 +98,7 @@ class CodecManager:
     """
 
     def __init__(self, *, entry_points: bool = True) -> None:
-        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self._pm = loading.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
         self._entry_points = entry_points
         self._lock = threading.RLock()
