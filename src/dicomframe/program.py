@@ -21,10 +21,10 @@ settings; none of this happens to it.
   objects that live as long as the process; every young collection in the
   meantime walks the newest of them, in all 10-15 ms of a 0.4 s conversion.
   A command that goes on to many files calls :func:`start_up_over` once set
-  up: what start-up made is frozen (collections no longer walk it, and
-  forked workers do not copy its pages by touching it) and collecting
-  resumes. A command on one file (``dump``, ``extract``) ends before it
-  would matter.
+  up: what start-up made is frozen (no collection walks it again, here or
+  in a forked worker, whose collections would otherwise write to those
+  pages and copy them) and collecting resumes. A command on one file
+  (``dump``, ``extract``) ends before it would matter.
 - When the command is done, the standard streams are flushed and the process
   ends with the command's exit status (:func:`leave`, the last ``atexit``
   handler), skipping the interpreter's teardown: 20 ms of freeing modules
