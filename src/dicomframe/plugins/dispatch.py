@@ -39,7 +39,7 @@ Pure functions over a snapshot of the registry:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
@@ -200,7 +200,7 @@ def run(  # noqa: PLR0913 - keyword-only facts of one dispatch
     info: FrameInfo,
     *,
     encoding: bool,
-    blocked: set[str],
+    blocked: Collection[str],
     syntax: TransferSyntax | None = None,
     validate: Validator | None = None,
     refused: Refusal | None = None,
@@ -246,7 +246,7 @@ def _skipped(
     info: FrameInfo,
     *,
     encoding: bool,
-    blocked: set[str],
+    blocked: Collection[str],
     syntax: TransferSyntax | None,
     ready: Readiness | None,
 ) -> Attempt | None:

@@ -50,6 +50,7 @@ from dicomframe.errors import CodecFallbackWarning, NoCodecError, PluginError
 from dicomframe.plugins import backends, dispatch, hookspecs, loading
 from dicomframe.plugins.codec import Codec
 from dicomframe.plugins.loading import Collected, Origin
+from dicomframe.plugins.orders import Orders
 from dicomframe.plugins.problems import Problems
 
 if TYPE_CHECKING:
@@ -109,9 +110,7 @@ class CodecManager:
         self._preferred: list[str] = []
         self._chosen: dict[bool, str | None] = {False: None, True: None}  # by encoding
         self._problems = Problems()
-        # Candidate orders worked out on the registry snapshot _orders_of (see _order)
-        self._orders: dict[_OrderKey, tuple[list[Codec], frozenset[str]]] = {}
-        self._orders_of: tuple[tuple[Codec, str], ...] | None = None
+        self._orders = Orders()  # each candidate order, for the current registry snapshot
 
     # -- configuration --------------------------------------------------------
     def register(self, plugin: object, name: str | None = None) -> None:
@@ -531,7 +530,7 @@ class CodecManager:
 
     def _candidates(
         self, syntax: TransferSyntax, *, encoding: bool, choice: dispatch.Choice
-    ) -> tuple[list[Codec], set[str]]:
+    ) -> tuple[list[Codec], frozenset[str]]:
         """The codecs to try, in order, and the names blocked for this call.
 
         ``sticky`` (the codec of the earlier frames) goes first unless a codec
@@ -549,34 +548,12 @@ class CodecManager:
             preferred = (*choice.prefer, *self._preferred)
         if choice.sticky is not None and named is None:
             preferred = (choice.sticky, *preferred)
-        key = (syntax.uid, encoding, named, preferred, blocked)
-        found = self._orders.get(key) if self._orders_of is snapshot else None
-        if found is None:
-            found = self._order(snapshot, key)
-        candidates, every_blocked = found
+        candidates, every_blocked = self._orders.get(
+            snapshot, (syntax.uid, encoding, named, preferred, blocked)
+        )
         if named is not None:
             self._check_named(named, syntax, encoding=encoding, blocked=every_blocked)
-        return [c for c in candidates if c.name != choice.avoid], set(every_blocked)
-
-    def _order(
-        self, snapshot: tuple[tuple[Codec, str], ...], key: _OrderKey
-    ) -> tuple[list[Codec], frozenset[str]]:
-        """The candidates of ``key`` in order, and the blocked names and blocked plugins' codecs.
-
-        Kept for the snapshot of the registry they were worked out on: every
-        frame of a file asks the same, and sorting the registry for each one
-        was a tenth of the dispatch's own time.
-        """
-        uid, encoding, named, preferred, blocked = key
-        every = blocked | {codec.name for codec, plugin in snapshot if plugin in blocked}
-        candidates = dispatch.order(
-            (c for c, _ in snapshot), uid, encoding=encoding, codec=named, prefer=preferred
-        )
-        with self._lock:
-            if self._orders_of is not snapshot or len(self._orders) > _ORDERS_KEPT:
-                self._orders, self._orders_of = {}, snapshot
-            self._orders[key] = (candidates, every)
-        return candidates, every
+        return [c for c in candidates if c.name != choice.avoid], every_blocked
 
     def _check_named(
         self, name: str, syntax: TransferSyntax, *, encoding: bool, blocked: Collection[str]
@@ -603,11 +580,6 @@ class CodecManager:
         if broken is not None:
             self._warn_pending()
             raise dispatch.unavailable(codec, broken)
-
-
-# (syntax UID, encoding, the named codec, the preferred names, the blocked names)
-_OrderKey = tuple[str, bool, str | None, tuple[str, ...], frozenset[str]]
-_ORDERS_KEPT = 256  # distinct orders kept before starting again
 
 
 def _names(text: str) -> list[str]:
