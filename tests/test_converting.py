@@ -321,7 +321,8 @@ def test_ordered_processes_give_failed_for_what_a_worker_did_not_do() -> None:
     results = dict(executors.ordered_in_processes(work, range(10), 2, 4))
     failed = {i for i, result in results.items() if result is executors.FAILED}
     assert {2, 5} <= failed
-    assert len(failed) <= 3  # and the one index queued behind 5 at the worker that died
+    # and what the worker that died held: queued behind 5, or done and not yet sent
+    assert len(failed) <= 1 + executors._DEPTH
     assert all(results[i] == i for i in range(10) if i not in failed)
 
 

@@ -57,6 +57,7 @@ from dicomframe.parallel import (
 )
 
 if TYPE_CHECKING:
+    from dicomframe.core.frame_info import FrameInfo
     from dicomframe.core.transfer_syntax import TransferSyntax
     from dicomframe.plugins.manager import CodecManager
 
@@ -72,7 +73,8 @@ __all__ = [
 
 _VERIFIED = "dicomframe.transcoding"  # the logger verification was always logged on
 Frame = NativeFrame | EncapsulatedFrame
-_PER_WORKER = 3  # frames handed out per worker past the one the caller waits for
+_PER_WORKER = 4  # frames handed out per worker past the one the caller waits for (a
+# forked worker holds four: executors._DEPTH)
 # Fork for frames of 1 ms or more: converted frames come back through shared memory
 # (dicomframe.result_slots), so a worker costs little more per frame than this process
 # would. 200 RLE frames, 1.5 ms each with verification: 2 processes 0.25 s, one thread 0.37;
@@ -246,6 +248,8 @@ class _Job:
         self.report = ParallelReport()
         self.alone = False  # in a forked worker: the codecs of the steps only, no fallback
         self.lock = threading.Lock()
+        self.sent: dict[FrameInfo, int] = {}  # in a worker: each info sent, by its number
+        self.infos: dict[tuple[int, int], FrameInfo] = {}  # here: (pid, number) -> info
 
     def codecs(self) -> list[Any]:
         """The codecs of the steps frame 0 went through (none: nothing to run in parallel)."""
@@ -315,14 +319,24 @@ class _Job:
         return native + native // 4 + (1 << 16)
 
     def in_child(self, index: int) -> tuple[Any, ...]:
-        """In a forked worker: the codecs of the steps alone; what the parent rebuilds from."""
+        """In a forked worker: the codecs of the steps alone; what the parent rebuilds from.
+
+        A frame's info is sent the first time only, then its number: the
+        frames of a file share one, and pickling it each time (a dataclass of
+        17 fields) cost both sides 40 us a frame.
+        """
         self.alone = True
         source = self.frames[index]
         converted = self._convert(source, index)
         frame = converted.frame
         data = frame.data if isinstance(frame, NativeFrame) else bytes(frame.data)
         facts = (converted.native_bytes, converted.encoder, converted.verifier)
-        return data, frame.info, facts, source.index, os.getpid()
+        number = self.sent.get(frame.info)
+        info: FrameInfo | None = None
+        if number is None:
+            number = self.sent[frame.info] = len(self.sent)
+            info = frame.info
+        return data, (number, info), facts, source.index, os.getpid()
 
     def rebuild(self, index: int, payload: tuple[Any, ...]) -> Converted:
         """The frame a forked worker converted, made again in this process.
@@ -331,8 +345,11 @@ class _Job:
         here only to read its index cost the parent 50 us a frame, time the
         workers need on a machine whose cores they fill.
         """
-        data, info, (native_bytes, encoder, verifier), source_index, pid = payload
+        data, (number, sent), (native_bytes, encoder, verifier), source_index, pid = payload
         self.report.processes.add(pid)
+        if sent is not None:
+            self.infos[pid, number] = sent
+        info = self.infos[pid, number]
         frame: Frame
         if isinstance(data, np.ndarray):
             frame = NativeFrame(data.reshape(-1), info)

@@ -58,6 +58,12 @@ class Channel:
         size = int.from_bytes(_read_exactly(self._in, _LENGTH), "little")
         return pickle.loads(_read_exactly(self._in, size))
 
+    def waiting(self) -> bool:
+        """Whether a message (or the end) can be read now, without waiting."""
+        poller = select.poll()
+        poller.register(self._in, select.POLLIN)
+        return bool(poller.poll(0))
+
     def close(self) -> None:
         """Close both pipes (again: nothing)."""
         _open.discard(self)
