@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import dicomframe as dcf
-from dicomframe import worker_heap
+from dicomframe import cli, worker_heap
 from dicomframe.cli import main
 from dicomframe.core.dump import dump_lines
 from tests.reference import TESTDATA
@@ -309,3 +310,45 @@ def test_the_program_runs_the_exit_handlers_of_the_command_and_skips_teardown() 
         cwd=Path(__file__).parent,
     )
     assert "torn down" in plain.stdout.splitlines()
+
+
+def _choices(parser: argparse.ArgumentParser) -> list[str]:
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return list(commands.choices)
+
+
+def _help(parser: argparse.ArgumentParser, command: str) -> str:
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return str(commands.choices[command].format_help())
+
+
+@pytest.mark.parametrize("command", list(cli._COMMANDS))
+def test_a_named_command_gets_only_its_own_parser(command: str) -> None:
+    alone = cli._parser([command, "--debug"])
+    whole = cli._parser()
+    assert _choices(alone) == [command]
+    assert _choices(whole) == list(cli._COMMANDS)
+    assert _help(alone, command) == _help(whole, command)  # the same options, said the same way
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["--help"], ["-h", "transcode"], ["--debug", "--help", "dump"], ["transcod", "a"]],
+)
+def test_help_or_no_command_or_a_misspelt_one_gets_every_parser(argv: list[str]) -> None:
+    assert _choices(cli._parser(argv)) == list(cli._COMMANDS)
+
+
+def test_options_before_the_command_do_not_hide_it() -> None:
+    assert _choices(cli._parser(["--debug", "codecs", "--wide"])) == ["codecs"]
+
+
+def test_the_program_help_lists_every_command() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "dicomframe.cli", "--help", "transcode"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for command in cli._COMMANDS:
+        assert f"    {command}" in run.stdout
