@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -307,6 +308,39 @@ def test_results_come_in_order_and_never_far_ahead(tmp_path: Path, run: Any) -> 
         assert max(started(log)) < index + window + 1  # nothing handed out past the window
         seen.append(index)
     assert seen == list(range(40))
+
+
+def _state(pid: int) -> str:
+    """A process's state letter from /proc: Z once it has ended and waits to be reaped."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+@forking
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states in /proc")
+def test_workers_end_as_soon_as_every_index_is_handed_out() -> None:
+    def work(index: int) -> tuple[int, int]:
+        return index, os.getpid()
+
+    results = executors.ordered_in_processes(work, range(12), 2, 4)
+    pids = set()
+    for index, (done, pid) in results:
+        assert done == index
+        pids.add(pid)
+        if index == 11:  # the caller holds the last result: the workers need not wait for it
+            deadline = time.monotonic() + 10
+            while {_state(p) for p in pids} != {"Z"} and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert {_state(p) for p in pids} == {"Z"}
+    assert len(pids) == 2
+
+
+@forking
+def test_a_worker_told_to_end_sends_what_it_held_first() -> None:
+    # Indices come faster than results: a worker holds one while the next is queued, and the
+    # end is already queued behind the last index when it finishes it.
+    assert dict(executors.ordered_in_processes(lambda i: i * 3, range(9), 2, 9)) == {
+        i: i * 3 for i in range(9)
+    }
 
 
 @forking

@@ -144,7 +144,7 @@ def ordered_in_threads(
 class _Worker:
     """A forked worker of ordered_in_processes: its process, its channel, its queue."""
 
-    __slots__ = ("alive", "conn", "number", "process", "queued")
+    __slots__ = ("alive", "conn", "number", "process", "queued", "told")
 
     def __init__(self, process: Worker, number: int) -> None:
         self.process = process
@@ -152,6 +152,7 @@ class _Worker:
         self.number = number  # which of the slots are its own
         self.queued: deque[int] = deque()
         self.alive = True
+        self.told = False  # told to end once its queue is done
 
 
 class _Ordered:
@@ -184,6 +185,21 @@ class _Ordered:
                 return
             worker.queued.append(index)
             self.handed += 1
+        if self.handed == len(self.indices):
+            self.tell_to_end()
+
+    def tell_to_end(self) -> None:
+        """Every index is handed out: each worker ends once it has sent its last result.
+
+        Told now rather than once the caller has every result, a worker
+        leaves (unmapping what it used takes a few ms) while this process
+        writes the last frames, instead of after.
+        """
+        for worker in self.workers:
+            if worker.alive and not worker.told:
+                worker.told = True
+                with contextlib.suppress(OSError):  # it died: collect() learns it from the pipe
+                    worker.conn.send(None)
 
     def collect(self) -> None:
         """Wait for at least one result (or death) from the busy workers."""
@@ -268,8 +284,9 @@ def ordered_in_processes(
 def _stop(worker: _Worker, *, finished: bool) -> None:
     """Tell a worker to end (or end it, when the caller stopped early); reap it."""
     if finished and worker.alive:
-        with contextlib.suppress(OSError):  # it died: nothing to tell
-            worker.conn.send(None)
+        if not worker.told:
+            with contextlib.suppress(OSError):  # it died: nothing to tell
+                worker.conn.send(None)
     elif worker.process.is_alive():
         worker.process.terminate()
     worker.process.join()
@@ -310,6 +327,8 @@ def _serve(
             if len(held) >= _BATCH or not conn.waiting():
                 conn.send(held)
                 held = []
+        if held:  # told to end: what is held goes back first
+            conn.send(held)
     except EOFError:  # the parent is gone
         pass
     finally:
