@@ -70,8 +70,9 @@ def decode_rle(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
     except ValueError as exc:
         raise DecodeError(str(exc), codec=RLE_NAME, frame_index=frame.index) from exc
     planes = np.empty((len(spans), pixels), dtype=np.uint8)
+    view = memoryview(data)  # segments are read in place, not copied out first
     for index, (start, end) in enumerate(spans):
-        segment = data[start:end]
+        segment = view[start:end]
         try:
             got = len(imagecodecs.packbits_decode(segment, out=planes[index]))
         except (ValueError, RuntimeError):  # ImcdError: the segment runs past its plane
@@ -89,7 +90,7 @@ def decode_rle(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
 
 
 def _cut_last_run(
-    segment: bytes, plane: np.ndarray[Any, Any], index: int, frame: int | None
+    segment: memoryview, plane: np.ndarray[Any, Any], index: int, frame: int | None
 ) -> int:
     """A segment whose last run overshoots its plane is cut there, as the other decoders do.
 
