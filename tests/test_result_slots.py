@@ -89,3 +89,26 @@ def test_slots_past_256_mib_are_not_made() -> None:
     assert ResultSlots.make(2, 3, 1 << 20) is not None
     assert ResultSlots.make(2, 3, 50 << 20) is None  # 300 MiB
     assert ResultSlots.make(2, 3, 0) is None
+
+
+@pytest.mark.parametrize(
+    ("slot_bytes", "depth", "slotted"),
+    [
+        (1 << 20, 4, True),  # a 512x512 frame: four queued, five slots each
+        (30 << 20, 2, True),  # five slots each would pass 256 MiB, three do not
+        (60 << 20, 4, False),  # not even three: the pipe, which bounds nothing
+        (0, 4, False),
+    ],
+)
+def test_workers_queue_fewer_indices_rather_than_lose_the_slots(
+    slot_bytes: int, depth: int, slotted: bool
+) -> None:
+    slots, got = executors.slots_and_depth(2, slot_bytes)
+    try:
+        assert got == depth
+        assert (slots is not None) == slotted
+        if slots is not None:
+            assert slots.count == depth + 1  # a slot is never written while the parent reads it
+    finally:
+        if slots is not None:
+            slots.close()

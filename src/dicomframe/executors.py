@@ -38,10 +38,12 @@ __all__ = [
     "ordered_in_processes",
     "ordered_in_threads",
     "shared_empty",
+    "slots_and_depth",
 ]
 
 Array = np.ndarray[Any, Any]
 _DEPTH = 4  # indices queued at a forked worker: the next are there while results go back
+_SHALLOW = 2  # the depth when slots for four would pass their bound (large frames)
 _BATCH = 2  # results sent back in one message at most (see _serve)
 
 
@@ -158,8 +160,11 @@ class _Worker:
 class _Ordered:
     """The parent's side of ordered_in_processes: hand out indices, collect, keep the order."""
 
-    def __init__(self, indices: Sequence[int], window: int, slots: ResultSlots | None) -> None:
+    def __init__(
+        self, indices: Sequence[int], window: int, slots: ResultSlots | None, depth: int
+    ) -> None:
         self.indices = indices
+        self.depth = depth  # indices queued at a worker at most
         self.window = window
         self.slots = slots
         self.handed = 0  # positions in ``indices`` handed out so far
@@ -167,12 +172,13 @@ class _Ordered:
         self.done: dict[int, Any] = {}
         self.workers: list[_Worker] = []
 
-    def feed(self, depth: int = _DEPTH) -> None:
-        """Queue indices at the workers, up to ``depth`` each, within the window.
+    def feed(self, depth: int | None = None) -> None:
+        """Queue indices at the workers, up to ``depth`` each (default theirs), within the window.
 
         One at a time to the worker with the fewest queued, so that a short
         run of indices is shared out rather than queued at the first worker.
         """
+        depth = self.depth if depth is None else depth
         while self.handed < min(len(self.indices), self.given + self.window):
             room = [w for w in self.workers if w.alive and len(w.queued) < depth]
             if not room:
@@ -252,9 +258,10 @@ def ordered_in_processes(
 ) -> Iterator[tuple[int, Any]]:
     """Yield ``(index, result)`` in order, ``work`` running in ``workers`` forked processes.
 
-    Each worker is sent one index at a time (four queued) and sends back what
-    ``work`` returned, two results in a message when the next index is
-    already there (:func:`_serve`); no index is handed out more than ``window`` past the
+    Each worker is sent one index at a time (four queued; two when slots for
+    four would pass their bound) and sends back what ``work`` returned, two
+    results in a message when the next index is already there
+    (:func:`_serve`); no index is handed out more than ``window`` past the
     one being waited for. An index whose ``work`` raised, or whose worker
     died, is yielded with :data:`FAILED` for the caller to redo. With
     ``slot_bytes``, a large buffer of a tuple result (``bytes``, an array) of
@@ -263,8 +270,8 @@ def ordered_in_processes(
     of up to ``block`` bytes (default ``slot_bytes``; 0: none) stay in each
     worker's heap from one index to the next (:mod:`dicomframe.worker_heap`).
     """
-    slots = ResultSlots.make(workers, _DEPTH + 1, slot_bytes)
-    job = _Ordered(indices, max(1, window), slots)
+    slots, depth = slots_and_depth(workers, slot_bytes)
+    job = _Ordered(indices, max(1, window), slots, depth)
     finished = False
     try:
         for number in range(workers):
@@ -279,6 +286,20 @@ def ordered_in_processes(
             _stop(worker, finished=finished)
         if slots is not None:
             slots.close()
+
+
+def slots_and_depth(workers: int, slot_bytes: int) -> tuple[ResultSlots | None, int]:
+    """The result slots of ``workers`` workers, and how many indices each may have queued.
+
+    A worker has at most ``depth`` results not yet received, so it needs
+    ``depth + 1`` slots. Four queued, unless their slots would pass the
+    slots' bound (frames of tens of MB): then two, which need fewer.
+    """
+    for depth in (_DEPTH, _SHALLOW):
+        slots = ResultSlots.make(workers, depth + 1, slot_bytes)
+        if slots is not None:
+            return slots, depth
+    return None, _DEPTH  # through the pipe: nothing bounds the depth
 
 
 def _stop(worker: _Worker, *, finished: bool) -> None:
