@@ -91,9 +91,7 @@ def decode_rle(frame: EncapsulatedFrame, /, **options: Any) -> NativeFrame:
     return rle.native_frame(rle.segments_to_values(pieces, info, out), info)
 
 
-def _cut_last_run(
-    segment: Any, plane: np.ndarray[Any, Any], index: int, frame: int | None
-) -> int:
+def _cut_last_run(segment: Any, plane: np.ndarray[Any, Any], index: int, frame: int | None) -> int:
     """A segment whose last run overshoots its plane is cut there, as the other decoders do.
 
     Only one run's worth (at most 128 bytes) past the plane is tolerated: more
