@@ -22,6 +22,7 @@ LAYERS = [
         (
             "dicomframe",
             "dicomframe.cli",
+            "dicomframe.cli_codecs",
             "dicomframe.cli_deidentify",
             "dicomframe.cli_dicomdir",
             "dicomframe.cli_engine",

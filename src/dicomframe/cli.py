@@ -1,4 +1,8 @@
-"""The ``dicomframe`` command: ``dump``, ``codecs``, ``extract``, ``transcode`` and ``deidentify``.
+"""The ``dicomframe`` command: ``dump``, ``codecs``, ``extract``, ``transcode`` and more.
+
+``codecs``, ``deidentify`` and ``dicomdir`` live in modules of their own
+(:mod:`dicomframe.cli_codecs`, ...); this one parses the command line, runs
+the command and turns its errors into one line each.
 
 Errors are one line on stderr and a non-zero exit status; ``--debug`` shows
 the traceback instead. That includes running out of memory and a
@@ -36,8 +40,6 @@ from dicomframe.program import leave, own_process, start_up_over
 
 if TYPE_CHECKING:
     from dicomframe.core.transfer_syntax import TransferSyntax
-    from dicomframe.plugins.codec import Capabilities, Codec
-    from dicomframe.plugins.manager import CodecManager, CodecStatus
 
 __all__ = ["main", "run"]
 
@@ -72,114 +74,6 @@ def _dump(args: argparse.Namespace) -> int:
         for line in dump_lines(ds, width=args.width):
             emit(line)
     return 0
-
-
-def _codecs(args: argparse.Namespace) -> int:
-    """The registry: its problems first (exit status 1 while there are any), then the codecs.
-
-    Every installed backend is imported here (``check()``), so a backend that
-    fails to import or is too old is a problem listed now, not at first use.
-    """
-    from dicomframe.plugins.manager import default_manager
-
-    manager = default_manager()
-    problems = manager.check()
-    for problem in problems:
-        sys.stdout.write(f"problem: {problem}\n")
-        if args.debug and problem.__cause__ is not None:
-            import traceback  # here: only --debug shows one
-
-            sys.stdout.write("".join(traceback.format_exception(problem.__cause__)))
-    if args.syntax is not None:
-        _dispatch_order(manager, args.syntax)
-    else:
-        _codec_table(manager, wide=args.wide)
-    return 1 if problems else 0
-
-
-def _codec_table(manager: CodecManager, *, wide: bool) -> None:
-    from dicomframe.core.transfer_syntax import resolve
-
-    rows = [("codec", "plugin", "version", "backend", "does", "transfer syntaxes", "status")]
-    for status in manager.codecs():
-        codec = status.codec
-        keywords = sorted(resolve(uid).keyword for uid in codec.transfer_syntaxes)
-        syntaxes = (
-            ", ".join(keywords)
-            if wide or len(keywords) <= 3
-            else (f"{', '.join(keywords[:3])} +{len(keywords) - 3}")
-        )
-        state = "available" if status.available else status.reason
-        rows.append(
-            (codec.name, status.plugin, status.version, _backend(status), _does(status), syntaxes,
-             state)
-        )  # fmt: skip
-    _write_table(sys.stdout, rows)
-
-
-def _dispatch_order(manager: CodecManager, name: str) -> None:
-    """For each direction, the codecs for one syntax in the order tried, with their limits."""
-    from dicomframe.core.transfer_syntax import resolve
-
-    syntax = manager.transfer_syntax(name) or resolve(name)  # unknown: the error suggests names
-    for encoding, verb in ((False, "decode"), (True, "encode")):
-        sys.stdout.write(f"{verb} {syntax}, in the order tried:\n")
-        statuses = manager.order(syntax, encoding=encoding)
-        if not statuses:
-            sys.stdout.write("  no codec\n")
-            continue
-        rows = [("", "codec", "priority", "backend", "status", "limits")]
-        for number, status in enumerate(statuses, 1):
-            codec = status.codec
-            caps = codec.encode_caps if encoding else codec.decode_caps
-            state = "available" if status.available else status.reason
-            priority = str(codec.ranked(encoding=encoding))
-            rows.append(
-                (str(number), codec.name, priority, _backend(status), state,
-                 _limits(caps, more=_more_checks(codec, encoding=encoding)))
-            )  # fmt: skip
-        _write_table(sys.stdout, rows, indent="  ")
-
-
-def _more_checks(codec: Codec, *, encoding: bool) -> bool:
-    """Whether the codec checks frames beyond its Capabilities (its own functions)."""
-    return codec.extra_check is not None or (encoding and codec.encode_check is not None)
-
-
-def _does(status: CodecStatus) -> str:
-    codec = status.codec
-    return "/".join(d for d, f in (("decode", codec.decode), ("encode", codec.encode)) if f)
-
-
-def _backend(status: CodecStatus) -> str:
-    """``imagecodecs 2026.3.6``: the backend's version, not the plugin's."""
-    return ", ".join(f"{name} {version or '(not installed)'}" for name, version in status.backends)
-
-
-def _limits(caps: Capabilities, *, more: bool) -> str:
-    """A codec's Capabilities in a few words: what frames it takes."""
-    parts = [
-        "bits " + "/".join(str(b) for b in sorted(caps.bits_allocated)),
-        "samples " + "/".join(str(n) for n in sorted(caps.samples_per_pixel)),
-        "signed" if caps.signed else "unsigned only",
-    ]
-    if caps.photometric is not None:
-        parts.append("/".join(sorted(caps.photometric)))
-    if caps.max_bits_stored is not None:
-        parts.append(f"stored <= {caps.max_bits_stored}")
-    if caps.min_size > 1:
-        parts.append(f"at least {caps.min_size}x{caps.min_size}")
-    if more:
-        parts.append("more checks")
-    return ", ".join(parts)
-
-
-def _write_table(out: TextIO, rows: Sequence[tuple[str, ...]], *, indent: str = "") -> None:
-    """Columns padded to their widest cell; the last one is not padded."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        out.write((indent + "  ".join([*cells, row[-1]])).rstrip() + "\n")
 
 
 @contextlib.contextmanager
@@ -430,17 +324,9 @@ def _add_dump(commands: Any) -> None:
 
 
 def _add_codecs(commands: Any) -> None:
-    codecs = commands.add_parser(
-        "codecs", help="list the codecs and plugin problems (exit status 1 while any exist)"
-    )
-    codecs.add_argument("--wide", action="store_true", help="list every transfer syntax")
-    codecs.add_argument(
-        "--syntax",
-        metavar="SYNTAX",
-        help="the codecs for this syntax in the order tried: priority, limits, backend",
-    )
-    _add_debug(codecs)
-    codecs.set_defaults(run=_codecs)
+    from dicomframe.cli_codecs import add_codecs
+
+    _add_debug(add_codecs(commands))
 
 
 def _add_deidentify(commands: Any) -> None:
