@@ -242,3 +242,19 @@ def test_a_signal_that_reaches_the_child_at_once_ends_only_the_child() -> None:
     done = run_script(code)
     assert done.stdout == "status 1\n"  # ended in the child's own try, quietly
     assert done.stderr == ""
+
+
+def test_waiting_looks_without_waiting() -> None:
+    worker = Worker(echo)
+    try:
+        started = time.monotonic()
+        assert not worker.channel.waiting()  # nothing sent yet: False at once
+        assert time.monotonic() - started < 5
+        worker.channel.send("ping")
+        assert ready([worker.channel], timeout=10_000) == [worker.channel]
+        assert worker.channel.waiting()
+        assert worker.channel.recv()[1] == "ping"
+        assert not worker.channel.waiting()
+    finally:
+        worker.channel.close()  # the end: the worker returns
+        worker.join()

@@ -60,9 +60,7 @@ class Channel:
 
     def waiting(self) -> bool:
         """Whether a message (or the end) can be read now, without waiting."""
-        poller = select.poll()
-        poller.register(self._in, select.POLLIN)
-        return bool(poller.poll(0))
+        return bool(ready((self,), timeout=0))
 
     def close(self) -> None:
         """Close both pipes (again: nothing)."""
@@ -101,13 +99,16 @@ def _read_exactly(fd: int, size: int) -> bytearray:
     return buffer
 
 
-def ready(channels: Sequence[Channel]) -> list[Channel]:
-    """The channels with a message (or an end) to read, waiting until there is one."""
+def ready(channels: Sequence[Channel], timeout: int | None = None) -> list[Channel]:
+    """The channels with a message (or an end) to read, waiting until there is one.
+
+    ``timeout`` (milliseconds) bounds the wait; 0 only looks.
+    """
     poller = select.poll()
     by_fd = {channel.fileno(): channel for channel in channels}
     for fd in by_fd:
         poller.register(fd, select.POLLIN)
-    return [by_fd[fd] for fd, _ in poller.poll()]
+    return [by_fd[fd] for fd, _ in poller.poll(timeout)]
 
 
 class Worker:

@@ -47,10 +47,11 @@ it is not.
     10.18). Lossy (.203): ``qstep``, the quantisation step (smaller is better).
     OpenJPH sets the precision from the container (8 or 16 bits).
 ``imagecodecs-rle`` (imagecodecs' own PackBits)
-    RLE Lossless decode and encode (:mod:`.packbits`), the first RLE codec
-    (priority 10): it encodes 4-12x and decodes 3x as fast as pylibjpeg-rle
-    (priority 9, which then verifies its encoding). Every frame the RLE
-    codecs take (:func:`dicomframe.codecs.rle.why_not`).
+    RLE Lossless decode and encode (:mod:`.packbits`): the first RLE decoder
+    (priority 10; 1.8x as fast as pylibjpeg-rle) and the second encoder
+    (``encode_priority`` 8, after pylibjpeg-rle, as fast segment by segment),
+    so it verifies what pylibjpeg-rle encodes. Every frame the RLE codecs
+    take (:func:`dicomframe.codecs.rle.why_not`).
 ``imagecodecs-jpegxl`` (libjxl)
     JPEG XL Lossless (.110), JPEG Recompression (.111) and JPEG XL (.112)
     decode and encode; signed samples and PALETTE COLOR indices losslessly
