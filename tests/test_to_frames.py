@@ -37,8 +37,8 @@ def test_many_arrays_are_encoded_on_every_core(codecs: CodecManager, parallel: s
                        parallel=parallel, report=report)  # fmt: skip
     assert report.mode == parallel
     assert report.steps == {"encode": "pylibjpeg-rle"}
-    if parallel == "processes":
-        assert len(report.processes) == 2
+    if parallel == "processes":  # one forked worker; this process is the other
+        assert len(report.processes) == 1
     for frame, array in zip(frames, arrays(), strict=True):
         assert isinstance(frame, EncapsulatedFrame)
         assert frame.info.bits_stored == 12

@@ -21,7 +21,9 @@ thread. Later frames go to those codecs by name. A forked worker uses them
 alone: a frame they fail on comes back undone and is redone in this process
 through the registry, whose fallback warns
 (:class:`~dicomframe.errors.CodecFallbackWarning`) and whose errors (a failed
-verification) are raised here, as for one frame.
+verification) are raised here, as for one frame. With processes, this
+process is one of the ``workers``: it forks one fewer and converts frames
+itself, through the registry, whenever the next one is not back yet.
 
 Results come back in order, with at most ``window`` frames handed out past
 the one the caller waits for (:func:`dicomframe.executors.ordered_in_processes`):
@@ -46,7 +48,7 @@ from dicomframe.core.debug_log import debug
 from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
 from dicomframe.core.record import Record, record
 from dicomframe.errors import CodecError, EncodingError
-from dicomframe.executors import FAILED, ordered_in_processes, ordered_in_threads
+from dicomframe.executors import FAILED, Here, ordered_in_processes, ordered_in_threads
 from dicomframe.parallel import (
     FrameSequence,
     Parallel,
@@ -219,12 +221,15 @@ def iter_converted(  # noqa: PLR0913 - every option is keyword-only
     debug(__name__, "converting %d frames (%s) on %d %s", count, steps, workers, mode)
     rest = range(start, count)
     limit = max(1, workers * _PER_WORKER if window is None else window)
-    if mode == "processes":
+    if mode == "processes":  # this process is one of the workers: fork one fewer
         slots = job.slot_bytes()
         for index, payload in ordered_in_processes(
-            job.in_child, rest, workers, limit, slot_bytes=slots
+            job.in_child, rest, workers - 1, limit, slot_bytes=slots, here=job.convert
         ):
-            yield job.redo(index) if payload is FAILED else job.rebuild(index, payload)
+            if isinstance(payload, Here):
+                yield payload.value
+            else:
+                yield job.redo(index) if payload is FAILED else job.rebuild(index, payload)
     elif mode == "threads":
         for _, converted in ordered_in_threads(job.convert, rest, workers, limit):
             yield converted

@@ -1,0 +1,99 @@
+"""ordered_in_processes with ``here``: the calling process converts too while it would wait."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import pytest
+
+from dicomframe import executors, parallel
+
+forking = pytest.mark.skipif(not parallel.can_fork(), reason="needs os.fork")
+
+
+def slow(index: int) -> tuple[str, int, int]:
+    """A forked worker's work: long enough that this process always gets a turn."""
+    time.sleep(0.005)
+    return ("forked", index, os.getpid())
+
+
+def value(result: Any) -> Any:
+    return result.value if isinstance(result, executors.Here) else result
+
+
+@forking
+@pytest.mark.parametrize(("count", "window"), [(2, 4), (12, 4), (12, 1), (30, 6)])
+def test_this_process_works_too_in_order_within_the_window(count: int, window: int) -> None:
+    yielded: list[int] = []
+    taken: list[tuple[int, int]] = []  # (index done here, how many were yielded then)
+
+    def here(index: int) -> tuple[str, int, int]:
+        taken.append((index, len(yielded)))
+        return ("here", index, os.getpid())
+
+    for index, result in executors.ordered_in_processes(slow, range(count), 1, window, here=here):
+        side, made, pid = value(result)
+        assert made == index
+        assert (side == "here") == isinstance(result, executors.Here)
+        assert (pid == os.getpid()) == (side == "here")
+        yielded.append(index)
+    assert yielded == list(range(count))
+    mine = {index for index, _ in taken}
+    if window > 1:  # the first index goes to the worker; this process takes the next
+        assert 1 in mine
+    assert 0 not in mine
+    # never past the window: an index done here was at most window - 1 past the one waited for
+    assert all(index < given + window for index, given in taken)
+
+
+@forking
+def test_an_error_here_is_raised_at_its_turn() -> None:
+    taken: list[int] = []
+
+    def here(index: int) -> int:
+        taken.append(index)
+        raise ValueError(f"this process refuses {index}")
+
+    got: list[int] = []
+
+    def consume() -> None:
+        for index, result in executors.ordered_in_processes(slow, range(10), 1, 10, here=here):
+            assert value(result)[1] == index
+            got.append(index)
+
+    with pytest.raises(ValueError, match="refuses") as caught:
+        consume()
+    assert str(caught.value) == f"this process refuses {taken[0]}"
+    assert got == list(range(taken[0]))  # everything before it, done by the worker, came first
+
+
+@forking
+def test_an_interruption_here_is_not_held_back() -> None:
+    calls: list[int] = []
+
+    def here(index: int) -> int:
+        calls.append(index)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        list(executors.ordered_in_processes(slow, range(100), 1, 10, here=here))
+    assert calls == [1]  # raised at once: not kept for its turn while this process went on
+
+
+@forking
+def test_a_dead_worker_leaves_failed_and_this_process_goes_on() -> None:
+    def dying(index: int) -> int:
+        if index == 0:
+            os._exit(1)
+        return index
+
+    results = dict(executors.ordered_in_processes(dying, range(8), 1, 8, here=lambda i: -i))
+    assert results[0] is executors.FAILED
+    for index, result in results.items():
+        if isinstance(result, executors.Here):
+            assert result.value == -index
+        else:
+            assert result is executors.FAILED  # what the worker held when it died
+    assert any(isinstance(result, executors.Here) for result in results.values())
