@@ -106,9 +106,9 @@ def test_parallel_decoding_workers_are_told_the_frame_size(
     seen: dict[str, int] = {}
     real = executors.in_processes
 
-    def spied(work: Any, indices: range, workers: int, *, block: int = 0) -> dict[int, Any]:
+    def spied(work: Any, indices: range, workers: int, *, block: int = 0, **more: Any) -> Any:
         seen["block"] = block
-        return real(work, indices, workers, block=block)
+        return real(work, indices, workers, block=block, **more)
 
     monkeypatch.setattr(parallel, "in_processes", spied)
     info = FrameInfo(rows=48, columns=64, bits_allocated=16, bits_stored=16, high_bit=15)

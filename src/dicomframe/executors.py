@@ -120,16 +120,24 @@ def shared_empty(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Array:
 
 
 def in_processes(
-    work: Callable[[int], Any], indices: range, workers: int, *, block: int = 0
+    work: Callable[[int], Any],
+    indices: range,
+    workers: int,
+    *,
+    block: int = 0,
+    here: Callable[[int], Any] | None = None,
 ) -> dict[int, Any]:
-    """Run ``work`` over ``indices`` in ``workers`` forked processes.
+    """Run ``work`` over ``indices`` in ``workers`` forked processes (and ``here`` in this one).
 
-    Returns what ``work`` returned for each index it completed; an index that
-    raised, or whose process died, is missing, for the caller to redo. The
+    Returns what ``work`` returned for each index it completed, and a
+    :class:`Here` for each index this process did; an index that raised in a
+    worker, or whose process died, is missing, for the caller to redo. The
     workers are those of :func:`ordered_in_processes`, with no window;
     ``block`` is the size of a frame, which they keep in their heap.
     """
-    done = ordered_in_processes(work, indices, workers, max(1, len(indices)), block=block)
+    done = ordered_in_processes(
+        work, indices, workers, max(1, len(indices)), block=block, here=here
+    )
     return {index: result for index, result in done if result is not FAILED}
 
 

@@ -26,8 +26,9 @@ frames are in flight, and ``parallel`` how:
 ``"processes"``
     For backends that hold the GIL (pylibjpeg-openjpeg, pylibjpeg-libjpeg,
     pylibjpeg-rle, pyjpegls, Pillow, our numpy RLE decoder's ``np.repeat``),
-    on which threads would take turns:
-    ``workers`` processes are forked for the call. They inherit the frames
+    on which threads would take turns: ``workers - 1`` processes are forked
+    for the call, and the calling process is the last worker (it does a
+    frame whenever it would otherwise wait for one). They inherit the frames
     (a view on a memory-mapped file is shared, not copied) and decode into
     an output array in shared memory (an anonymous shared mapping, which
     the returned array keeps alive), or send back what they encoded.
@@ -74,7 +75,7 @@ import numpy as np
 from dicomframe.core.debug_log import debug
 from dicomframe.core.limits import resolve_limits
 from dicomframe.errors import DecodeError, EncodeError
-from dicomframe.executors import in_processes, in_threads, shared_empty
+from dicomframe.executors import Here, in_processes, in_threads, shared_empty
 from dicomframe.plugins.codec import INTERRUPTIONS, Array, Threading
 from dicomframe.plugins.codestream import frame_problem
 from dicomframe.plugins.dispatch import decoded_bytes, decoded_problem
@@ -331,9 +332,10 @@ def decode_frames(
     for index, native in enumerate(decoded):
         job.store(index, native)
     rest = range(len(decoded), count)
-    if mode == "processes":
-        done = in_processes(job.decode_in_child, rest, workers, block=first.info.bytes_per_frame)
-        report.processes.update(done.values())
+    if mode == "processes":  # this process is one of the workers: fork one fewer
+        done = in_processes(job.decode_in_child, rest, workers - 1,
+                            block=first.info.bytes_per_frame, here=job.decode)  # fmt: skip
+        report.processes.update(pid for pid in done.values() if not isinstance(pid, Here))
         for index in rest:
             if index not in done:  # it failed in a child, or the child died: again, here
                 job.decode(index)
@@ -520,10 +522,12 @@ def encode_frames(
     rest = range(start, count)
     _log("encoding", count, used, mode, workers)
     if mode == "processes":
-        made = in_processes(
-            job.encode_in_child, rest, workers, block=frames[0].info.bytes_per_frame
-        )
-        for index, (data, info, pid) in made.items():
+        made = in_processes(job.encode_in_child, rest, workers - 1,
+                            block=frames[0].info.bytes_per_frame, here=job.encode)  # fmt: skip
+        for index, payload in made.items():
+            if isinstance(payload, Here):  # encoded in this process: already in the results
+                continue
+            data, info, pid = payload
             job.results[index] = EncapsulatedFrame((data,), info, index=frames[index].index)
             report.processes.add(pid)
         for index in rest:
