@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from typing import Any
 
 import pytest
@@ -97,3 +98,42 @@ def test_a_dead_worker_leaves_failed_and_this_process_goes_on() -> None:
         else:
             assert result is executors.FAILED  # what the worker held when it died
     assert any(isinstance(result, executors.Here) for result in results.values())
+
+
+class _Conn:
+    def __init__(self) -> None:
+        self.sent: list[object] = []
+
+    def send(self, message: object) -> None:
+        self.sent.append(message)
+
+
+class _Idle:
+    """A worker as the parent sees it: alive, with a queue, and a pipe that takes indices."""
+
+    def __init__(self) -> None:
+        self.alive, self.told = True, False
+        self.queued: deque[int] = deque()
+        self.conn = _Conn()
+
+
+@pytest.mark.parametrize(("count", "here", "queued"), [(6, True, 3), (6, False, 4), (100, True, 4)])
+def test_a_worker_queues_no_more_than_its_share_when_this_process_works(
+    count: int, here: bool, queued: int
+) -> None:
+    job = executors._Ordered(range(count), count, None, 4, here=(lambda i: i) if here else None)
+    worker = _Idle()
+    job.workers.append(worker)  # type: ignore[arg-type]
+    job.feed()
+    assert list(worker.queued) == list(range(queued))
+
+
+def test_only_looking_for_results_marks_nothing_failed() -> None:
+    job = executors._Ordered(range(6), 6, None, 4, here=lambda i: i)
+    worker = _Idle()  # alive, nothing queued: nothing to look at, nothing lost
+    job.workers.append(worker)  # type: ignore[arg-type]
+    job.collect(timeout=0)
+    assert (job.done, job.handed) == ({}, 0)
+    worker.alive = False  # and when every worker is gone, a wait gives the rest back undone
+    job.collect()
+    assert job.done == dict.fromkeys(range(6), executors.FAILED)

@@ -210,10 +210,15 @@ class _Ordered:
 
         One at a time to the worker with the fewest queued, so that a short
         run of indices is shared out rather than queued at the first worker.
+        When this process works too, a worker queues no more than its share
+        of what is left: at the end of a job of slow frames (40 ms of JPEG
+        2000) four queued at a worker would leave this process idle, waiting
+        for them.
         """
         depth = self.depth if depth is None else depth
         while self.handed < min(len(self.indices), self.given + self.window):
-            room = [w for w in self.workers if w.alive and len(w.queued) < depth]
+            cap = min(depth, self._share()) if self.here is not None else depth
+            room = [w for w in self.workers if w.alive and len(w.queued) < cap]
             if not room:
                 return
             worker = min(room, key=lambda w: len(w.queued))
@@ -226,6 +231,12 @@ class _Ordered:
             self.handed += 1
         if self.handed == len(self.indices):
             self.tell_to_end()
+
+    def _share(self) -> int:
+        """What is left (not handed out, or queued) shared by the live workers and this process."""
+        alive = [w for w in self.workers if w.alive]
+        left = len(self.indices) - self.handed + sum(len(w.queued) for w in alive)
+        return max(1, left // (len(alive) + 1))
 
     def tell_to_end(self) -> None:
         """Every index is handed out: each worker ends once it has sent its last result.
@@ -263,6 +274,8 @@ class _Ordered:
     def collect(self, timeout: int | None = None) -> None:
         """Wait for at least one result (or death) from the busy workers (0: only look)."""
         busy = {w.conn: w for w in self.workers if w.alive and w.queued}
+        if not busy and timeout == 0:  # nothing to look at; a wait finds out why
+            return
         if not busy:  # every worker died: the caller does what is left
             for index in self.indices[self.handed :]:
                 self.done[index] = FAILED
