@@ -108,6 +108,7 @@ def test_parallel_decoding_workers_are_told_the_frame_size(
 
     def spied(work: Any, indices: range, workers: int, *, block: int = 0, **more: Any) -> Any:
         seen["block"] = block
+        seen["slot_bytes"] = more.get("slot_bytes", 0)
         return real(work, indices, workers, block=block, **more)
 
     monkeypatch.setattr(parallel, "in_processes", spied)
@@ -115,6 +116,9 @@ def test_parallel_decoding_workers_are_told_the_frame_size(
     frames = [NativeFrame(np.full(64 * 48, i, "<u2"), info) for i in range(6)]
     encoded = parallel.encode_frames(frames, "RLELossless", codec="rle", parallel="processes")
     assert seen["block"] == info.bytes_per_frame == 64 * 48 * 2
+    # encoded frames come back through shared memory: a worker whose result waited in a
+    # full pipe would stop while this process encodes a frame of its own
+    assert seen["slot_bytes"] > info.bytes_per_frame
     seen.clear()
     decoded = parallel.decode_frames(encoded, codec="rle", parallel="processes")
     assert seen["block"] == info.bytes_per_frame

@@ -57,6 +57,7 @@ from dicomframe.parallel import (
     resolve_workers,
     worth_forking,
 )
+from dicomframe.result_slots import room_for
 
 if TYPE_CHECKING:
     from dicomframe.core.frame_info import FrameInfo
@@ -318,13 +319,8 @@ class _Job:
         return encoded, used
 
     def slot_bytes(self) -> int:
-        """Room for a converted frame in shared memory: frame 0's native size, and a quarter more.
-
-        Encoded frames are smaller, decoded ones that size; a larger one
-        (YBR_FULL_422 decoded to full chroma) comes back through the pipe.
-        """
-        native = self.frames[0].info.bytes_per_frame
-        return native + native // 4 + (1 << 16)
+        """Room for a converted frame in shared memory, from frame 0's native size."""
+        return room_for(self.frames[0].info.bytes_per_frame)
 
     def in_child(self, index: int) -> tuple[Any, ...]:
         """In a forked worker: the codecs of the steps alone; what the parent rebuilds from.

@@ -125,6 +125,7 @@ def in_processes(
     workers: int,
     *,
     block: int = 0,
+    slot_bytes: int = 0,
     here: Callable[[int], Any] | None = None,
 ) -> dict[int, Any]:
     """Run ``work`` over ``indices`` in ``workers`` forked processes (and ``here`` in this one).
@@ -133,10 +134,20 @@ def in_processes(
     :class:`Here` for each index this process did; an index that raised in a
     worker, or whose process died, is missing, for the caller to redo. The
     workers are those of :func:`ordered_in_processes`, with no window;
-    ``block`` is the size of a frame, which they keep in their heap.
+    ``block`` is the size of a frame, which they keep in their heap, and
+    ``slot_bytes`` the room for a large result in shared memory. A worker
+    whose result goes through the pipe waits while this process works on a
+    frame of its own and does not read it: results of more than a pipe's
+    64 KiB belong in the slots.
     """
     done = ordered_in_processes(
-        work, indices, workers, max(1, len(indices)), block=block, here=here
+        work,
+        indices,
+        workers,
+        max(1, len(indices)),
+        block=block,
+        slot_bytes=slot_bytes,
+        here=here,
     )
     return {index: result for index, result in done if result is not FAILED}
 

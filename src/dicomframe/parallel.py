@@ -79,6 +79,7 @@ from dicomframe.executors import Here, in_processes, in_threads, shared_empty
 from dicomframe.plugins.codec import INTERRUPTIONS, Array, Threading
 from dicomframe.plugins.codestream import frame_problem
 from dicomframe.plugins.dispatch import decoded_bytes, decoded_problem
+from dicomframe.result_slots import room_for
 
 if TYPE_CHECKING:
     from dicomframe.core.frame import EncapsulatedFrame, NativeFrame
@@ -522,8 +523,9 @@ def encode_frames(
     rest = range(start, count)
     _log("encoding", count, used, mode, workers)
     if mode == "processes":
-        made = in_processes(job.encode_in_child, rest, workers - 1,
-                            block=frames[0].info.bytes_per_frame, here=job.encode)  # fmt: skip
+        native = frames[0].info.bytes_per_frame
+        made = in_processes(job.encode_in_child, rest, workers - 1, block=native,
+                            slot_bytes=room_for(native), here=job.encode)  # fmt: skip
         for index, payload in made.items():
             if isinstance(payload, Here):  # encoded in this process: already in the results
                 continue

@@ -24,10 +24,20 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["InSlot", "ResultSlots"]
+__all__ = ["InSlot", "ResultSlots", "room_for"]
 
 _SMALL = 1 << 16  # smaller buffers are not worth a slot
 _MOST = 1 << 28  # 256 MiB of slots at most: beyond, frames are large and go through the pipe
+
+
+def room_for(frame_bytes: int) -> int:
+    """A slot's size for frames converted from ``frame_bytes`` each: that, a quarter more, 64 KiB.
+
+    Encoded frames are smaller, decoded ones that size; a larger one
+    (YBR_FULL_422 decoded to full chroma, a stream that grew) comes back
+    through the pipe.
+    """
+    return frame_bytes + frame_bytes // 4 + _SMALL
 
 
 class InSlot:
