@@ -123,10 +123,11 @@ class ParallelReport:
         How the frames after the first were done: ``"threads"``,
         ``"processes"`` or ``"serial"`` (the calling thread alone).
     workers
-        How many threads or processes were at work (1 for ``"serial"``).
+        How many threads or processes were at work (1 for ``"serial"``); with
+        ``"processes"``, this process is one of them and ``workers - 1`` were forked.
     threads
         The ident of each thread of this process that did a frame after the
-        first (with ``"processes"``: frame 1 when timed, and any frame redone here).
+        first (with ``"processes"``: the calling thread, which converts frames too).
     processes
         The pid of each forked worker that did a frame.
     fallbacks
