@@ -1,4 +1,4 @@
-"""ordered_in_processes with ``here``: the calling process converts too while it would wait."""
+"""ordered_in_processes with ``here``: the calling process is one of the workers (2: one forked)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_this_process_works_too_in_order_within_the_window(count: int, window: i
         taken.append((index, len(yielded)))
         return ("here", index, os.getpid())
 
-    for index, result in executors.ordered_in_processes(slow, range(count), 1, window, here=here):
+    for index, result in executors.ordered_in_processes(slow, range(count), 2, window, here=here):
         side, made, pid = value(result)
         assert made == index
         assert (side == "here") == isinstance(result, executors.Here)
@@ -60,7 +60,7 @@ def test_an_error_here_is_raised_at_its_turn() -> None:
     got: list[int] = []
 
     def consume() -> None:
-        for index, result in executors.ordered_in_processes(slow, range(10), 1, 10, here=here):
+        for index, result in executors.ordered_in_processes(slow, range(10), 2, 10, here=here):
             assert value(result)[1] == index
             got.append(index)
 
@@ -79,7 +79,7 @@ def test_an_interruption_here_is_not_held_back() -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        list(executors.ordered_in_processes(slow, range(100), 1, 10, here=here))
+        list(executors.ordered_in_processes(slow, range(100), 2, 10, here=here))
     assert calls == [1]  # raised at once: not kept for its turn while this process went on
 
 
@@ -90,7 +90,7 @@ def test_a_dead_worker_leaves_failed_and_this_process_goes_on() -> None:
             os._exit(1)
         return index
 
-    results = dict(executors.ordered_in_processes(dying, range(8), 1, 8, here=lambda i: -i))
+    results = dict(executors.ordered_in_processes(dying, range(8), 2, 8, here=lambda i: -i))
     assert results[0] is executors.FAILED
     for index, result in results.items():
         if isinstance(result, executors.Here):

@@ -222,10 +222,10 @@ def iter_converted(  # noqa: PLR0913 - every option is keyword-only
     debug(__name__, "converting %d frames (%s) on %d %s", count, steps, workers, mode)
     rest = range(start, count)
     limit = max(1, workers * _PER_WORKER if window is None else window)
-    if mode == "processes":  # this process is one of the workers: fork one fewer
+    if mode == "processes":  # this process is one of the workers
         slots = job.slot_bytes()
         for index, payload in ordered_in_processes(
-            job.in_child, rest, workers - 1, limit, slot_bytes=slots, here=job.convert
+            job.in_child, rest, workers, limit, slot_bytes=slots, here=job.convert
         ):
             if isinstance(payload, Here):
                 yield payload.value

@@ -128,7 +128,7 @@ def in_processes(
     slot_bytes: int = 0,
     here: Callable[[int], Any] | None = None,
 ) -> dict[int, Any]:
-    """Run ``work`` over ``indices`` in ``workers`` forked processes (and ``here`` in this one).
+    """Run ``work`` over ``indices`` in ``workers`` processes (with ``here``, this one among them).
 
     Returns what ``work`` returned for each index it completed, and a
     :class:`Here` for each index this process did; an index that raised in a
@@ -227,9 +227,10 @@ class _Ordered:
         for them.
         """
         depth = self.depth if depth is None else depth
-        while self.handed < min(len(self.indices), self.given + self.window):
-            cap = min(depth, self._share()) if self.here is not None else depth
-            room = [w for w in self.workers if w.alive and len(w.queued) < cap]
+        if self.here is not None:  # handing out moves an index from left to queued: one share
+            depth = min(depth, self._share())
+        while self._can_hand():
+            room = [w for w in self.workers if w.alive and len(w.queued) < depth]
             if not room:
                 return
             worker = min(room, key=lambda w: len(w.queued))
@@ -242,6 +243,10 @@ class _Ordered:
             self.handed += 1
         if self.handed == len(self.indices):
             self.tell_to_end()
+
+    def _can_hand(self) -> bool:
+        """Whether an index is left to hand out within the window."""
+        return self.handed < min(len(self.indices), self.given + self.window)
 
     def _share(self) -> int:
         """What is left (not handed out, or queued) shared by the live workers and this process."""
@@ -268,7 +273,7 @@ class _Ordered:
         An error (but an interruption) is kept and raised at that index's turn,
         as a result is yielded at its turn.
         """
-        if self.here is None or self.handed >= min(len(self.indices), self.given + self.window):
+        if self.here is None or not self._can_hand():
             return False
         index = self.indices[self.handed]
         self.handed += 1
@@ -342,7 +347,10 @@ def ordered_in_processes(  # noqa: PLR0913 - the options are keyword-only
     block: int | None = None,
     here: Callable[[int], Any] | None = None,
 ) -> Iterator[tuple[int, Any]]:
-    """Yield ``(index, result)`` in order, ``work`` running in ``workers`` forked processes.
+    """Yield ``(index, result)`` in order, ``work`` running in ``workers`` processes.
+
+    Without ``here`` all of them are forked; with it, this process is the
+    last of the ``workers`` and ``workers - 1`` are forked.
 
     Each worker is sent one index at a time (four queued; two when slots for
     four would pass their bound) and sends back what ``work`` returned, two
@@ -356,7 +364,7 @@ def ordered_in_processes(  # noqa: PLR0913 - the options are keyword-only
     of up to ``block`` bytes (default ``slot_bytes``; 0: none) stay in each
     worker's heap from one index to the next (:mod:`dicomframe.worker_heap`).
 
-    With ``here``, this process is a worker too: whenever the next result is
+    With ``here``, this process is one of the workers: whenever the next result is
     not in yet, it calls ``here`` on the next index not handed out (within the
     window) instead of waiting, and yields that result as :class:`Here`; an
     error ``here`` raises is raised at its index's turn. On two cores, one
@@ -366,11 +374,12 @@ def ordered_in_processes(  # noqa: PLR0913 - the options are keyword-only
     RLE frames from the command line: 1.07x-1.11x ``gdcmconv``'s time with
     two forked workers, 1.15x with one and this process).
     """
-    slots, depth = slots_and_depth(workers, slot_bytes)
+    forked = workers - 1 if here is not None else workers
+    slots, depth = slots_and_depth(forked, slot_bytes)
     job = _Ordered(indices, max(1, window), slots, depth, here)
     finished = False
     try:
-        for number in range(workers):
+        for number in range(forked):
             process = Worker(_serve, (work, slots, number, slot_bytes if block is None else block))
             job.workers.append(_Worker(process, number))
             job.feed(depth=1)  # it starts now; the next is forked meanwhile

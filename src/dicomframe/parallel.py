@@ -334,8 +334,8 @@ def decode_frames(
     for index, native in enumerate(decoded):
         job.store(index, native)
     rest = range(len(decoded), count)
-    if mode == "processes":  # this process is one of the workers: fork one fewer
-        done = in_processes(job.decode_in_child, rest, workers - 1,
+    if mode == "processes":  # this process is one of the workers
+        done = in_processes(job.decode_in_child, rest, workers,
                             block=first.info.bytes_per_frame, here=job.decode)  # fmt: skip
         report.processes.update(pid for pid in done.values() if not isinstance(pid, Here))
         for index in rest:
@@ -525,7 +525,7 @@ def encode_frames(
     _log("encoding", count, used, mode, workers)
     if mode == "processes":
         native = frames[0].info.bytes_per_frame
-        made = in_processes(job.encode_in_child, rest, workers - 1, block=native,
+        made = in_processes(job.encode_in_child, rest, workers, block=native,
                             slot_bytes=room_for(native), here=job.encode)  # fmt: skip
         for index, payload in made.items():
             if isinstance(payload, Here):  # encoded in this process: already in the results

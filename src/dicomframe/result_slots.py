@@ -27,6 +27,7 @@ import numpy as np
 __all__ = ["InSlot", "ResultSlots", "room_for"]
 
 _SMALL = 1 << 16  # smaller buffers are not worth a slot
+_HEADROOM = 1 << 16  # room_for: a header, or a stream a little larger than its frame
 _MOST = 1 << 28  # 256 MiB of slots at most: beyond, frames are large and go through the pipe
 
 
@@ -37,7 +38,7 @@ def room_for(frame_bytes: int) -> int:
     (YBR_FULL_422 decoded to full chroma, a stream that grew) comes back
     through the pipe.
     """
-    return frame_bytes + frame_bytes // 4 + _SMALL
+    return frame_bytes + frame_bytes // 4 + _HEADROOM
 
 
 class InSlot:
